@@ -1,0 +1,338 @@
+//! `.shiplint.yaml` and the settings a scan runs with (config file first,
+//! command-line flags over it).
+
+use crate::finding::Severity;
+use crate::manifest::{yaml, Limits};
+use anyhow::{bail, Context as _, Result};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+pub const CONFIG_FILE_NAMES: &[&str] = &[".shiplint.yaml", ".shiplint.yml"];
+
+/// A rule's configured level: a severity, or `off`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RuleLevel {
+    Off,
+    Note,
+    Warning,
+    Error,
+}
+
+impl RuleLevel {
+    pub fn severity(self) -> Option<Severity> {
+        match self {
+            RuleLevel::Off => None,
+            RuleLevel::Note => Some(Severity::Note),
+            RuleLevel::Warning => Some(Severity::Warning),
+            RuleLevel::Error => Some(Severity::Error),
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct SchemaConfig {
+    pub strict: Option<bool>,
+    pub ignore_missing_schemas: Option<bool>,
+    #[serde(default)]
+    pub skip_kinds: Vec<String>,
+    #[serde(default)]
+    pub reject_kinds: Vec<String>,
+    #[serde(default)]
+    pub locations: Vec<String>,
+    #[serde(default)]
+    pub crd_dirs: Vec<PathBuf>,
+}
+
+/// The file format of `.shiplint.yaml`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ConfigFile {
+    /// Kubernetes version to validate against, e.g. "1.30".
+    pub kubernetes_version: Option<String>,
+    /// Version to check deprecations against (defaults to kubernetes-version).
+    pub target_version: Option<String>,
+    /// Packs to run: a list of names, or a map of name → on/off.
+    pub packs: Option<PackSelection>,
+    /// Per-rule level: `off`, `note`, `warning` or `error`.
+    #[serde(default)]
+    pub rules: BTreeMap<String, RuleLevel>,
+    /// Glob patterns (gitignore syntax) of paths not to scan.
+    #[serde(default)]
+    pub exclude: Vec<String>,
+    pub fail_on: Option<String>,
+    #[serde(default)]
+    pub schema: SchemaConfig,
+    /// Options read by individual packs (`practices:`, `secrets:`, `review:` …).
+    #[serde(flatten)]
+    pub pack_options: BTreeMap<String, serde_json::Value>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum PackSelection {
+    List(Vec<String>),
+    Map(BTreeMap<String, bool>),
+}
+
+impl ConfigFile {
+    pub fn load(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading config {}", path.display()))?;
+        Self::parse(&text).with_context(|| format!("in config {}", path.display()))
+    }
+
+    pub fn parse(text: &str) -> Result<Self> {
+        let stream = yaml::parse_stream(text, Limits::default());
+        if let Some(e) = stream.error {
+            bail!("line {}:{}: {}", e.line, e.col, e.message);
+        }
+        let Some(doc) = stream.documents.into_iter().next() else {
+            return Ok(ConfigFile::default());
+        };
+        if let Some(d) = doc.duplicates.first() {
+            bail!("line {}: key '{}' appears twice", d.second.line, d.key);
+        }
+        if doc.root.is_null() {
+            return Ok(ConfigFile::default());
+        }
+        let cfg: ConfigFile =
+            serde_json::from_value(doc.root.to_json()).map_err(|e| anyhow::anyhow!("{e}"))?;
+        for key in cfg.pack_options.keys() {
+            if !KNOWN_PACK_SECTIONS.contains(&key.as_str()) {
+                bail!("unknown key '{key}' (known: kubernetes-version, target-version, packs, rules, exclude, fail-on, schema, {})", KNOWN_PACK_SECTIONS.join(", "));
+            }
+        }
+        Ok(cfg)
+    }
+
+    /// Finds `.shiplint.yaml` in `dir`.
+    pub fn discover(dir: &Path) -> Option<PathBuf> {
+        CONFIG_FILE_NAMES
+            .iter()
+            .map(|n| dir.join(n))
+            .find(|p| p.is_file())
+    }
+}
+
+/// Pack sections other packs read from the config file.
+pub const KNOWN_PACK_SECTIONS: &[&str] =
+    &["deprecations", "practices", "secrets", "review", "github"];
+
+/// A Kubernetes minor version such as 1.30.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct KubeVersion {
+    pub major: u32,
+    pub minor: u32,
+}
+
+impl KubeVersion {
+    /// Accepts `1.30`, `1.30.2`, `v1.30.2`.
+    pub fn parse(s: &str) -> Result<Self> {
+        let t = s.trim().trim_start_matches('v');
+        let mut parts = t.split('.');
+        let major = parts.next().and_then(|p| p.parse().ok());
+        let minor = parts.next().and_then(|p| p.parse().ok());
+        let patch_ok = parts.next().is_none_or(|p| p.parse::<u32>().is_ok());
+        match (major, minor) {
+            (Some(major), Some(minor)) if patch_ok && parts.next().is_none() => {
+                Ok(KubeVersion { major, minor })
+            }
+            _ => bail!("'{s}' is not a Kubernetes version (expected X.Y or X.Y.Z, e.g. 1.30)"),
+        }
+    }
+}
+
+impl std::fmt::Display for KubeVersion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{}", self.major, self.minor)
+    }
+}
+
+/// Everything a scan runs with, after config file and flags are merged.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// None = the newest version shiplint has schemas for.
+    pub kubernetes_version: Option<KubeVersion>,
+    pub target_version: Option<KubeVersion>,
+    pub strict: bool,
+    pub schema_locations: Vec<String>,
+    pub ignore_missing_schemas: bool,
+    pub skip_kinds: Vec<String>,
+    pub reject_kinds: Vec<String>,
+    pub crd_dirs: Vec<PathBuf>,
+    pub packs: Vec<String>,
+    pub rule_levels: BTreeMap<String, RuleLevel>,
+    pub exclude: Vec<String>,
+    pub max_file_size: u64,
+    pub limits: Limits,
+    pub pack_options: BTreeMap<String, serde_json::Value>,
+    /// Where downloaded schemas are cached.
+    pub cache_dir: PathBuf,
+    pub http_timeout: std::time::Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            kubernetes_version: None,
+            target_version: None,
+            strict: true,
+            schema_locations: Vec::new(),
+            ignore_missing_schemas: false,
+            skip_kinds: Vec::new(),
+            reject_kinds: Vec::new(),
+            crd_dirs: Vec::new(),
+            packs: default_packs(),
+            rule_levels: BTreeMap::new(),
+            exclude: Vec::new(),
+            max_file_size: 10 * 1024 * 1024,
+            limits: Limits::default(),
+            pack_options: BTreeMap::new(),
+            cache_dir: default_cache_dir(),
+            http_timeout: std::time::Duration::from_secs(30),
+        }
+    }
+}
+
+/// Packs that run when nothing says otherwise: every offline pack.
+pub fn default_packs() -> Vec<String> {
+    crate::packs::registry()
+        .iter()
+        .filter(|p| p.default_enabled())
+        .map(|p| p.name().to_string())
+        .collect()
+}
+
+fn default_cache_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("SHIPLINT_CACHE_DIR") {
+        return PathBuf::from(dir);
+    }
+    if let Some(dir) = std::env::var_os("XDG_CACHE_HOME") {
+        return PathBuf::from(dir).join("shiplint");
+    }
+    if let Some(home) = std::env::var_os("HOME") {
+        return PathBuf::from(home).join(".cache").join("shiplint");
+    }
+    std::env::temp_dir().join("shiplint-cache")
+}
+
+impl Settings {
+    /// Applies a config file (flags are applied after, by the caller).
+    pub fn apply_file(&mut self, cfg: ConfigFile) -> Result<()> {
+        if let Some(v) = &cfg.kubernetes_version {
+            self.kubernetes_version = Some(KubeVersion::parse(v)?);
+        }
+        if let Some(v) = &cfg.target_version {
+            self.target_version = Some(KubeVersion::parse(v)?);
+        }
+        if let Some(sel) = cfg.packs {
+            self.packs = match sel {
+                PackSelection::List(l) => l,
+                PackSelection::Map(m) => {
+                    let mut packs: Vec<String> = self
+                        .packs
+                        .iter()
+                        .filter(|p| m.get(*p) != Some(&false))
+                        .cloned()
+                        .collect();
+                    let extra: Vec<String> = m
+                        .iter()
+                        .filter(|(k, on)| **on && !packs.contains(k))
+                        .map(|(k, _)| k.clone())
+                        .collect();
+                    packs.extend(extra);
+                    packs
+                }
+            };
+        }
+        self.rule_levels.extend(cfg.rules);
+        self.exclude.extend(cfg.exclude);
+        if let Some(s) = cfg.schema.strict {
+            self.strict = s;
+        }
+        if let Some(s) = cfg.schema.ignore_missing_schemas {
+            self.ignore_missing_schemas = s;
+        }
+        self.skip_kinds.extend(cfg.schema.skip_kinds);
+        self.reject_kinds.extend(cfg.schema.reject_kinds);
+        self.schema_locations.extend(cfg.schema.locations);
+        self.crd_dirs.extend(cfg.schema.crd_dirs);
+        self.pack_options.extend(cfg.pack_options);
+        Ok(())
+    }
+
+    /// Checks names that must match something real.
+    pub fn validate(&self) -> Result<()> {
+        let packs = crate::packs::registry();
+        for p in &self.packs {
+            if !packs.iter().any(|k| k.name() == p) {
+                let names: Vec<_> = packs.iter().map(|k| k.name()).collect();
+                bail!("unknown pack '{p}' (known: {})", names.join(", "));
+            }
+        }
+        let rules = crate::packs::all_rules();
+        for id in self.rule_levels.keys() {
+            let known = rules.iter().any(|r| &r.id == id)
+                || id.ends_with("/*")
+                    && rules.iter().any(|r| r.pack() == id.trim_end_matches("/*"));
+            if !known {
+                bail!("unknown rule '{id}' in config (see `shiplint rules`)");
+            }
+        }
+        Ok(())
+    }
+
+    /// The level configured for a rule (`pack/*` applies to a whole pack).
+    pub fn level_for(&self, rule: &str) -> Option<RuleLevel> {
+        self.rule_levels.get(rule).copied().or_else(|| {
+            let pack = rule.split('/').next()?;
+            self.rule_levels.get(&format!("{pack}/*")).copied()
+        })
+    }
+
+    pub fn pack_enabled(&self, name: &str) -> bool {
+        self.packs.iter().any(|p| p == name)
+    }
+
+    pub fn options(&self, pack: &str) -> Option<&serde_json::Value> {
+        self.pack_options.get(pack)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_a_full_config() {
+        let cfg = ConfigFile::parse(
+            "kubernetes-version: '1.29'\npacks: [schema]\nrules:\n  schema/missing-schema: warning\nexclude: ['vendor/**']\nschema:\n  strict: false\n  skip-kinds: [Foo]\n",
+        )
+        .unwrap();
+        let mut s = Settings::default();
+        s.apply_file(cfg).unwrap();
+        assert_eq!(
+            s.kubernetes_version,
+            Some(KubeVersion {
+                major: 1,
+                minor: 29
+            })
+        );
+        assert!(!s.strict);
+        assert_eq!(
+            s.level_for("schema/missing-schema"),
+            Some(RuleLevel::Warning)
+        );
+        assert_eq!(s.skip_kinds, vec!["Foo"]);
+    }
+
+    #[test]
+    fn rejects_unknown_keys_and_bad_versions() {
+        assert!(ConfigFile::parse("kubernetes-versoin: 1.2\n").is_err());
+        assert!(KubeVersion::parse("latest").is_err());
+        assert_eq!(KubeVersion::parse("v1.30.2").unwrap().to_string(), "1.30");
+    }
+}

@@ -1,0 +1,132 @@
+//! What packs produce and reporters render.
+
+use crate::source::Span;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::sync::Arc;
+
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    clap::ValueEnum,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Note,
+    Warning,
+    Error,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Note => "note",
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+        }
+    }
+}
+
+impl std::fmt::Display for Severity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The line shown under a finding; packs that see secrets put a redacted
+/// copy here themselves so the raw value never reaches a reporter.
+#[derive(Debug, Clone, Serialize)]
+pub struct Snippet {
+    pub line: usize,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Finding {
+    pub rule: Arc<str>,
+    pub severity: Severity,
+    pub message: String,
+    pub path: Arc<str>,
+    pub span: Span,
+    /// Stable identity of what was found, independent of line numbers
+    /// (e.g. `Deployment/web:/spec/replicas`). Hashed into `fingerprint`.
+    #[serde(skip)]
+    pub key: String,
+    pub fingerprint: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub snippet: Option<Snippet>,
+    /// Extra machine-readable facts (e.g. `riskScore`, `replacement`).
+    #[serde(skip_serializing_if = "serde_json::Map::is_empty")]
+    pub properties: serde_json::Map<String, serde_json::Value>,
+    /// Rule ids a document-level annotation silences for this finding.
+    #[serde(skip)]
+    pub doc_ignores: Vec<String>,
+}
+
+impl Finding {
+    pub fn new(
+        rule: &str,
+        severity: Severity,
+        path: &Arc<str>,
+        span: Span,
+        message: impl Into<String>,
+    ) -> Self {
+        Finding {
+            rule: rule.into(),
+            severity,
+            message: message.into(),
+            path: path.clone(),
+            span,
+            key: String::new(),
+            fingerprint: String::new(),
+            snippet: None,
+            properties: Default::default(),
+            doc_ignores: Vec::new(),
+        }
+    }
+
+    /// Sets the line-independent identity used for the fingerprint.
+    pub fn with_key(mut self, key: impl Into<String>) -> Self {
+        self.key = key.into();
+        self
+    }
+
+    pub fn with_property(mut self, name: &str, value: impl Into<serde_json::Value>) -> Self {
+        self.properties.insert(name.to_string(), value.into());
+        self
+    }
+
+    pub fn with_doc_ignores(mut self, ignores: Vec<String>) -> Self {
+        self.doc_ignores = ignores;
+        self
+    }
+
+    /// Computes the fingerprint from rule, path and key (or, without a key,
+    /// the trimmed text of the finding's line): moving unrelated lines does
+    /// not change it.
+    pub fn finish_fingerprint(&mut self) {
+        let content = if self.key.is_empty() {
+            self.snippet
+                .as_ref()
+                .map(|s| s.text.trim().to_string())
+                .unwrap_or_default()
+        } else {
+            self.key.clone()
+        };
+        let mut h = Sha256::new();
+        h.update(self.rule.as_bytes());
+        h.update([0]);
+        h.update(self.path.as_bytes());
+        h.update([0]);
+        h.update(content.as_bytes());
+        self.fingerprint = hex::encode(&h.finalize()[..16]);
+    }
+}

@@ -1,0 +1,16 @@
+//! shiplint: a CI-native linter for infrastructure repositories.
+//!
+//! discover → parse (with spans) → packs → findings → filters → reporters.
+
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod discover;
+pub mod finding;
+pub mod kustomize;
+pub mod manifest;
+pub mod packs;
+pub mod report;
+pub mod scan;
+pub mod source;
+pub mod suppress;

@@ -1,0 +1,20 @@
+use clap::Parser;
+use shiplint::app::{self, EXIT_ERROR};
+
+fn main() {
+    let cli = match shiplint::cli::Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { EXIT_ERROR } else { 0 };
+            let _ = e.print();
+            std::process::exit(code);
+        }
+    };
+    match app::run(cli) {
+        Ok(code) => std::process::exit(code),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::exit(EXIT_ERROR);
+        }
+    }
+}

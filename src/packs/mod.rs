@@ -1,0 +1,129 @@
+//! Rule packs. A pack looks at parsed files (in parallel, one file at a
+//! time) and at the index of every manifest in the run (once, for checks that
+//! relate objects), and emits findings. It never prints and never exits.
+
+pub mod schema;
+
+use crate::config::Settings;
+use crate::finding::{Finding, Severity};
+use crate::manifest::{Manifest, ParsedFile};
+use crate::source::SourceFile;
+use serde::Serialize;
+
+/// A rule's documentation: the single source for `shiplint rules`,
+/// `shiplint explain` and SARIF `rules[]`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Rule {
+    /// `<pack>/<kebab-name>`; never changes once released.
+    pub id: String,
+    pub severity: Severity,
+    /// One line.
+    pub summary: String,
+    /// Markdown: what it finds, why it matters, how to fix it.
+    pub help: String,
+    pub tags: Vec<String>,
+    /// SARIF precision: very-high, high, medium, low.
+    pub precision: &'static str,
+    /// GitHub's `security-severity` (0.0–10.0) for security rules.
+    pub security_severity: Option<f32>,
+}
+
+impl Rule {
+    pub fn new(id: &str, severity: Severity, summary: &str, help: &str) -> Self {
+        Rule {
+            id: id.to_string(),
+            severity,
+            summary: summary.to_string(),
+            help: help.trim().to_string(),
+            tags: Vec::new(),
+            precision: "high",
+            security_severity: None,
+        }
+    }
+
+    pub fn tags(mut self, tags: &[&str]) -> Self {
+        self.tags = tags.iter().map(|t| t.to_string()).collect();
+        self
+    }
+
+    pub fn precision(mut self, p: &'static str) -> Self {
+        self.precision = p;
+        self
+    }
+
+    pub fn security(mut self, score: f32) -> Self {
+        self.security_severity = Some(score);
+        self.tags.push("security".into());
+        self
+    }
+
+    pub fn pack(&self) -> &str {
+        self.id.split('/').next().unwrap_or("")
+    }
+}
+
+/// What a pack may read while it runs.
+pub struct Context<'a> {
+    pub settings: &'a Settings,
+    /// What kustomizations in the run say about other files (patches are
+    /// partial resources; some resources get their selectors from kustomize).
+    pub kustomize: crate::kustomize::KustomizeFacts,
+}
+
+impl Context<'_> {
+    pub fn is_patch(&self, path: &str) -> bool {
+        self.kustomize.patches.contains(path)
+    }
+}
+
+/// Every manifest of the run, for cross-object checks.
+#[derive(Default)]
+pub struct ManifestIndex {
+    pub manifests: Vec<Manifest>,
+}
+
+pub trait Pack: Send + Sync {
+    /// The pack's name as used by `--packs` and the config file.
+    fn name(&self) -> &'static str;
+
+    /// Whether the pack runs when no `--packs` or config selects packs.
+    fn default_enabled(&self) -> bool {
+        true
+    }
+
+    /// Every rule this pack can emit.
+    fn rules(&self) -> Vec<Rule>;
+
+    /// Called before any file, with the whole list of files' manifests known
+    /// to nothing yet: a place to load data.
+    fn prepare(&self, _ctx: &Context) -> anyhow::Result<()> {
+        Ok(())
+    }
+
+    /// Per-file checks; runs in parallel across files.
+    fn check_file(
+        &self,
+        _ctx: &Context,
+        _file: &SourceFile,
+        _parsed: Option<&ParsedFile>,
+        _out: &mut Vec<Finding>,
+    ) {
+    }
+
+    /// Cross-object checks over every manifest of the run; runs once.
+    fn check_index(&self, _ctx: &Context, _index: &ManifestIndex, _out: &mut Vec<Finding>) {}
+
+    /// Tool notifications (e.g. "review skipped: no API key") collected at the end.
+    fn notes(&self) -> Vec<String> {
+        Vec::new()
+    }
+}
+
+/// All packs, in the order they run.
+pub fn registry() -> Vec<Box<dyn Pack>> {
+    vec![Box::new(schema::SchemaPack::default())]
+}
+
+pub fn all_rules() -> Vec<Rule> {
+    registry().iter().flat_map(|p| p.rules()).collect()
+}

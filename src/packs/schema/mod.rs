@@ -1,0 +1,594 @@
+//! `schema`: Kubernetes manifests the API server would reject, validated
+//! offline against the JSON schemas of the chosen Kubernetes version
+//! (strict by default), custom resources against CRDs found in the run.
+
+mod crd;
+mod locations;
+pub mod store;
+
+use super::{Context, ManifestIndex, Pack, Rule};
+use crate::config::Settings;
+use crate::finding::{Finding, Severity};
+use crate::manifest::{Manifest, ParsedFile, Problem};
+use crate::source::{SourceFile, Span};
+use anyhow::Result;
+use crd::CrdSchemas;
+use jsonschema::error::{TypeKind, ValidationErrorKind};
+use locations::{Location, RemoteSchemas, TemplateInput};
+use std::sync::OnceLock;
+use store::{Compiled, EmbeddedSchemas};
+
+pub const INVALID: &str = "schema/invalid";
+pub const YAML_SYNTAX: &str = "schema/yaml-syntax";
+pub const MISSING_TYPE_META: &str = "schema/missing-type-meta";
+pub const DUPLICATE_KEY: &str = "schema/duplicate-key";
+pub const MISSING_SCHEMA: &str = "schema/missing-schema";
+pub const REJECTED_KIND: &str = "schema/rejected-kind";
+pub const SCHEMA_ERROR: &str = "schema/schema-unavailable";
+
+/// apiVersion groups of config files that look like resources but are never
+/// sent to an API server (kustomize, kind, kubeadm, kubeconfig …).
+const CONFIG_GROUPS: &[&str] = &[
+    "kustomize.config.k8s.io",
+    "builtin",
+    "kind.x-k8s.io",
+    "k3d.io",
+    "kubeadm.k8s.io",
+    "kubelet.config.k8s.io",
+    "kubeproxy.config.k8s.io",
+    "apiserver.config.k8s.io",
+    "audit.k8s.io",
+    "apiserver.k8s.io",
+    "client.authentication.k8s.io",
+    "kubescheduler.config.k8s.io",
+    "skaffold",
+    "config.kubernetes.io",
+    "kpt.dev",
+];
+
+fn is_config_file_kind(m: &Manifest) -> bool {
+    let group = m.group();
+    CONFIG_GROUPS
+        .iter()
+        .any(|g| group == *g || group.ends_with(&format!(".{g}")))
+        || (m.api_version == "v1" && m.kind == "Config")
+        || m.api_version.starts_with("skaffold/")
+}
+
+struct Loaded {
+    embedded: Option<EmbeddedSchemas>,
+    locations: Vec<Location>,
+    remote: RemoteSchemas,
+    normalized_version: String,
+}
+
+#[derive(Default)]
+pub struct SchemaPack {
+    loaded: OnceLock<Loaded>,
+}
+
+impl SchemaPack {
+    fn loaded(&self) -> &Loaded {
+        self.loaded.get().expect("prepare() runs before checks")
+    }
+}
+
+impl Pack for SchemaPack {
+    fn name(&self) -> &'static str {
+        "schema"
+    }
+
+    fn rules(&self) -> Vec<Rule> {
+        rules()
+    }
+
+    fn prepare(&self, ctx: &Context) -> Result<()> {
+        let s = ctx.settings;
+        let locations = if s.schema_locations.is_empty() {
+            vec![Location::Embedded]
+        } else {
+            s.schema_locations
+                .iter()
+                .map(|l| Location::parse(l))
+                .collect::<Result<Vec<_>>>()?
+        };
+        let wants_embedded = locations.iter().any(|l| matches!(l, Location::Embedded));
+        let embedded = if wants_embedded || s.kubernetes_version.is_none() {
+            match EmbeddedSchemas::load(s.kubernetes_version, s.strict) {
+                Ok(e) => Some(e),
+                Err(e) if wants_embedded => return Err(e),
+                Err(_) => None,
+            }
+        } else {
+            EmbeddedSchemas::load(s.kubernetes_version, s.strict).ok()
+        };
+        let normalized_version = match (s.kubernetes_version, &embedded) {
+            (_, Some(e)) => format!("v{}", e.full_version()),
+            (Some(v), None) => format!("v{v}.0"),
+            (None, None) => "master".to_string(),
+        };
+        let remote = RemoteSchemas::new(s.cache_dir.clone(), s.http_timeout);
+        let embedded = if wants_embedded { embedded } else { None };
+        let _ = self.loaded.set(Loaded {
+            embedded,
+            locations,
+            remote,
+            normalized_version,
+        });
+        Ok(())
+    }
+
+    fn check_file(
+        &self,
+        ctx: &Context,
+        file: &SourceFile,
+        parsed: Option<&ParsedFile>,
+        out: &mut Vec<Finding>,
+    ) {
+        let Some(parsed) = parsed else { return };
+        for p in &parsed.problems {
+            out.push(problem_finding(file, p));
+        }
+        let how = Partial::of(ctx, &file.path);
+        for m in &parsed.manifests {
+            self.check_manifest(ctx.settings, m, None, how, out);
+        }
+    }
+
+    fn check_index(&self, ctx: &Context, index: &ManifestIndex, out: &mut Vec<Finding>) {
+        let s = ctx.settings;
+        let mut crds = CrdSchemas::new(s.strict);
+        for m in &index.manifests {
+            crds.add_crd(m);
+        }
+        for dir in &s.crd_dirs {
+            if let Err(e) = crds.add_dir(dir) {
+                let path: std::sync::Arc<str> = dir.display().to_string().into();
+                out.push(Finding::new(
+                    SCHEMA_ERROR,
+                    Severity::Error,
+                    &path,
+                    Span::line(1),
+                    format!("{e:#}"),
+                ));
+            }
+        }
+        for m in &index.manifests {
+            if self.resolve(s, m).is_ok_and(|c| c.is_some()) || skipped(s, m) {
+                continue;
+            }
+            self.check_manifest(s, m, Some(&crds), Partial::of(ctx, &m.path), out);
+        }
+    }
+}
+
+/// How complete a file's resources are before kustomize builds them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Partial {
+    Whole,
+    /// A kustomize patch: required fields may be absent, `$patch` allowed.
+    Patch,
+    /// A resource of a kustomization with commonLabels: kustomize writes the selector.
+    SelectorFilled,
+}
+
+impl Partial {
+    fn of(ctx: &Context, path: &str) -> Self {
+        if ctx.is_patch(path) {
+            Partial::Patch
+        } else if ctx.kustomize.selector_filled.contains(path) {
+            Partial::SelectorFilled
+        } else {
+            Partial::Whole
+        }
+    }
+}
+
+fn skipped(s: &Settings, m: &Manifest) -> bool {
+    let gvk = format!("{}/{}", m.api_version, m.kind);
+    s.skip_kinds.iter().any(|k| k == &m.kind || k == &gvk) || is_config_file_kind(m)
+}
+
+impl SchemaPack {
+    /// The schema for a manifest from the configured locations, or None.
+    fn resolve(&self, s: &Settings, m: &Manifest) -> Result<Option<Compiled>> {
+        let l = self.loaded();
+        for loc in &l.locations {
+            match loc {
+                Location::Embedded => {
+                    if let Some(e) = &l.embedded {
+                        if let Some(v) = e.validator(&m.api_version, &m.kind)? {
+                            return Ok(Some(v));
+                        }
+                    }
+                }
+                Location::Template(t) => {
+                    let input = TemplateInput {
+                        normalized_version: &l.normalized_version,
+                        strict: s.strict,
+                        api_version: &m.api_version,
+                        kind: &m.kind,
+                    };
+                    if let Some(v) = l.remote.get(&locations::render(t, &input))? {
+                        return Ok(Some(v));
+                    }
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    /// Without `crds`, custom resources are left for the index phase.
+    fn check_manifest(
+        &self,
+        s: &Settings,
+        m: &Manifest,
+        crds: Option<&CrdSchemas>,
+        partial: Partial,
+        out: &mut Vec<Finding>,
+    ) {
+        let patch = partial == Partial::Patch;
+        if skipped(s, m) {
+            return;
+        }
+        let gvk = format!("{}/{}", m.api_version, m.kind);
+        let key = format!("{}:{}", m.display_name(), m.api_version);
+        let file_phase = crds.is_none();
+        let rejected = s.reject_kinds.iter().any(|k| k == &m.kind || k == &gvk);
+        if rejected && !file_phase {
+            return;
+        }
+        if rejected {
+            out.push(
+                Finding::new(
+                    REJECTED_KIND,
+                    Severity::Error,
+                    &m.path,
+                    m.root.get("kind").map_or(m.anchor(), |n| n.span),
+                    format!("kind {} is rejected by --reject-kinds", m.kind),
+                )
+                .with_key(key.clone()),
+            );
+            return;
+        }
+        if s.strict && file_phase {
+            for d in &m.duplicates {
+                out.push(
+                    Finding::new(DUPLICATE_KEY, Severity::Error, &m.path, d.second,
+                        format!("key '{}' appears twice in one mapping (first on line {}); the API server rejects duplicate fields in strict mode and YAML tools disagree on which one wins", d.key, d.first.line))
+                    .with_key(format!("{key}:{}", d.key)),
+                );
+            }
+        }
+        let validator = match self.resolve(s, m) {
+            Ok(Some(v)) => v,
+            Ok(None) => {
+                let Some(crds) = crds else { return };
+                match crds.validator(&m.api_version, &m.kind) {
+                    Ok(Some(v)) => v,
+                    Ok(None) => {
+                        if !s.ignore_missing_schemas {
+                            out.push(missing_schema(self.loaded(), s, m).with_key(key));
+                        }
+                        return;
+                    }
+                    Err(e) => {
+                        out.push(
+                            Finding::new(
+                                SCHEMA_ERROR,
+                                Severity::Error,
+                                &m.path,
+                                m.anchor(),
+                                format!("{e:#}"),
+                            )
+                            .with_key(key),
+                        );
+                        return;
+                    }
+                }
+            }
+            Err(e) => {
+                out.push(
+                    Finding::new(
+                        SCHEMA_ERROR,
+                        Severity::Error,
+                        &m.path,
+                        m.anchor(),
+                        format!("{e:#}"),
+                    )
+                    .with_key(key),
+                );
+                return;
+            }
+        };
+        let instance = m.root.to_json();
+        for err in validator.iter_errors(&instance) {
+            let pointer = err.instance_path().as_str().to_string();
+            match err.kind() {
+                // A kustomize patch is a partial resource with merge directives.
+                ValidationErrorKind::Required { .. } if patch => {}
+                ValidationErrorKind::Required { property }
+                    if partial == Partial::SelectorFilled
+                        && property.as_str() == Some("selector") => {}
+                // `${PORT}` or `{{ .port }}`: a placeholder some tool fills in later.
+                ValidationErrorKind::Type { .. }
+                    if err.instance().as_str().is_some_and(is_placeholder) => {}
+                ValidationErrorKind::AdditionalProperties { unexpected } => {
+                    for field in unexpected.iter().filter(|f| !(patch && f.starts_with('$'))) {
+                        let child =
+                            format!("{pointer}/{}", field.replace('~', "~0").replace('/', "~1"));
+                        let span = m
+                            .root
+                            .pointer(&child)
+                            .and_then(|(_, k)| k.map(|k| k.span))
+                            .unwrap_or_else(|| span_at(m, &pointer));
+                        let at = display_path(&pointer);
+                        out.push(
+                            Finding::new(INVALID, Severity::Error, &m.path, span,
+                                format!("{}: unknown field '{field}'{} (strict validation rejects fields the schema does not define)", m.display_name(), if at.is_empty() { String::new() } else { format!(" in {at}") }))
+                            .with_key(format!("{key}:{child}:unknown")),
+                        );
+                    }
+                }
+                kind => {
+                    let msg = describe(kind, &err.to_string(), &pointer);
+                    out.push(
+                        Finding::new(
+                            INVALID,
+                            Severity::Error,
+                            &m.path,
+                            span_at(m, &pointer),
+                            format!("{}: {msg}", m.display_name()),
+                        )
+                        .with_key(format!("{key}:{pointer}:{}", kind.keyword())),
+                    );
+                }
+            }
+        }
+    }
+}
+
+fn is_placeholder(s: &str) -> bool {
+    (s.contains("${") && s.contains('}')) || (s.contains("{{") && s.contains("}}"))
+}
+
+fn span_at(m: &Manifest, pointer: &str) -> Span {
+    match m.root.pointer(pointer) {
+        Some((node, key)) => match &node.value {
+            // For a mapping or a list, the key that holds it reads better than
+            // its first child.
+            crate::manifest::Value::Map(_) | crate::manifest::Value::Seq(_) => {
+                key.map_or(node.span, |k| k.span)
+            }
+            _ => node.span,
+        },
+        None => m.anchor(),
+    }
+}
+
+/// `/spec/template/spec/containers/0/ports/0` → `spec.template.spec.containers[0].ports[0]`
+fn display_path(pointer: &str) -> String {
+    let mut out = String::new();
+    for part in pointer.split('/').skip(1) {
+        if part.parse::<usize>().is_ok() {
+            out.push_str(&format!("[{part}]"));
+        } else {
+            if !out.is_empty() {
+                out.push('.');
+            }
+            out.push_str(&part.replace("~1", "/").replace("~0", "~"));
+        }
+    }
+    out
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        s.to_string()
+    } else {
+        format!("{}…", s.chars().take(max).collect::<String>())
+    }
+}
+
+fn describe(kind: &ValidationErrorKind, fallback: &str, pointer: &str) -> String {
+    let at = display_path(pointer);
+    let at = if at.is_empty() {
+        "the resource".to_string()
+    } else {
+        at
+    };
+    match kind {
+        ValidationErrorKind::Required { property } => {
+            format!("{at} is missing required field {}", property)
+        }
+        ValidationErrorKind::Type { kind } => {
+            let expected = match kind {
+                TypeKind::Single(t) => t.to_string(),
+                TypeKind::Multiple(set) => {
+                    let names: Vec<String> = set
+                        .iter()
+                        .map(|t| t.to_string())
+                        .filter(|t| t != "null")
+                        .collect();
+                    names.join(" or ")
+                }
+            };
+            format!(
+                "{at} must be {} {expected}, got {}",
+                article(&expected),
+                truncate(
+                    fallback.split(" is not of type").next().unwrap_or(fallback),
+                    80
+                )
+            )
+        }
+        ValidationErrorKind::OneOfNotValid { .. } | ValidationErrorKind::AnyOf { .. } => {
+            format!(
+                "{at} has the wrong type or shape ({})",
+                truncate(fallback, 160)
+            )
+        }
+        ValidationErrorKind::Enum { options } => {
+            format!(
+                "{at} must be one of {}",
+                truncate(&options.to_string(), 200)
+            )
+        }
+        _ => format!("{at}: {}", truncate(fallback, 200)),
+    }
+}
+
+fn article(word: &str) -> &'static str {
+    if word.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        "an"
+    } else {
+        "a"
+    }
+}
+
+fn missing_schema(l: &Loaded, s: &Settings, m: &Manifest) -> Finding {
+    let version = l
+        .embedded
+        .as_ref()
+        .map(|e| e.version().to_string())
+        .unwrap_or_else(|| l.normalized_version.clone());
+    let builtin_group = !m.group().contains('.') || m.group().ends_with(".k8s.io");
+    let msg = if builtin_group
+        && l.embedded.as_ref().is_some_and(|e| {
+            !e.knows_group_version(&m.api_version) || !e.has_kind(&m.api_version, &m.kind)
+        }) {
+        format!(
+            "{}: Kubernetes {version} serves no {} in {} — the API server would reject it (see `deprecations` for a replacement)",
+            m.display_name(), m.kind, m.api_version
+        )
+    } else {
+        format!(
+            "{}: no schema for {} {} (not a built-in kind, and no CustomResourceDefinition for it in the scanned files{}); add its CRD with --crd-dir, a --schema-location, or skip with --ignore-missing-schemas",
+            m.display_name(), m.api_version, m.kind,
+            if s.crd_dirs.is_empty() { "" } else { " or --crd-dir" }
+        )
+    };
+    Finding::new(
+        MISSING_SCHEMA,
+        Severity::Error,
+        &m.path,
+        m.root.get("apiVersion").map_or(m.anchor(), |n| n.span),
+        msg,
+    )
+}
+
+fn problem_finding(file: &SourceFile, p: &Problem) -> Finding {
+    match p {
+        Problem::Syntax { message, span } => Finding::new(
+            YAML_SYNTAX,
+            Severity::Error,
+            &file.path,
+            *span,
+            format!("YAML syntax error: {message}"),
+        )
+        .with_key(format!("syntax:{message}")),
+        Problem::MissingField {
+            field,
+            span,
+            detail,
+        } => Finding::new(
+            MISSING_TYPE_META,
+            Severity::Error,
+            &file.path,
+            *span,
+            detail.clone(),
+        )
+        .with_key(format!("missing:{field}:{}", span.line)),
+    }
+}
+
+fn rules() -> Vec<Rule> {
+    vec![
+        Rule::new(INVALID, Severity::Error, "The resource does not match the Kubernetes schema: the API server would reject it.", r#"
+## What it finds
+A field with the wrong type (`containerPort: "8080"`), a missing required field, a value outside an enum, or — in strict mode, the default — a field the schema does not define (usually a typo or a wrong indentation level).
+
+## Why it matters
+`kubectl apply` and GitOps controllers fail at deploy time, often after the pull request has merged. Unknown fields are worse: older clients drop them silently, so a misspelt `resources` or `livenessProbe` never takes effect.
+
+## How to fix
+Correct the field as the message says. For example:
+```yaml
+ports:
+- containerPort: 8080   # an integer, not "8080"
+```
+Validate against the version your cluster runs with `--kubernetes-version 1.30`. Use `--no-strict` only if you rely on fields outside the schema.
+"#).tags(&["kubernetes", "correctness"]).precision("very-high"),
+        Rule::new(YAML_SYNTAX, Severity::Error, "The file looks like a Kubernetes manifest but is not valid YAML.", r#"
+## What it finds
+A YAML syntax error in a file that holds `apiVersion:` and `kind:` lines: a bad indent, an unclosed bracket or quote, a tab.
+
+## Why it matters
+Nothing in the file can be applied, and every other check is blind to it.
+
+## How to fix
+Fix the YAML at the reported line and column. Files that are templates (Helm `{{ }}`) are not parsed as YAML and never get this finding.
+"#).tags(&["kubernetes", "correctness"]).precision("very-high"),
+        Rule::new(MISSING_TYPE_META, Severity::Error, "A resource without `apiVersion` or `kind`.", r#"
+## What it finds
+A YAML document that looks like a Kubernetes resource (it has `metadata`, `spec` or one of the two type fields) but lacks `apiVersion` or `kind`, or has them empty. When you name a file (or pipe a stream to `shiplint scan -`), every document in it must be a resource.
+
+## Why it matters
+The API server cannot tell what the object is and rejects it.
+
+## How to fix
+```yaml
+apiVersion: apps/v1
+kind: Deployment
+```
+"#).tags(&["kubernetes", "correctness"]).precision("very-high"),
+        Rule::new(DUPLICATE_KEY, Severity::Error, "A key appears twice in the same mapping.", r#"
+## What it finds
+The same key twice in one YAML mapping, e.g. two `containers:` under one pod spec (strict mode only).
+
+## Why it matters
+YAML parsers disagree about which value wins (the last one, usually), so half of what you wrote silently disappears; the API server's strict field validation rejects it.
+
+## How to fix
+Merge the two entries into one key.
+"#).tags(&["kubernetes", "correctness"]).precision("very-high"),
+        Rule::new(MISSING_SCHEMA, Severity::Error, "No schema for this apiVersion/kind: a custom resource without its CRD, or an API the chosen Kubernetes version does not serve.", r#"
+## What it finds
+A resource whose kind has no schema: not built into the chosen Kubernetes version, no `CustomResourceDefinition` for it anywhere in the scanned files, none in `--crd-dir`, none at a `--schema-location`.
+
+## Why it matters
+For a built-in group it means the API version is not served (often a removed beta API) and the apply fails. For a custom resource it means nothing validates it.
+
+## How to fix
+Add the CRD to the scan (`--crd-dir crds/`, or a folder in the CRDs-catalog layout `{group}/{kind}_{version}.json`), point `--schema-location` at a schema store, or accept the gap with `--ignore-missing-schemas` (or `--skip-kinds Kind`).
+"#).tags(&["kubernetes"]).precision("high"),
+        Rule::new(REJECTED_KIND, Severity::Error, "A kind listed in --reject-kinds.", r#"
+## What it finds
+A resource whose kind (or `apiVersion/kind`) you listed in `--reject-kinds` or `schema.reject-kinds`.
+
+## How to fix
+Remove the resource, or remove the kind from the list.
+"#).tags(&["kubernetes", "policy"]).precision("very-high"),
+        Rule::new(SCHEMA_ERROR, Severity::Error, "A schema could not be loaded (bad --schema-location, unreadable CRD, network failure).", r#"
+## What it finds
+A schema that exists but could not be read, downloaded or compiled: an invalid JSON file at a `--schema-location`, a download that failed or timed out, an unreadable `--crd-dir`.
+
+## How to fix
+Check the location named in the message. Downloaded schemas are cached under `$XDG_CACHE_HOME/shiplint` (or `SHIPLINT_CACHE_DIR`).
+"#).tags(&["kubernetes"]).precision("very-high"),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_paths_read_like_kubectl() {
+        assert_eq!(
+            display_path("/spec/template/spec/containers/0/ports/0"),
+            "spec.template.spec.containers[0].ports[0]"
+        );
+        assert_eq!(display_path(""), "");
+    }
+}

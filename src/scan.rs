@@ -1,0 +1,351 @@
+//! The pipeline: discover → read → parse once → packs (per file in parallel,
+//! then once over the manifest index) → suppressions and config → sorted,
+//! fingerprinted findings.
+
+use crate::config::Settings;
+use crate::discover::{self, Input};
+use crate::finding::{Finding, Snippet};
+use crate::manifest::{self, Manifest};
+use crate::packs::{self, Context, ManifestIndex, Pack, Rule};
+use crate::source::{has_manifest_extension, SourceFile};
+use crate::suppress::{self, DocIgnore};
+use anyhow::{Context as _, Result};
+use rayon::prelude::*;
+use serde::Serialize;
+use std::collections::HashMap;
+use std::io::Read;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+pub struct ScanRequest {
+    pub paths: Vec<String>,
+    pub settings: Settings,
+    /// Display paths are relative to this folder (normally the current one).
+    pub base: PathBuf,
+}
+
+#[derive(Debug, Default, Serialize, Clone)]
+pub struct Stats {
+    pub files: usize,
+    pub resources: usize,
+    pub skipped_binary: usize,
+    pub skipped_large: usize,
+    pub skipped_templates: usize,
+    #[serde(skip)]
+    pub duration: Duration,
+    pub duration_ms: u128,
+}
+
+pub struct ScanOutcome {
+    pub findings: Vec<Finding>,
+    pub stats: Stats,
+    pub notes: Vec<String>,
+    /// Rules of the packs that ran.
+    pub rules: Vec<Rule>,
+    /// Facts about the run for reporters (Kubernetes version, packs …).
+    pub properties: serde_json::Map<String, serde_json::Value>,
+}
+
+struct FileResult {
+    findings: Vec<Finding>,
+    manifests: Vec<Manifest>,
+    doc_ignores: Vec<DocIgnore>,
+    note: Option<String>,
+    kind: FileKind,
+}
+
+#[derive(PartialEq)]
+enum FileKind {
+    Scanned,
+    Binary,
+    Large,
+    Template,
+}
+
+fn read_input(
+    input: &Input,
+    settings: &Settings,
+    stdin: Option<&String>,
+) -> Result<Result<SourceFile, FileKind>> {
+    match input {
+        Input::Stdin => {
+            let mut f = SourceFile::new("<stdin>", stdin.cloned().unwrap_or_default());
+            f.explicit = true;
+            Ok(Ok(f))
+        }
+        Input::File {
+            disk,
+            display,
+            explicit,
+        } => {
+            let meta = std::fs::metadata(disk).with_context(|| format!("cannot read {display}"))?;
+            if meta.len() > settings.max_file_size {
+                return Ok(Err(FileKind::Large));
+            }
+            let bytes = std::fs::read(disk).with_context(|| format!("cannot read {display}"))?;
+            if bytes[..bytes.len().min(8192)].contains(&0) {
+                return Ok(Err(FileKind::Binary));
+            }
+            let text = match String::from_utf8(bytes) {
+                Ok(t) => t,
+                Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+            };
+            let mut f = SourceFile::new(display.as_str(), text);
+            f.disk_path = Some(disk.clone());
+            f.explicit = *explicit;
+            Ok(Ok(f))
+        }
+    }
+}
+
+fn scan_one(
+    input: &Input,
+    packs: &[Box<dyn Pack>],
+    ctx: &Context,
+    stdin: Option<&String>,
+) -> FileResult {
+    let mut r = FileResult {
+        findings: Vec::new(),
+        manifests: Vec::new(),
+        doc_ignores: Vec::new(),
+        note: None,
+        kind: FileKind::Scanned,
+    };
+    let file = match read_input(input, ctx.settings, stdin) {
+        Ok(Ok(f)) => f,
+        Ok(Err(kind)) => {
+            if kind == FileKind::Large {
+                if let Input::File { display, .. } = input {
+                    r.note = Some(format!(
+                        "skipped {display}: larger than --max-file-size ({} bytes)",
+                        ctx.settings.max_file_size
+                    ));
+                }
+            }
+            r.kind = kind;
+            return r;
+        }
+        Err(e) => {
+            r.note = Some(format!("{e:#}"));
+            return r;
+        }
+    };
+    let parsed = if has_manifest_extension(&file.path) && !manifest::is_template(&file.text) {
+        Some(manifest::parse_file(&file, ctx.settings.limits))
+    } else {
+        if has_manifest_extension(&file.path) {
+            r.kind = FileKind::Template;
+        }
+        None
+    };
+    for pack in packs {
+        pack.check_file(ctx, &file, parsed.as_ref(), &mut r.findings);
+    }
+    let lines: Vec<&str> = file.text.split('\n').collect();
+    let line = |n: usize| {
+        lines
+            .get(n.wrapping_sub(1))
+            .map(|l| l.trim_end_matches('\r').to_string())
+    };
+    r.findings
+        .retain(|f| !suppress::suppressed_by_comment(f, line));
+    for f in &mut r.findings {
+        if f.snippet.is_none() {
+            f.snippet = line(f.span.line).map(|text| Snippet {
+                line: f.span.line,
+                text,
+            });
+        }
+    }
+    if let Some(parsed) = parsed {
+        r.doc_ignores = parsed
+            .manifests
+            .iter()
+            .filter_map(suppress::doc_ignore)
+            .collect();
+        r.manifests = parsed.manifests;
+    }
+    r
+}
+
+/// Source lines for findings made after the per-file phase.
+struct LineSource {
+    stdin: Option<String>,
+    cache: HashMap<Arc<str>, Option<Vec<String>>>,
+    disk: HashMap<Arc<str>, PathBuf>,
+}
+
+impl LineSource {
+    fn line(&mut self, path: &Arc<str>, n: usize) -> Option<String> {
+        if n == 0 {
+            return None;
+        }
+        if !self.cache.contains_key(path) {
+            let text = if &**path == "<stdin>" {
+                self.stdin.clone()
+            } else {
+                self.disk
+                    .get(path)
+                    .and_then(|p| std::fs::read(p).ok())
+                    .map(|b| String::from_utf8_lossy(&b).into_owned())
+            };
+            let lines = text.map(|t| {
+                t.split('\n')
+                    .map(|l| l.trim_end_matches('\r').to_string())
+                    .collect()
+            });
+            self.cache.insert(path.clone(), lines);
+        }
+        self.cache.get(path)?.as_ref()?.get(n - 1).cloned()
+    }
+}
+
+pub fn run(req: ScanRequest) -> Result<ScanOutcome> {
+    let started = Instant::now();
+    let settings = &req.settings;
+    let packs: Vec<Box<dyn Pack>> = packs::registry()
+        .into_iter()
+        .filter(|p| settings.pack_enabled(p.name()))
+        .collect();
+    let found = discover::discover(&req.paths, &req.base, &settings.exclude)?;
+    let ctx = Context {
+        settings,
+        kustomize: crate::kustomize::facts(&found.inputs),
+    };
+    for p in &packs {
+        p.prepare(&ctx)
+            .with_context(|| format!("preparing the {} pack", p.name()))?;
+    }
+    let mut notes = found.notes;
+    let stdin = if found.inputs.iter().any(|i| matches!(i, Input::Stdin)) {
+        let mut s = String::new();
+        std::io::stdin()
+            .read_to_string(&mut s)
+            .context("reading stdin")?;
+        Some(s)
+    } else {
+        None
+    };
+
+    let results: Vec<FileResult> = found
+        .inputs
+        .par_iter()
+        .map(|i| scan_one(i, &packs, &ctx, stdin.as_ref()))
+        .collect();
+
+    let mut stats = Stats::default();
+    let mut findings = Vec::new();
+    let mut index = ManifestIndex::default();
+    let mut doc_ignores = Vec::new();
+    for r in results {
+        match r.kind {
+            FileKind::Scanned => stats.files += 1,
+            FileKind::Binary => stats.skipped_binary += 1,
+            FileKind::Large => stats.skipped_large += 1,
+            FileKind::Template => {
+                stats.files += 1;
+                stats.skipped_templates += 1
+            }
+        }
+        notes.extend(r.note);
+        findings.extend(r.findings);
+        index.manifests.extend(r.manifests);
+        doc_ignores.extend(r.doc_ignores);
+    }
+    stats.resources = index.manifests.len();
+
+    let mut late = Vec::new();
+    for p in &packs {
+        p.check_index(&ctx, &index, &mut late);
+        notes.extend(p.notes());
+    }
+    if !late.is_empty() {
+        let disk = found
+            .inputs
+            .iter()
+            .filter_map(|i| match i {
+                Input::File { disk, display, .. } => {
+                    Some((Arc::from(display.as_str()), disk.clone()))
+                }
+                Input::Stdin => None,
+            })
+            .collect();
+        let mut lines = LineSource {
+            stdin,
+            cache: HashMap::new(),
+            disk,
+        };
+        late.retain(|f| {
+            let path = f.path.clone();
+            !suppress::suppressed_by_comment(f, |n| lines.line(&path, n))
+        });
+        for f in &mut late {
+            if f.snippet.is_none() {
+                f.snippet = lines.line(&f.path, f.span.line).map(|text| Snippet {
+                    line: f.span.line,
+                    text,
+                });
+            }
+        }
+        findings.extend(late);
+    }
+
+    findings.retain_mut(|f| {
+        if suppress::suppressed_by_annotation(f, &doc_ignores) {
+            return false;
+        }
+        match settings.level_for(&f.rule).map(|l| l.severity()) {
+            Some(None) => false,
+            Some(Some(sev)) => {
+                f.severity = sev;
+                true
+            }
+            None => true,
+        }
+    });
+    findings.sort_by(|a, b| {
+        (&a.path, a.span.line, a.span.col, &a.rule, &a.message).cmp(&(
+            &b.path,
+            b.span.line,
+            b.span.col,
+            &b.rule,
+            &b.message,
+        ))
+    });
+    findings.dedup_by(|a, b| {
+        a.path == b.path && a.span == b.span && a.rule == b.rule && a.message == b.message
+    });
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    for f in &mut findings {
+        f.finish_fingerprint();
+        let n = seen.entry(f.fingerprint.clone()).or_insert(0);
+        *n += 1;
+        if *n > 1 {
+            // Identical content twice in a file: keep fingerprints unique.
+            f.fingerprint = format!("{}:{}", f.fingerprint, n);
+        }
+    }
+
+    let mut properties = serde_json::Map::new();
+    properties.insert(
+        "packs".into(),
+        packs.iter().map(|p| p.name()).collect::<Vec<_>>().into(),
+    );
+    if let Some(v) = settings.kubernetes_version {
+        properties.insert("kubernetesVersion".into(), v.to_string().into());
+    } else if let Ok(v) = packs::schema::store::versions() {
+        if let Some(last) = v.last() {
+            properties.insert("kubernetesVersion".into(), last.to_string().into());
+        }
+    }
+    stats.duration = started.elapsed();
+    stats.duration_ms = stats.duration.as_millis();
+    Ok(ScanOutcome {
+        findings,
+        stats,
+        notes,
+        rules: packs.iter().flat_map(|p| p.rules()).collect(),
+        properties,
+    })
+}
