@@ -1,6 +1,6 @@
 //! Runs a parsed command line and maps the outcome to an exit code.
 
-use crate::cli::{Cli, Command, FailOn, ScanArgs};
+use crate::cli::{Cli, Command, FailOn, ReviewArgs, ScanArgs};
 use crate::config::{ConfigFile, KubeVersion, Settings};
 use crate::packs;
 use crate::report::{self, Format};
@@ -16,6 +16,7 @@ pub const EXIT_ERROR: i32 = 2;
 pub fn run(cli: Cli) -> Result<i32> {
     match cli.command {
         Command::Scan(args) => scan_command(*args),
+        Command::Review(args) => review_command(*args),
         Command::Rules { pack, json } => {
             let rules: Vec<_> = packs::all_rules()
                 .into_iter()
@@ -125,6 +126,8 @@ pub fn settings_from(args: &ScanArgs) -> Result<(Settings, Option<FailOn>)> {
     s.skip_kinds.extend(args.skip_kinds.iter().cloned());
     s.reject_kinds.extend(args.reject_kinds.iter().cloned());
     s.crd_dirs.extend(args.crd_dir.iter().cloned());
+    args.review
+        .merge_into(s.pack_options.entry("review".into()).or_default());
     s.max_file_size = args.max_file_size;
     s.http_timeout = std::time::Duration::from_secs(args.http_timeout.max(1));
     if args.fail_on.is_some() {
@@ -138,17 +141,39 @@ fn scan_command(args: ScanArgs) -> Result<i32> {
     let (settings, fail_on) = settings_from(&args)?;
     let fail_on = fail_on.unwrap_or(FailOn::Error);
     let base = std::env::current_dir().context("reading the current directory")?;
+    let outcome_settings = settings.clone();
     let outcome = scan::run(ScanRequest {
         paths: args.paths.clone(),
         settings,
         base,
     })?;
-    let rendered = match args.format {
-        Format::Text => report::text::render(&outcome),
-        Format::Json => report::json::render(&outcome),
-        Format::Sarif => report::sarif::render(&outcome),
+    let fail_on_risk =
+        packs::review::ReviewOptions::from_config(outcome_options(&outcome_settings))
+            .ok()
+            .and_then(|o| o.fail_on_risk);
+    finish(
+        &outcome,
+        args.format,
+        args.output.as_deref(),
+        fail_on,
+        fail_on_risk,
+    )
+}
+
+/// Renders, writes, prints notes and maps the outcome to an exit code.
+fn finish(
+    outcome: &scan::ScanOutcome,
+    format: Format,
+    output: Option<&Path>,
+    fail_on: FailOn,
+    fail_on_risk: Option<u8>,
+) -> Result<i32> {
+    let rendered = match format {
+        Format::Text => report::text::render(outcome),
+        Format::Json => report::json::render(outcome),
+        Format::Sarif => report::sarif::render(outcome),
     };
-    match &args.output {
+    match output {
         Some(path) => {
             std::fs::write(path, rendered).with_context(|| format!("writing {}", path.display()))?
         }
@@ -161,5 +186,101 @@ fn scan_command(args: ScanArgs) -> Result<i32> {
     let failed = fail_on
         .threshold()
         .is_some_and(|t| outcome.findings.iter().any(|f| f.severity >= t));
-    Ok(if failed { EXIT_FINDINGS } else { EXIT_CLEAN })
+    let risky = fail_on_risk.is_some_and(|n| {
+        outcome
+            .properties
+            .get("prRisk")
+            .and_then(|v| v.as_u64())
+            .is_some_and(|r| r >= u64::from(n))
+    });
+    Ok(if failed || risky {
+        EXIT_FINDINGS
+    } else {
+        EXIT_CLEAN
+    })
+}
+
+fn outcome_options(settings: &Settings) -> Option<&serde_json::Value> {
+    settings.options("review")
+}
+
+fn review_command(args: ReviewArgs) -> Result<i32> {
+    let started = std::time::Instant::now();
+    let mut settings = Settings::default();
+    let mut fail_on = None;
+    let cfg_path = if args.no_config {
+        None
+    } else {
+        args.config.clone().or_else(|| {
+            ConfigFile::discover(&args.repo).or_else(|| ConfigFile::discover(Path::new(".")))
+        })
+    };
+    if let Some(path) = cfg_path {
+        let cfg = ConfigFile::load(&path)?;
+        if let Some(f) = &cfg.fail_on {
+            fail_on = Some(<FailOn as clap::ValueEnum>::from_str(f, true).map_err(|_| {
+                anyhow::anyhow!(
+                    "config {}: fail-on must be error, warning, note or never",
+                    path.display()
+                )
+            })?);
+        }
+        settings.apply_file(cfg)?;
+    }
+    args.review
+        .merge_into(settings.pack_options.entry("review".into()).or_default());
+    let opts = packs::review::ReviewOptions::from_config(settings.options("review"))?;
+    let endpoint = packs::review::Endpoint::from_env(opts.base_url.clone());
+    let report = packs::review::run_review(
+        &args.repo,
+        &opts,
+        &endpoint,
+        Some(settings.cache_dir.clone()),
+    )?;
+    let files_reviewed = report.files_reviewed;
+    let mut findings = report.findings;
+    findings.retain_mut(
+        |f| match settings.level_for(&f.rule).map(|l| l.severity()) {
+            Some(None) => false,
+            Some(Some(sev)) => {
+                f.severity = sev;
+                true
+            }
+            None => true,
+        },
+    );
+    findings.sort_by(|a, b| {
+        (&a.path, a.span.line, &a.rule, &a.message).cmp(&(
+            &b.path,
+            b.span.line,
+            &b.rule,
+            &b.message,
+        ))
+    });
+    for f in &mut findings {
+        f.finish_fingerprint();
+    }
+    let mut properties = serde_json::Map::new();
+    properties.insert("packs".into(), vec!["review"].into());
+    properties.extend(report.properties);
+    let mut stats = scan::Stats {
+        files: files_reviewed,
+        duration: started.elapsed(),
+        ..Default::default()
+    };
+    stats.duration_ms = stats.duration.as_millis();
+    let outcome = scan::ScanOutcome {
+        findings,
+        stats,
+        notes: report.notes,
+        rules: packs::review::rules(),
+        properties,
+    };
+    finish(
+        &outcome,
+        args.format,
+        args.output.as_deref(),
+        args.fail_on.or(fail_on).unwrap_or(FailOn::Error),
+        opts.fail_on_risk,
+    )
 }

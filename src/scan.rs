@@ -328,6 +328,9 @@ pub fn run(req: ScanRequest) -> Result<ScanOutcome> {
     }
 
     let mut properties = serde_json::Map::new();
+    for p in &packs {
+        properties.extend(p.properties());
+    }
     properties.insert(
         "packs".into(),
         packs.iter().map(|p| p.name()).collect::<Vec<_>>().into(),

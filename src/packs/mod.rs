@@ -2,6 +2,7 @@
 //! time) and at the index of every manifest in the run (once, for checks that
 //! relate objects), and emits findings. It never prints and never exits.
 
+pub mod review;
 pub mod schema;
 
 use crate::config::Settings;
@@ -117,11 +118,20 @@ pub trait Pack: Send + Sync {
     fn notes(&self) -> Vec<String> {
         Vec::new()
     }
+
+    /// Facts about the run for reporters (e.g. the review's `prRisk`), merged
+    /// into `ScanOutcome.properties` after `check_index`.
+    fn properties(&self) -> serde_json::Map<String, serde_json::Value> {
+        serde_json::Map::new()
+    }
 }
 
 /// All packs, in the order they run.
 pub fn registry() -> Vec<Box<dyn Pack>> {
-    vec![Box::new(schema::SchemaPack::default())]
+    vec![
+        Box::new(schema::SchemaPack::default()),
+        Box::new(review::ReviewPack::default()),
+    ]
 }
 
 pub fn all_rules() -> Vec<Rule> {
