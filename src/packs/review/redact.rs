@@ -188,7 +188,7 @@ mod tests {
     #[test]
     fn finds_each_builtin_kind() {
         let aws = "AKIA".to_string() + "Z7QW3ERT5YUI8OPA";
-        let gh = "ghp_".to_string() + &"aB3dE5gH7jK9mN1pQ3sT5vW7yZ9bC1dE3fG5";
+        let gh = "ghp_".to_string() + "aB3dE5gH7jK9mN1pQ3sT5vW7yZ9bC1dE3fG5";
         let text = format!("key: {aws}\ntoken = {gh}\npassword: \"Xq7#pL9!vR2$wK5m\"\n");
         let ids: Vec<_> = find_secrets(&text).into_iter().map(|(_, id)| id).collect();
         assert!(ids.contains(&"secrets/aws-access-key-id".to_string()));
