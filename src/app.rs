@@ -257,8 +257,14 @@ fn review_command(args: ReviewArgs) -> Result<i32> {
             &b.message,
         ))
     });
+    let mut seen = std::collections::HashMap::new();
     for f in &mut findings {
         f.finish_fingerprint();
+        let n = seen.entry(f.fingerprint.clone()).or_insert(0);
+        *n += 1;
+        if *n > 1 {
+            f.fingerprint = format!("{}:{}", f.fingerprint, n);
+        }
     }
     let mut properties = serde_json::Map::new();
     properties.insert("packs".into(), vec!["review"].into());

@@ -250,6 +250,7 @@ async fn happy_path_snaps_lines_filters_noise_and_sanitizes() {
     assert_eq!(doc["properties"]["reviewSummary"][0]["line"], 6);
     assert_eq!(doc["properties"]["prRisk"], 4);
     assert_eq!(doc["properties"]["reviewUsage"]["promptTokens"], 321);
+    assert!(!run.stdout.contains("sk-test-key-123") && !run.stderr.contains("sk-test-key-123"));
 
     // The request: strict JSON-schema output, numbered new-file lines.
     let body = &bodies(&server).await[0];

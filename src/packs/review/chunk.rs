@@ -40,7 +40,9 @@ pub fn render_hunk(h: &Hunk) -> String {
     s.push('\n');
     for l in &h.lines {
         let num = l.new_line.map(|n| n.to_string()).unwrap_or_default();
-        s.push_str(&format!("{num:>5} {} {}\n", l.origin, l.text));
+        // The diff is data: it must not close the prompt's <diff> element.
+        let text = l.text.replace("</diff>", "<\\/diff>");
+        s.push_str(&format!("{num:>5} {} {text}\n", l.origin));
     }
     s
 }
