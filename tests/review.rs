@@ -147,6 +147,20 @@ fn app_answer() -> Value {
     }]})
 }
 
+/// A private copy of the binary, taken once: several worktrees share one
+/// cargo target dir, so the shared `shiplint` file can be replaced by
+/// another branch's build while these tests run.
+fn binary() -> &'static Path {
+    static BIN: std::sync::OnceLock<(TempDir, PathBuf)> = std::sync::OnceLock::new();
+    &BIN.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let copy = dir.path().join("shiplint");
+        std::fs::copy(env!("CARGO_BIN_EXE_shiplint"), &copy).unwrap();
+        (dir, copy)
+    })
+    .1
+}
+
 struct Run {
     code: i32,
     stdout: String,
@@ -161,7 +175,7 @@ impl Run {
 
 /// Runs the binary off the async runtime so the mock server keeps serving.
 async fn shiplint(f: &Fixture, server: Option<&MockServer>, args: &[&str]) -> Run {
-    let mut cmd = Command::cargo_bin("shiplint").unwrap();
+    let mut cmd = Command::new(binary());
     cmd.current_dir(f.repo())
         .env_remove("OPENAI_API_KEY")
         .env_remove("OPENAI_BASE_URL")
@@ -481,7 +495,7 @@ async fn scan_with_the_review_pack_reports_pr_risk() {
         .mount(&server)
         .await;
     let repo = f.repo();
-    let mut cmd = Command::cargo_bin("shiplint").unwrap();
+    let mut cmd = Command::new(binary());
     cmd.current_dir(&repo)
         .env_remove("OPENAI_API_KEY")
         .env("SHIPLINT_LLM_API_KEY", "k")
