@@ -61,6 +61,8 @@ pub struct DiffSpec<'a> {
     pub context_lines: u32,
     pub max_file_bytes: u64,
     pub exclude: &'a [String],
+    /// A path whose merge-base text to return in [`DiffResult::base_file`].
+    pub base_file: &'a str,
 }
 
 const LOCKFILES: &[&str] = &[
@@ -131,7 +133,18 @@ fn exclude_matcher(root: &Path, globs: &[String]) -> Result<Gitignore> {
 /// Reads the diff of `head` (default HEAD) against the merge base of head and
 /// `base`, skipping deleted, binary, oversized, lock, vendored, generated
 /// and excluded files.
-pub fn read_diff(repo_dir: &Path, spec: &DiffSpec) -> Result<(Vec<FileDiff>, Skipped, PathBuf)> {
+/// The diff and what else the review needs from the repository.
+pub struct DiffResult {
+    pub files: Vec<FileDiff>,
+    pub skipped: Skipped,
+    /// The repository's working folder.
+    pub root: PathBuf,
+    /// A file's text at the merge base (the review reads its prompt
+    /// override from there, so a PR cannot rewrite its own reviewer's rules).
+    pub base_file: Option<String>,
+}
+
+pub fn read_diff(repo_dir: &Path, spec: &DiffSpec) -> Result<DiffResult> {
     let repo = Repository::discover(repo_dir)
         .with_context(|| format!("{} is not inside a git repository", repo_dir.display()))?;
     let head_rev = spec.head.unwrap_or("HEAD");
@@ -147,6 +160,11 @@ pub fn read_diff(repo_dir: &Path, spec: &DiffSpec) -> Result<(Vec<FileDiff>, Ski
         .merge_base(base.id(), head.id())
         .with_context(|| format!("no merge base between '{}' and '{head_rev}'", spec.base))?;
     let base_tree = repo.find_commit(merge_base)?.tree()?;
+    let base_file = base_tree
+        .get_path(Path::new(spec.base_file))
+        .ok()
+        .and_then(|e| repo.find_blob(e.id()).ok())
+        .map(|b| String::from_utf8_lossy(b.content()).into_owned());
     let head_tree = head.tree()?;
     let mut opts = DiffOptions::new();
     opts.context_lines(spec.context_lines)
@@ -226,7 +244,12 @@ pub fn read_diff(repo_dir: &Path, spec: &DiffSpec) -> Result<(Vec<FileDiff>, Ski
             files.push(FileDiff { path, hunks });
         }
     }
-    Ok((files, skipped, root))
+    Ok(DiffResult {
+        files,
+        skipped,
+        root,
+        base_file,
+    })
 }
 
 #[cfg(test)]

@@ -260,7 +260,12 @@ pub fn run_review(
     let Some(base) = opts.diff_base.as_deref() else {
         bail!("the review needs a diff base: --diff-base REV (e.g. origin/main)");
     };
-    let (mut files, skipped, root) = diff::read_diff(
+    let diff::DiffResult {
+        mut files,
+        skipped,
+        base_file,
+        ..
+    } = diff::read_diff(
         repo_dir,
         &diff::DiffSpec {
             base,
@@ -268,9 +273,16 @@ pub fn run_review(
             context_lines: opts.context_lines,
             max_file_bytes: opts.max_file_bytes,
             exclude: &opts.exclude,
+            base_file: prompt::PROMPT_OVERRIDE,
         },
     )?;
-    let prompt = prompt::Prompt::load(&root)?;
+    let prompt = prompt::Prompt::new(base_file);
+    if files.iter().any(|f| f.path == prompt::PROMPT_OVERRIDE) {
+        report.notes.push(format!(
+            "review: this change edits {}; the review used the version from the merge base",
+            prompt::PROMPT_OVERRIDE
+        ));
+    }
     let secrets = redact_files(&mut files, &BuiltinSecrets);
     let mut chunks = chunk::chunk_files(&files, opts.chunk_tokens);
     if chunks.len() > opts.max_chunks {

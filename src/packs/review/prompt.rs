@@ -5,7 +5,6 @@
 use super::chunk::ReviewChunk;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
-use std::path::Path;
 
 pub const DEFAULT_SYSTEM_PROMPT: &str = include_str!("prompt.md");
 pub const PROMPT_OVERRIDE: &str = ".shiplint/review-prompt.md";
@@ -20,21 +19,19 @@ pub struct Prompt {
 }
 
 impl Prompt {
-    /// The repository's override if present, else the embedded default.
-    pub fn load(repo_root: &Path) -> anyhow::Result<Self> {
-        let p = repo_root.join(PROMPT_OVERRIDE);
-        if p.is_file() {
-            let system = std::fs::read_to_string(&p)
-                .map_err(|e| anyhow::anyhow!("reading {}: {e}", p.display()))?;
-            return Ok(Prompt {
+    /// The repository's override as it was at the merge base, else the
+    /// embedded default.
+    pub fn new(base_override: Option<String>) -> Self {
+        match base_override {
+            Some(system) if !system.trim().is_empty() => Prompt {
                 system,
                 source: PROMPT_OVERRIDE.into(),
-            });
+            },
+            _ => Prompt {
+                system: DEFAULT_SYSTEM_PROMPT.to_string(),
+                source: "built-in".into(),
+            },
         }
-        Ok(Prompt {
-            system: DEFAULT_SYSTEM_PROMPT.to_string(),
-            source: "built-in".into(),
-        })
     }
 
     /// Identifies prompt + schema + user-prompt template for the cache key.
