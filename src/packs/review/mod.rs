@@ -285,6 +285,12 @@ pub fn run_review(
     }
     let secrets = redact_files(&mut files, &BuiltinSecrets);
     let mut chunks = chunk::chunk_files(&files, opts.chunk_tokens);
+    if chunks.is_empty() {
+        report.notes.push(format!(
+            "review: no reviewable changes against the merge base with '{base}' ({} files skipped)",
+            skipped.files.len()
+        ));
+    }
     if chunks.len() > opts.max_chunks {
         let mut left: Vec<String> = chunks[opts.max_chunks..]
             .iter()

@@ -33,17 +33,26 @@ fn host_of(url: &str) -> Option<String> {
 
 impl Sanitizer {
     pub fn new(allowed_hosts: &[String], system_prompt: &str) -> Self {
+        // Only variables whose names say they hold credentials: masking every
+        // value would also eat words such as `pull_request` (GITHUB_EVENT_NAME).
+        let secret_name = |k: &str| {
+            let k = k.to_ascii_uppercase();
+            [
+                "KEY",
+                "TOKEN",
+                "SECRET",
+                "PASSWORD",
+                "PASSWD",
+                "CREDENTIAL",
+                "AUTH",
+            ]
+            .iter()
+            .any(|w| k.contains(w))
+        };
         let mut env_values: Vec<String> = std::env::vars()
+            .filter(|(k, v)| secret_name(k) && v.trim().len() >= 4)
             .map(|(_, v)| v)
-            .filter(|v| v.len() >= 12 && !v.contains('/') && !v.contains(' '))
             .collect();
-        for key in ["SHIPLINT_LLM_API_KEY", "OPENAI_API_KEY"] {
-            if let Ok(v) = std::env::var(key) {
-                if v.len() >= 4 {
-                    env_values.push(v);
-                }
-            }
-        }
         env_values.sort_by_key(|v| std::cmp::Reverse(v.len()));
         Sanitizer {
             allowed_hosts: allowed_hosts
