@@ -389,6 +389,8 @@ async fn server_errors_are_bounded_and_reported_without_failing_the_run() {
         doc["notes"]
     );
     assert!(doc["properties"].get("prRisk").is_none());
+    assert_eq!(doc["properties"]["reviewUsage"]["requests"], 3);
+    assert_eq!(doc["properties"]["reviewUsage"]["failedChunks"], 1);
     assert!(run.stderr.contains("was not reviewed"));
 }
 

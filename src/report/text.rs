@@ -124,10 +124,11 @@ fn review_summary(out: &mut String, outcome: &ScanOutcome) {
     if let Some(u) = p.get("reviewUsage") {
         let _ = writeln!(
             out,
-            "Review: model {}, {} chunks ({} cached), {} requests, {} prompt + {} completion tokens",
+            "Review: model {}, {} chunks ({} cached, {} not reviewed), {} requests, {} prompt + {} completion tokens",
             u["model"].as_str().unwrap_or("?"),
             u["chunks"],
             u["cachedChunks"],
+            u["failedChunks"],
             u["requests"],
             u["promptTokens"],
             u["completionTokens"]

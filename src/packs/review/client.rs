@@ -69,6 +69,8 @@ pub struct Completion {
 pub struct ChatClient {
     cfg: ClientConfig,
     agent: ureq::Agent,
+    /// HTTP requests sent, retries included.
+    sent: std::sync::atomic::AtomicUsize,
 }
 
 /// `Retry-After` in seconds (the HTTP-date form is treated as absent).
@@ -87,7 +89,11 @@ impl ChatClient {
             .http_status_as_error(false)
             .build()
             .into();
-        ChatClient { cfg, agent }
+        ChatClient {
+            cfg,
+            agent,
+            sent: Default::default(),
+        }
     }
 
     pub fn endpoint(&self) -> String {
@@ -115,8 +121,14 @@ impl ChatClient {
         })
     }
 
+    /// HTTP requests sent so far, retries included.
+    pub fn requests_sent(&self) -> usize {
+        self.sent.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// One POST, no retries. Returns the error and any Retry-After.
     fn attempt(&self, body: &str) -> Result<Completion, (ClientError, Option<Duration>)> {
+        self.sent.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let mut req = self
             .agent
             .post(self.endpoint())

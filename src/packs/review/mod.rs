@@ -162,7 +162,6 @@ struct Reviewer<'a> {
     system: &'a str,
     prompt_hash: String,
     model: &'a str,
-    requests: AtomicUsize,
 }
 
 impl Reviewer<'_> {
@@ -186,7 +185,6 @@ impl Reviewer<'_> {
         let mut last_error = String::new();
         // A malformed answer is asked for once more, then reported.
         for _ in 0..2 {
-            self.requests.fetch_add(1, Ordering::Relaxed);
             match self.client.complete(&body) {
                 Ok(c) => {
                     usage.add(&c.usage);
@@ -322,7 +320,6 @@ pub fn run_review(
         system: &prompt.system,
         prompt_hash: prompt.hash(),
         model: &opts.model,
-        requests: AtomicUsize::new(0),
     };
     let results: Vec<Mutex<Option<ChunkResult>>> =
         chunks.iter().map(|_| Mutex::new(None)).collect();
@@ -346,6 +343,7 @@ pub fn run_review(
     let mut comments: BTreeMap<String, Vec<ReviewComment>> = BTreeMap::new();
     let mut usage = Usage::default();
     let mut cached = 0;
+    let mut failed = 0;
     for (chunk, slot) in chunks.iter().zip(results) {
         let result = slot.into_inner().ok().flatten();
         match result {
@@ -388,11 +386,14 @@ pub fn run_review(
                     }
                 }
             }
-            Some(ChunkResult::Failed(why)) => report.notes.push(format!(
-                "review: {} (lines {}) was not reviewed: {why}",
-                chunk.path,
-                chunk_lines(chunk)
-            )),
+            Some(ChunkResult::Failed(why)) => {
+                failed += 1;
+                report.notes.push(format!(
+                    "review: {} (lines {}) was not reviewed: {why}",
+                    chunk.path,
+                    chunk_lines(chunk)
+                ))
+            }
             None => {}
         }
     }
@@ -465,7 +466,8 @@ pub fn run_review(
             "prompt": prompt.source,
             "chunks": chunks.len(),
             "cachedChunks": cached,
-            "requests": reviewer.requests.load(Ordering::Relaxed),
+            "requests": reviewer.client.requests_sent(),
+            "failedChunks": failed,
             "promptTokens": usage.prompt_tokens,
             "completionTokens": usage.completion_tokens,
             "skippedFiles": skipped.files.iter().map(|(p, r)| json!({"path": p, "reason": r})).collect::<Vec<_>>(),
