@@ -576,6 +576,7 @@ async fn prompt_override_comes_from_the_base_and_chunks_are_capped() {
     let notes = doc["notes"].to_string();
     assert!(notes.contains("only 1 of 3 chunks"), "{notes}");
     assert!(notes.contains("merge base"), "{notes}");
+    assert_eq!(doc["properties"]["prRisk"], 1, "reviewed, nothing to say");
     let skipped = doc["properties"]["reviewUsage"]["skippedFiles"].to_string();
     assert!(
         skipped.contains("Cargo.lock") && skipped.contains("lockfile"),
@@ -589,4 +590,23 @@ async fn prompt_override_comes_from_the_base_and_chunks_are_capped() {
         let b = String::from_utf8_lossy(&r.body);
         assert!(!b.contains("# lock 2") && !b.contains("package lib // 2"));
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn comments_per_file_are_capped_highest_risk_first() {
+    let f = app_fixture("  max-comments-per-file: 1\n  min-risk: 1\n  min-confidence: 1\n");
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ok(&app_answer()))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let doc = shiplint(&f, Some(&server), &["-f", "json"]).await.json();
+    let risk = findings(&doc, "review/risk");
+    assert_eq!(risk.len(), 1);
+    assert_eq!(risk[0]["span"]["line"], 12, "the risk-4 comment wins");
+    assert_eq!(
+        doc["properties"]["reviewSummary"].as_array().unwrap().len(),
+        2
+    );
 }

@@ -88,7 +88,6 @@ pub struct ReviewComment {
     pub risk_score: u8,
     pub confidence: u8,
     pub title: String,
-    #[serde(skip)]
     pub details: String,
     #[serde(skip)]
     pub snippet: Option<String>,

@@ -357,6 +357,10 @@ pub fn run_review(
                 } else {
                     usage.add(&u);
                 }
+                // A reviewed file the answer leaves out had nothing to say: risk 1.
+                file_risk
+                    .entry(chunk.path.clone())
+                    .or_insert((1, String::new(), "model"));
                 for fa in &answer.files {
                     if !answer::same_file(&fa.file_name, &chunk.path) {
                         report.notes.push(format!(
