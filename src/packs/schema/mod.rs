@@ -48,9 +48,9 @@ const CONFIG_GROUPS: &[&str] = &[
 
 fn is_config_file_kind(m: &Manifest) -> bool {
     let group = m.group();
-    CONFIG_GROUPS
-        .iter()
-        .any(|g| group == *g || group.ends_with(&format!(".{g}")))
+    // Exact group names: `flowcontrol.apiserver.k8s.io` is a served API
+    // even though `apiserver.k8s.io` is a config-file group.
+    CONFIG_GROUPS.contains(&group)
         || (m.api_version == "v1" && m.kind == "Config")
         || m.api_version.starts_with("skaffold/")
 }
@@ -491,6 +491,7 @@ fn problem_finding(file: &SourceFile, p: &Problem) -> Finding {
             field,
             span,
             detail,
+            content,
         } => Finding::new(
             MISSING_TYPE_META,
             Severity::Error,
@@ -498,7 +499,7 @@ fn problem_finding(file: &SourceFile, p: &Problem) -> Finding {
             *span,
             detail.clone(),
         )
-        .with_key(format!("missing:{field}:{}", span.line)),
+        .with_key(format!("missing:{field}:{content}")),
     }
 }
 
