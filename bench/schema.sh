@@ -69,8 +69,10 @@ bench_corpus() {
   read -r w c m < <(RUNS=1 measure "$SHIPLINT" scan --no-config --packs schema,deprecations,practices "$dir" 2>/dev/null || echo "0 0 0")
   [ "$c" != 0 ] && row "shiplint (schema+deprecations+practices)" "$w" "$c" "$m" "$base"
   find "$dir" -type f \( -name '*.yaml' -o -name '*.yml' -o -name '*.json' \) -print0 > "$OUT/files.lst"
+  if [ "$label" = corpus ] || [ "${BENCH_PEERS_SCALED:-0}" = 1 ]; then
   read -r w c m < <(RUNS=1 measure sh -c "xargs -0 '$VENV/bin/kubernetes-validate' --strict --quiet --no-warn < '$OUT/files.lst'")
   row "kubernetes-validate --strict" "$w" "$c" "$m" "$base"
+  fi
   if [ "${BENCH_CHECKOV:-1}" = 1 ] && [ "$label" = corpus ]; then
     read -r w c m < <(RUNS=1 measure "$VENV/bin/checkov" -d "$dir" --framework kubernetes --quiet -o json)
     row "checkov --framework kubernetes" "$w" "$c" "$m" "$base"
