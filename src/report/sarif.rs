@@ -263,9 +263,23 @@ mod tests {
         use crate::source::Span;
         let path: std::sync::Arc<str> = "a.yaml".into();
         let mut findings: Vec<Finding> = (0..MAX_RESULTS + 10)
-            .map(|i| Finding::new("schema/invalid", Severity::Note, &path, Span::line(i + 1), format!("n{i}")))
+            .map(|i| {
+                Finding::new(
+                    "schema/invalid",
+                    Severity::Note,
+                    &path,
+                    Span::line(i + 1),
+                    format!("n{i}"),
+                )
+            })
             .collect();
-        findings.push(Finding::new("schema/invalid", Severity::Error, &path, Span::line(1), "the error"));
+        findings.push(Finding::new(
+            "schema/invalid",
+            Severity::Error,
+            &path,
+            Span::line(1),
+            "the error",
+        ));
         let outcome = ScanOutcome {
             findings,
             stats: Stats::default(),
@@ -277,8 +291,13 @@ mod tests {
         let results = v["runs"][0]["results"].as_array().unwrap();
         assert_eq!(results.len(), MAX_RESULTS);
         assert_eq!(results[0]["message"]["text"], "the error");
-        let notes = v["runs"][0]["invocations"][0]["toolExecutionNotifications"].as_array().unwrap();
-        assert!(notes.iter().any(|n| n["message"]["text"].as_str().unwrap().contains("cut to 25000 of 25011")));
+        let notes = v["runs"][0]["invocations"][0]["toolExecutionNotifications"]
+            .as_array()
+            .unwrap();
+        assert!(notes.iter().any(|n| n["message"]["text"]
+            .as_str()
+            .unwrap()
+            .contains("cut to 25000 of 25011")));
     }
 
     #[test]
