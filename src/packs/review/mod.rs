@@ -25,7 +25,7 @@ use cache::AnswerCache;
 use chunk::ReviewChunk;
 use client::{ChatClient, ClientConfig, Usage};
 pub use options::ReviewOptions;
-use redact::{BuiltinSecrets, SecretFinder};
+use redact::BuiltinSecrets;
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -207,40 +207,6 @@ impl Reviewer<'_> {
     }
 }
 
-/// Redacts every line of every file; returns per file the added lines that
-/// held a secret, with the rules that matched.
-fn redact_files(
-    files: &mut [diff::FileDiff],
-    finder: &dyn SecretFinder,
-) -> BTreeMap<String, Vec<(usize, String, Vec<String>)>> {
-    let mut found = BTreeMap::new();
-    for f in files.iter_mut() {
-        let texts: Vec<String> = f
-            .hunks
-            .iter()
-            .flat_map(|h| h.lines.iter().map(|l| l.text.clone()))
-            .collect();
-        let (masked, hits) = redact::redact_lines(&texts, finder);
-        let mut i = 0;
-        for h in &mut f.hunks {
-            for l in &mut h.lines {
-                l.text = masked[i].clone();
-                if l.origin == '+' && !hits[i].is_empty() {
-                    if let Some(n) = l.new_line {
-                        found.entry(f.path.clone()).or_insert_with(Vec::new).push((
-                            n,
-                            l.text.clone(),
-                            hits[i].clone(),
-                        ));
-                    }
-                }
-                i += 1;
-            }
-        }
-    }
-    found
-}
-
 /// Reviews the diff of `repo_dir`. Errors only for problems the user must
 /// fix (no repository, unknown revision, bad options); endpoint failures
 /// become notes.
@@ -281,7 +247,7 @@ pub fn run_review(
             prompt::PROMPT_OVERRIDE
         ));
     }
-    let secrets = redact_files(&mut files, &BuiltinSecrets);
+    let secrets = redact::redact_files(&mut files, &BuiltinSecrets);
     let mut chunks = chunk::chunk_files(&files, opts.chunk_tokens);
     if chunks.is_empty() {
         report.notes.push(format!(

@@ -7,6 +7,7 @@
 
 use once_cell::sync::Lazy;
 use regex::Regex;
+use std::collections::BTreeMap;
 use std::ops::Range;
 
 /// A secret detector: byte ranges of secret values in `text`, each with the
@@ -177,8 +178,43 @@ pub fn redact_text(text: &str) -> String {
     out
 }
 
+/// Redacts every line of every file; returns per file the added lines that
+/// held a secret, with the rules that matched.
+pub fn redact_files(
+    files: &mut [super::diff::FileDiff],
+    finder: &dyn SecretFinder,
+) -> BTreeMap<String, Vec<(usize, String, Vec<String>)>> {
+    let mut found = BTreeMap::new();
+    for f in files.iter_mut() {
+        let texts: Vec<String> = f
+            .hunks
+            .iter()
+            .flat_map(|h| h.lines.iter().map(|l| l.text.clone()))
+            .collect();
+        let (masked, hits) = redact_lines(&texts, finder);
+        let mut i = 0;
+        for h in &mut f.hunks {
+            for l in &mut h.lines {
+                l.text = masked[i].clone();
+                if l.origin == '+' && !hits[i].is_empty() {
+                    if let Some(n) = l.new_line {
+                        found.entry(f.path.clone()).or_insert_with(Vec::new).push((
+                            n,
+                            l.text.clone(),
+                            hits[i].clone(),
+                        ));
+                    }
+                }
+                i += 1;
+            }
+        }
+    }
+    found
+}
+
 #[cfg(test)]
 mod tests {
+    use super::super::diff::{DiffLine, FileDiff, Hunk};
     use super::*;
 
     fn lines(s: &str) -> Vec<String> {
@@ -215,5 +251,42 @@ mod tests {
         assert_eq!(out[5], "next: 1");
         assert!(out[2].contains("«redacted:secrets/private-key»"));
         assert_eq!(hits[3], vec!["secrets/private-key".to_string()]);
+    }
+
+    #[test]
+    fn redacts_every_line_but_scores_only_added_secrets() {
+        let key = format!("AKIA{}", "Q7ZW3ERT5YUI8OPA");
+        let l = |o, n: Option<usize>, t: &str| DiffLine {
+            origin: o,
+            new_line: n,
+            text: t.to_string(),
+        };
+        let mut files = vec![
+            FileDiff {
+                path: "old.yaml".into(),
+                hunks: vec![Hunk {
+                    header: "@@ -1,2 +1,1 @@".into(),
+                    lines: vec![
+                        l('-', None, &format!("key: {key}")),
+                        l('+', Some(1), "key: ref"),
+                    ],
+                }],
+            },
+            FileDiff {
+                path: "new.yaml".into(),
+                hunks: vec![Hunk {
+                    header: "@@ -0,0 +1,1 @@".into(),
+                    lines: vec![l('+', Some(1), &format!("key: {key}"))],
+                }],
+            },
+        ];
+        let found = redact_files(&mut files, &BuiltinSecrets);
+        assert!(files
+            .iter()
+            .flat_map(|f| &f.hunks)
+            .flat_map(|h| &h.lines)
+            .all(|l| !l.text.contains(&key)));
+        assert_eq!(found.keys().collect::<Vec<_>>(), vec!["new.yaml"]);
+        assert_eq!(found["new.yaml"][0].0, 1);
     }
 }
