@@ -47,7 +47,7 @@ measure() {
   for i in $(seq 1 "$runs"); do
     /usr/bin/time -f "%e %U %S %M" -o "$OUT/time.$i" "$@" >/dev/null 2>&1 || true
   done
-  for i in $(seq 1 "$runs"); do cat "$OUT/time.$i"; done | awk '{print $1+0, $2+$3, $4}' | sort -n | sed -n "$(( (runs + 1) / 2 ))p"
+  for i in $(seq 1 "$runs"); do tail -n 1 "$OUT/time.$i"; done | awk '{print $1+0, $2+$3, $4}' | sort -n | sed -n "$(( (runs + 1) / 2 ))p"
 }
 
 row() { # name files wall cpu rss base_cpu
