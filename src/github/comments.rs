@@ -335,9 +335,9 @@ fn summary_body(
     if let Some(url) = links.code_scanning() {
         let _ = writeln!(out, "[All findings in code scanning]({url})\n");
     }
-    let _ = write!(
+    let _ = writeln!(
         out,
-        "<sub>shiplint {} · updated for {}</sub>\n",
+        "<sub>shiplint {} · updated for {}</sub>",
         env!("CARGO_PKG_VERSION"),
         &pr.head_sha[..pr.head_sha.len().min(7)]
     );

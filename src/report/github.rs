@@ -77,7 +77,7 @@ fn log_line(f: &Finding) -> String {
 /// Findings, most severe first; stable within a severity.
 pub fn by_severity(findings: &[Finding]) -> Vec<&Finding> {
     let mut v: Vec<&Finding> = findings.iter().collect();
-    v.sort_by(|a, b| b.severity.cmp(&a.severity));
+    v.sort_by_key(|f| std::cmp::Reverse(f.severity));
     v
 }
 
@@ -249,7 +249,7 @@ pub fn findings_table(findings: &[&Finding], rows: usize) -> String {
     }
     out.push_str("| Severity | Rule | Location | Message |\n|---|---|---|---|\n");
     let mut sorted = findings.to_vec();
-    sorted.sort_by(|a, b| b.severity.cmp(&a.severity));
+    sorted.sort_by_key(|f| std::cmp::Reverse(f.severity));
     for f in sorted.iter().take(rows) {
         let _ = writeln!(
             out,
