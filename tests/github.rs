@@ -723,3 +723,45 @@ fn format_github_caps_annotations_per_level() {
         "{stdout}"
     );
 }
+
+#[test]
+fn install_hook_writes_an_executable_pre_commit_hook() {
+    let dir = tempfile::tempdir().unwrap();
+    let git = |args: &[&str]| {
+        Command::new("git")
+            .current_dir(dir.path())
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    git(&["init", "-q"]);
+    let run = |extra: &[&str]| {
+        let mut args = vec!["install-hook"];
+        args.extend_from_slice(extra);
+        Command::new(env!("CARGO_BIN_EXE_shiplint"))
+            .current_dir(dir.path())
+            .args(&args)
+            .output()
+            .unwrap()
+    };
+    assert!(run(&[]).status.success());
+    let hook = dir.path().join(".git/hooks/pre-commit");
+    let text = std::fs::read_to_string(&hook).unwrap();
+    assert!(text.starts_with("#!/bin/sh") && text.contains("shiplint scan"));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(&hook).unwrap().permissions().mode() & 0o111,
+            0o111
+        );
+    }
+    // Ours: rewritten freely. Someone else's: only with --force.
+    assert!(run(&[]).status.success());
+    std::fs::write(&hook, "#!/bin/sh\nexec other-tool\n").unwrap();
+    assert_eq!(run(&[]).status.code(), Some(2));
+    assert!(std::fs::read_to_string(&hook)
+        .unwrap()
+        .contains("other-tool"));
+    assert!(run(&["--force"]).status.success());
+}
