@@ -241,6 +241,15 @@ pub fn counts_markdown(outcome: &ScanOutcome) -> String {
     out
 }
 
+/// At most `n` characters, with an ellipsis when cut.
+pub fn short(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        s.to_string()
+    } else {
+        s.chars().take(n).collect::<String>() + "…"
+    }
+}
+
 /// A findings table (most severe first, at most `rows`).
 pub fn findings_table(findings: &[&Finding], rows: usize) -> String {
     let mut out = String::new();
@@ -258,7 +267,7 @@ pub fn findings_table(findings: &[&Finding], rows: usize) -> String {
             md_cell(&f.rule),
             md_cell(&f.path),
             f.span.line,
-            md_cell(&f.message)
+            md_cell(&short(&f.message, 300))
         );
     }
     if findings.len() > rows {
