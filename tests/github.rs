@@ -765,3 +765,89 @@ fn install_hook_writes_an_executable_pre_commit_hook() {
         .contains("other-tool"));
     assert!(run(&["--force"]).status.success());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn second_stage_comments_a_stored_report() {
+    let w = World::new().await;
+    // Stage 1 (read-only): a JSON report.
+    let (code, _, stderr) = w
+        .run(
+            &[
+                "scan",
+                "--no-config",
+                "--format",
+                "json",
+                "--output",
+                "report.json",
+                ".",
+            ],
+            w.event(json!({})),
+        )
+        .await;
+    assert_eq!(code, 1, "{stderr}");
+    // Stage 2 (workflow_run): no checkout, PR number and head from the artifact.
+    let empty = w.dir.path().join("stage2");
+    std::fs::create_dir_all(&empty).unwrap();
+    std::fs::rename(w.dir.path().join("report.json"), empty.join("report.json")).unwrap();
+    std::fs::remove_dir_all(w.dir.path().join("k8s")).unwrap();
+    let event = w.dir.path().join("run-event.json");
+    std::fs::write(
+        &event,
+        r#"{"workflow_run": {"event": "pull_request", "pull_requests": []}}"#,
+    )
+    .unwrap();
+    let (code, stdout, stderr) = w
+        .run(
+            &[
+                "comment",
+                "--findings",
+                "stage2/report.json",
+                "--pr",
+                "7",
+                "--head-sha",
+                HEAD,
+                "--fail-on",
+                "never",
+            ],
+            event,
+        )
+        .await;
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(stdout.matches("::error ").count(), 3);
+    let s = w.state();
+    assert_eq!(s.issue_comments.len(), 1);
+    let lines: Vec<u64> = s
+        .review_comments
+        .iter()
+        .map(|c| c["line"].as_u64().unwrap())
+        .collect();
+    assert_eq!(lines, vec![6, 19]);
+}
+
+#[test]
+fn malformed_pr_context_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("a.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n",
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_shiplint"))
+        .current_dir(dir.path())
+        .env_remove("GITHUB_EVENT_PATH")
+        .env("GITHUB_REPOSITORY", "acme/infra")
+        .env("GITHUB_TOKEN", "x")
+        .args([
+            "comment",
+            "--no-config",
+            "--pr",
+            "7",
+            "--head-sha",
+            "$(curl evil)",
+            ".",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("head SHA"));
+}

@@ -407,6 +407,66 @@ mod tests {
     }
 
     #[test]
+    fn summary_counts_packs_and_risk() {
+        let mut outcome = ScanOutcome {
+            findings: vec![
+                finding(Severity::Error, "a|b"),
+                finding(Severity::Warning, "c"),
+            ],
+            stats: Default::default(),
+            notes: vec![],
+            rules: vec![],
+            properties: Default::default(),
+        };
+        outcome.findings[1].rule = "secrets/aws-key".into();
+        outcome.findings[1]
+            .properties
+            .insert("riskScore".into(), 4.into());
+        outcome.properties.insert(
+            "prRisk".into(),
+            serde_json::json!({"score": 3, "reason": "x"}),
+        );
+        let links = Links {
+            server_url: Some("https://github.com".into()),
+            repository: Some("o/r".into()),
+            pr: Some(5),
+        };
+        let md = summary(&outcome, &links);
+        assert!(md.contains("| schema | 1 | 0 | 0 |") && md.contains("| secrets | 0 | 1 | 0 |"));
+        assert!(md.contains("**PR risk:** 3"));
+        assert!(md.contains("a\\|b"));
+        assert!(md.contains(
+            "https://github.com/o/r/security/code-scanning?query=is%3Aopen+pr%3A5+tool%3Ashiplint"
+        ));
+        assert_eq!(max_risk(&outcome), 4.0);
+        let out = outputs(&outcome, Some(Path::new("x.sarif")));
+        assert_eq!(out[0], ("findings", "2".to_string()));
+        assert_eq!(out[2], ("max-risk", "4".to_string()));
+    }
+
+    #[test]
+    fn annotations_most_severe_first_within_limits() {
+        let mut findings: Vec<Finding> = (0..3).map(|_| finding(Severity::Note, "n")).collect();
+        findings.extend((0..12).map(|_| finding(Severity::Error, "e")));
+        let outcome = ScanOutcome {
+            findings,
+            stats: Default::default(),
+            notes: vec![],
+            rules: vec![],
+            properties: Default::default(),
+        };
+        let log = render(&outcome);
+        let cmds: Vec<&str> = log
+            .lines()
+            .filter(|l| l.starts_with("::") && !l.contains("group::"))
+            .collect();
+        assert_eq!(cmds.len(), 13);
+        assert!(cmds[..10].iter().all(|l| l.starts_with("::error ")));
+        assert!(cmds[10..].iter().all(|l| l.starts_with("::notice ")));
+        assert!(log.contains("shiplint: 2 errors not shown"));
+    }
+
+    #[test]
     fn cells_cannot_break_tables() {
         assert_eq!(md_cell("a|b\n<c>"), "a\\|b &lt;c&gt;");
     }
