@@ -59,7 +59,7 @@ fn inline_body(f: &Finding) -> String {
         f.fingerprint,
         f.severity,
         f.rule,
-        safe(&f.message),
+        safe(&crate::report::github::short(&f.message, 2000)),
         f.rule
     )
 }
