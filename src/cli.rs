@@ -27,8 +27,11 @@ pub enum Command {
         #[arg(long)]
         pack: Option<String>,
         /// Print as JSON.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "markdown")]
         json: bool,
+        /// Print the rule reference as Markdown (docs/rules.md is made this way).
+        #[arg(long)]
+        markdown: bool,
     },
     /// Print a rule's full help.
     Explain {

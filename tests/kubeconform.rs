@@ -279,3 +279,33 @@ fn bad_templates_are_usage_errors() {
         .code(2)
         .stderr(predicates::str::contains("unknown variable"));
 }
+
+#[test]
+fn crd_dir_reads_the_crds_catalog_layout() {
+    let dir = tempfile::tempdir().unwrap();
+    let group = dir.path().join("sagemaker.aws.amazon.com");
+    std::fs::create_dir_all(&group).unwrap();
+    std::fs::copy(
+        Path::new(DIR).join("registry/trainingjob-sagemaker-v1.json"),
+        group.join("trainingjob_v1.json"),
+    )
+    .unwrap();
+    shiplint()
+        .args(["scan", "--no-config", "--packs", "schema", "--crd-dir"])
+        .arg(dir.path())
+        .arg("test_crd.yaml")
+        .assert()
+        .code(0);
+    let bad = dir.path().join("bad.yaml");
+    let text = std::fs::read_to_string(Path::new(DIR).join("test_crd.yaml"))
+        .unwrap()
+        .replace("region: us-west-2", "regoin: us-west-2");
+    std::fs::write(&bad, text).unwrap();
+    shiplint()
+        .args(["scan", "--no-config", "--packs", "schema", "--crd-dir"])
+        .arg(dir.path())
+        .arg(&bad)
+        .assert()
+        .code(1)
+        .stdout(predicates::str::contains("unknown field 'regoin'"));
+}

@@ -621,3 +621,18 @@ fn sarif_passes_the_multitool_with_github_rules() {
         assert!(problems.is_empty(), "{name}: {problems:#?}");
     }
 }
+
+#[test]
+fn docs_rules_md_is_up_to_date() {
+    let out = Command::cargo_bin("shiplint")
+        .unwrap()
+        .args(["rules", "--markdown"])
+        .output()
+        .unwrap();
+    let committed =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/rules.md")).unwrap();
+    assert!(
+        String::from_utf8(out.stdout).unwrap() == committed,
+        "docs/rules.md is stale: run `cargo run -- rules --markdown > docs/rules.md`"
+    );
+}

@@ -110,7 +110,14 @@ pub trait Pack: Send + Sync {
     ) {
     }
 
-    /// Cross-object checks over every manifest of the run; runs once.
+    /// Whether `check_index` needs this manifest. Only manifests some pack
+    /// asks for are kept after their file is done, so memory stays flat on
+    /// big trees.
+    fn wants_in_index(&self, _ctx: &Context, _manifest: &Manifest) -> bool {
+        false
+    }
+
+    /// Cross-object checks over the manifests packs asked for; runs once.
     fn check_index(&self, _ctx: &Context, _index: &ManifestIndex, _out: &mut Vec<Finding>) {}
 
     /// Tool notifications (e.g. "review skipped: no API key") collected at the end.
