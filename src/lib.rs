@@ -7,6 +7,7 @@ pub mod cli;
 pub mod config;
 pub mod discover;
 pub mod finding;
+pub mod github;
 pub mod kustomize;
 pub mod manifest;
 pub mod packs;

@@ -299,41 +299,8 @@ pub fn run(req: ScanRequest) -> Result<ScanOutcome> {
         findings.extend(late);
     }
 
-    findings.retain_mut(|f| {
-        if suppress::suppressed_by_annotation(f, &doc_ignores) {
-            return false;
-        }
-        match settings.level_for(&f.rule).map(|l| l.severity()) {
-            Some(None) => false,
-            Some(Some(sev)) => {
-                f.severity = sev;
-                true
-            }
-            None => true,
-        }
-    });
-    findings.sort_by(|a, b| {
-        (&a.path, a.span.line, a.span.col, &a.rule, &a.message).cmp(&(
-            &b.path,
-            b.span.line,
-            b.span.col,
-            &b.rule,
-            &b.message,
-        ))
-    });
-    findings.dedup_by(|a, b| {
-        a.path == b.path && a.span == b.span && a.rule == b.rule && a.message == b.message
-    });
-    let mut seen: HashMap<String, usize> = HashMap::new();
-    for f in &mut findings {
-        f.finish_fingerprint();
-        let n = seen.entry(f.fingerprint.clone()).or_insert(0);
-        *n += 1;
-        if *n > 1 {
-            // Identical content twice in a file: keep fingerprints unique.
-            f.fingerprint = format!("{}:{}", f.fingerprint, n);
-        }
-    }
+    findings.retain(|f| !suppress::suppressed_by_annotation(f, &doc_ignores));
+    finalize(&mut findings, settings);
 
     let mut properties = serde_json::Map::new();
     for p in &packs {
@@ -359,4 +326,42 @@ pub fn run(req: ScanRequest) -> Result<ScanOutcome> {
         rules: packs.iter().flat_map(|p| p.rules()).collect(),
         properties,
     })
+}
+
+/// Applies the configured rule levels (dropping rules that are off), sorts,
+/// removes exact duplicates and computes unique fingerprints. Every command
+/// that reports findings ends with this.
+pub fn finalize(findings: &mut Vec<Finding>, settings: &Settings) {
+    findings.retain_mut(
+        |f| match settings.level_for(&f.rule).map(|l| l.severity()) {
+            Some(None) => false,
+            Some(Some(sev)) => {
+                f.severity = sev;
+                true
+            }
+            None => true,
+        },
+    );
+    findings.sort_by(|a, b| {
+        (&a.path, a.span.line, a.span.col, &a.rule, &a.message).cmp(&(
+            &b.path,
+            b.span.line,
+            b.span.col,
+            &b.rule,
+            &b.message,
+        ))
+    });
+    findings.dedup_by(|a, b| {
+        a.path == b.path && a.span == b.span && a.rule == b.rule && a.message == b.message
+    });
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    for f in findings.iter_mut() {
+        f.finish_fingerprint();
+        let n = seen.entry(f.fingerprint.clone()).or_insert(0);
+        *n += 1;
+        if *n > 1 {
+            // Identical content twice in a file: keep fingerprints unique.
+            f.fingerprint = format!("{}:{}", f.fingerprint, n);
+        }
+    }
 }
