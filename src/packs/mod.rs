@@ -3,6 +3,7 @@
 //! relate objects), and emits findings. It never prints and never exits.
 
 pub mod schema;
+pub mod secrets;
 
 use crate::config::Settings;
 use crate::finding::{Finding, Severity};
@@ -121,7 +122,10 @@ pub trait Pack: Send + Sync {
 
 /// All packs, in the order they run.
 pub fn registry() -> Vec<Box<dyn Pack>> {
-    vec![Box::new(schema::SchemaPack::default())]
+    vec![
+        Box::new(schema::SchemaPack::default()),
+        Box::new(secrets::SecretsPack::default()),
+    ]
 }
 
 pub fn all_rules() -> Vec<Rule> {
