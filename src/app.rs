@@ -1,6 +1,7 @@
 //! Runs a parsed command line and maps the outcome to an exit code.
 
-use crate::cli::{Cli, Command, FailOn, ScanArgs};
+use crate::cli::{BaselineAction, BaselineArgs, Cli, Command, FailOn, ScanArgs};
+use crate::git::GitMode;
 use crate::config::{ConfigFile, KubeVersion, Settings};
 use crate::packs;
 use crate::report::{self, Format};
@@ -16,6 +17,7 @@ pub const EXIT_ERROR: i32 = 2;
 pub fn run(cli: Cli) -> Result<i32> {
     match cli.command {
         Command::Scan(args) => scan_command(*args),
+        Command::Baseline(args) => baseline_command(*args),
         Command::Rules { pack, json } => {
             let rules: Vec<_> = packs::all_rules()
                 .into_iter()
@@ -126,12 +128,52 @@ pub fn settings_from(args: &ScanArgs) -> Result<(Settings, Option<FailOn>)> {
     s.reject_kinds.extend(args.reject_kinds.iter().cloned());
     s.crd_dirs.extend(args.crd_dir.iter().cloned());
     s.max_file_size = args.max_file_size;
+    s.git_mode = if args.staged {
+        GitMode::Staged
+    } else if let Some(rev) = &args.diff_base {
+        GitMode::DiffBase(rev.clone())
+    } else if args.history {
+        GitMode::History {
+            since: args.since.clone(),
+        }
+    } else {
+        GitMode::WorkingTree
+    };
+    if let Some(path) = &args.baseline {
+        s.baseline = Some(std::sync::Arc::new(crate::baseline::load(path)?));
+    }
     s.http_timeout = std::time::Duration::from_secs(args.http_timeout.max(1));
     if args.fail_on.is_some() {
         fail_on = args.fail_on;
     }
     s.validate()?;
     Ok((s, fail_on))
+}
+
+fn baseline_command(args: BaselineArgs) -> Result<i32> {
+    let (settings, _) = settings_from(&args.scan)?;
+    let base = std::env::current_dir().context("reading the current directory")?;
+    let outcome = scan::run(ScanRequest {
+        paths: args.scan.paths.clone(),
+        settings,
+        base,
+    })?;
+    let path = args
+        .scan
+        .output
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(crate::baseline::DEFAULT_FILE));
+    let keep = args.action == BaselineAction::Update;
+    let n = crate::baseline::write(&path, &outcome.findings, keep)?;
+    for n in &outcome.notes {
+        eprintln!("note: {n}");
+    }
+    eprintln!(
+        "baseline {}: {n} finding(s) recorded ({} from this scan)",
+        path.display(),
+        outcome.findings.len()
+    );
+    Ok(EXIT_CLEAN)
 }
 
 fn scan_command(args: ScanArgs) -> Result<i32> {

@@ -30,6 +30,9 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Record the current findings as known (`create`), or add new ones to
+    /// the file (`update`); `scan --baseline FILE` then reports only new ones.
+    Baseline(Box<BaselineArgs>),
     /// Print a rule's full help.
     Explain {
         /// A rule id such as `schema/invalid`.
@@ -125,4 +128,41 @@ pub struct ScanArgs {
     /// Timeout in seconds for schema downloads.
     #[arg(long, default_value_t = 30)]
     pub http_timeout: u64,
+
+    /// Scan the staged content of the git index (for pre-commit hooks).
+    #[arg(long, conflicts_with_all = ["diff_base", "history"])]
+    pub staged: bool,
+
+    /// Report only lines added since the merge base of REV and HEAD (pull requests).
+    #[arg(long, value_name = "REV", conflicts_with = "history")]
+    pub diff_base: Option<String>,
+
+    /// Scan git history: each finding once, at the commit that introduced it.
+    #[arg(long)]
+    pub history: bool,
+
+    /// With --history: only commits after REV.
+    #[arg(long, value_name = "REV", requires = "history")]
+    pub since: Option<String>,
+
+    /// Do not report findings whose fingerprint is in this baseline file.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BaselineAction {
+    /// Write a new baseline with the current findings.
+    Create,
+    /// Add the current findings to an existing baseline.
+    Update,
+}
+
+#[derive(Args, Debug)]
+pub struct BaselineArgs {
+    pub action: BaselineAction,
+
+    /// Scan options; `--output` is the baseline file (default .shiplint-baseline.json).
+    #[command(flatten)]
+    pub scan: ScanArgs,
 }

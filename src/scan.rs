@@ -5,6 +5,7 @@
 use crate::config::Settings;
 use crate::discover::{self, Input};
 use crate::finding::{Finding, Snippet};
+use crate::git::{self, GitMode};
 use crate::manifest::{self, Manifest};
 use crate::packs::{self, Context, ManifestIndex, Pack, Rule};
 use crate::source::{has_manifest_extension, SourceFile};
@@ -96,6 +97,12 @@ fn read_input(
             f.explicit = *explicit;
             Ok(Ok(f))
         }
+        Input::Blob { display, text, .. } => {
+            if text.len() as u64 > settings.max_file_size {
+                return Ok(Err(FileKind::Large));
+            }
+            Ok(Ok(SourceFile::new(display.as_str(), text.to_string())))
+        }
     }
 }
 
@@ -116,7 +123,7 @@ fn scan_one(
         Ok(Ok(f)) => f,
         Ok(Err(kind)) => {
             if kind == FileKind::Large {
-                if let Input::File { display, .. } = input {
+                if let Input::File { display, .. } | Input::Blob { display, .. } = input {
                     r.note = Some(format!(
                         "skipped {display}: larger than --max-file-size ({} bytes)",
                         ctx.settings.max_file_size
@@ -150,6 +157,21 @@ fn scan_one(
     };
     r.findings
         .retain(|f| !suppress::suppressed_by_comment(f, line));
+    if let Input::Blob {
+        lines: filter,
+        properties,
+        ..
+    } = input
+    {
+        if let Some(keep) = filter {
+            r.findings.retain(|f| keep.contains(&f.span.line));
+        }
+        for f in &mut r.findings {
+            for (k, v) in properties.iter() {
+                f.properties.insert(k.clone(), v.clone());
+            }
+        }
+    }
     for f in &mut r.findings {
         if f.snippet.is_none() {
             f.snippet = line(f.span.line).map(|text| Snippet {
@@ -208,7 +230,10 @@ pub fn run(req: ScanRequest) -> Result<ScanOutcome> {
         .into_iter()
         .filter(|p| settings.pack_enabled(p.name()))
         .collect();
-    let found = discover::discover(&req.paths, &req.base, &settings.exclude)?;
+    let found = match &settings.git_mode {
+        GitMode::WorkingTree => discover::discover(&req.paths, &req.base, &settings.exclude)?,
+        mode => git::discover(mode, &req.paths, &req.base, settings.max_file_size)?,
+    };
     let ctx = Context {
         settings,
         kustomize: crate::kustomize::facts(&found.inputs),
@@ -254,6 +279,9 @@ pub fn run(req: ScanRequest) -> Result<ScanOutcome> {
         doc_ignores.extend(r.doc_ignores);
     }
     stats.resources = index.manifests.len();
+    if matches!(settings.git_mode, GitMode::History { .. }) {
+        first_introductions(&mut findings);
+    }
 
     let mut late = Vec::new();
     for p in &packs {
@@ -268,12 +296,23 @@ pub fn run(req: ScanRequest) -> Result<ScanOutcome> {
                 Input::File { disk, display, .. } => {
                     Some((Arc::from(display.as_str()), disk.clone()))
                 }
-                Input::Stdin => None,
+                Input::Stdin | Input::Blob { .. } => None,
+            })
+            .collect();
+        let cache = found
+            .inputs
+            .iter()
+            .filter_map(|i| match i {
+                Input::Blob { display, text, .. } => Some((
+                    Arc::from(display.as_str()),
+                    Some(text.split('\n').map(|l| l.trim_end_matches('\r').to_string()).collect()),
+                )),
+                _ => None,
             })
             .collect();
         let mut lines = LineSource {
             stdin,
-            cache: HashMap::new(),
+            cache,
             disk,
         };
         late.retain(|f| {
@@ -327,6 +366,10 @@ pub fn run(req: ScanRequest) -> Result<ScanOutcome> {
         }
     }
 
+    if let Some(known) = &settings.baseline {
+        findings.retain(|f| !known.contains(&f.fingerprint));
+    }
+
     let mut properties = serde_json::Map::new();
     properties.insert(
         "packs".into(),
@@ -348,4 +391,18 @@ pub fn run(req: ScanRequest) -> Result<ScanOutcome> {
         rules: packs.iter().flat_map(|p| p.rules()).collect(),
         properties,
     })
+}
+
+/// History mode: inputs come oldest commit first, so the first finding with
+/// a given identity is where the value was introduced; later copies go.
+fn first_introductions(findings: &mut Vec<Finding>) {
+    let mut seen = std::collections::HashSet::new();
+    findings.retain(|f| {
+        let id = if f.key.is_empty() {
+            format!("{}\0{}\0{}", f.rule, f.path, f.message)
+        } else {
+            format!("{}\0{}", f.rule, f.key)
+        };
+        seen.insert(id)
+    });
 }

@@ -94,6 +94,10 @@ impl Engine {
         }
         let mut hits = Vec::new();
         let mut seen = HashSet::new();
+        // Bytes a specific detector claimed: generic heuristics stay away
+        // from them even when the specific one rejected the value (a
+        // look-alike GitHub token with a bad checksum is not a "generic key").
+        let mut claimed: Vec<(usize, usize)> = Vec::new();
         for (d, mut wins) in windows.into_iter().enumerate() {
             if wins.is_empty() {
                 continue;
@@ -122,6 +126,9 @@ impl Engine {
                     if start == end || !seen.insert((d, start, end)) {
                         continue;
                     }
+                    if !det.generic {
+                        claimed.push((start, end));
+                    }
                     if self.keep(det, text, start, end, opts) {
                         hits.push(Hit {
                             detector: d,
@@ -133,14 +140,9 @@ impl Engine {
             }
         }
         // Generic heuristics yield to a specific detector on the same bytes.
-        let specific: Vec<(usize, usize)> = hits
-            .iter()
-            .filter(|h| !self.detectors[h.detector].generic)
-            .map(|h| (h.start, h.end))
-            .collect();
         hits.retain(|h| {
             !self.detectors[h.detector].generic
-                || !specific.iter().any(|&(s, e)| h.start < e && s < h.end)
+                || !claimed.iter().any(|&(s, e)| h.start < e && s < h.end)
         });
         hits.sort_by_key(|h| (h.start, h.detector));
         hits

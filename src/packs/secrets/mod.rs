@@ -131,9 +131,27 @@ impl Pack for SecretsPack {
             return;
         };
         let opts = self.options();
+        let first = out.len();
         scan_text(engine, file, &opts, out);
         if let Some(parsed) = parsed {
+            let before = out.len();
             kube::check(engine, file, parsed, &opts, out);
+            // A committed Secret value is already reported as such; generic
+            // "password = …" heuristics on the same line only repeat it.
+            let k8s_lines: Vec<usize> = out[before..]
+                .iter()
+                .filter(|f| &*f.rule == kube::K8S_SECRET)
+                .map(|f| f.span.line)
+                .collect();
+            if !k8s_lines.is_empty() {
+                let mut i = 0;
+                out.retain(|f| {
+                    i += 1;
+                    i <= first
+                        || !(f.rule.starts_with("secrets/generic-")
+                            && k8s_lines.contains(&f.span.line))
+                });
+            }
         }
     }
 }
