@@ -47,8 +47,12 @@ pub struct SchemaConfig {
 }
 
 /// The file format of `.shiplint.yaml`.
+///
+/// No `deny_unknown_fields` here: serde cannot combine it with `flatten`
+/// (every pack section would be rejected); `parse` rejects keys that are not
+/// known pack sections instead.
 #[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+#[serde(rename_all = "kebab-case")]
 pub struct ConfigFile {
     /// Kubernetes version to validate against, e.g. "1.30".
     pub kubernetes_version: Option<String>,
