@@ -1,8 +1,8 @@
 //! Runs a parsed command line and maps the outcome to an exit code.
 
 use crate::cli::{BaselineAction, BaselineArgs, Cli, Command, FailOn, ScanArgs};
-use crate::git::GitMode;
 use crate::config::{ConfigFile, KubeVersion, Settings};
+use crate::git::GitMode;
 use crate::packs;
 use crate::report::{self, Format};
 use crate::scan::{self, ScanRequest};

@@ -60,7 +60,9 @@ pub fn write(path: &Path, findings: &[Finding], keep: bool) -> Result<usize> {
         );
     }
     let mut list: Vec<Entry> = entries.into_values().collect();
-    list.sort_by(|a, b| (&a.path, &a.rule, &a.fingerprint).cmp(&(&b.path, &b.rule, &b.fingerprint)));
+    list.sort_by(|a, b| {
+        (&a.path, &a.rule, &a.fingerprint).cmp(&(&b.path, &b.rule, &b.fingerprint))
+    });
     let n = list.len();
     let file = BaselineFile {
         version: 1,

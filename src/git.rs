@@ -48,7 +48,9 @@ fn open(start: &Path, mode: &GitMode) -> Result<(Repository, PathBuf)> {
     let workdir = repo
         .workdir()
         .ok_or_else(|| anyhow!("{} needs a repository with a working tree", mode.flag()))?;
-    let workdir = workdir.canonicalize().unwrap_or_else(|_| workdir.to_path_buf());
+    let workdir = workdir
+        .canonicalize()
+        .unwrap_or_else(|_| workdir.to_path_buf());
     Ok((repo, workdir))
 }
 
@@ -110,7 +112,12 @@ fn blob_input(display: String, bytes: &[u8], lines: Option<BTreeSet<usize>>) -> 
 }
 
 /// The inputs of a git-mode scan.
-pub fn discover(mode: &GitMode, paths: &[String], base: &Path, max_size: u64) -> Result<Discovered> {
+pub fn discover(
+    mode: &GitMode,
+    paths: &[String],
+    base: &Path,
+    max_size: u64,
+) -> Result<Discovered> {
     let first = paths.first().map_or(".", String::as_str);
     if first == "-" {
         bail!("{} cannot read stdin", mode.flag());
@@ -158,12 +165,19 @@ fn staged(repo: &Repository, scope: &Scope, max: u64, out: &mut Discovered) -> R
         if too_big_or_binary(blob.content(), max) {
             continue;
         }
-        out.inputs.push(blob_input(scope.display(rel), blob.content(), None));
+        out.inputs
+            .push(blob_input(scope.display(rel), blob.content(), None));
     }
     Ok(())
 }
 
-fn diff_base(repo: &Repository, rev: &str, scope: &Scope, max: u64, out: &mut Discovered) -> Result<()> {
+fn diff_base(
+    repo: &Repository,
+    rev: &str,
+    scope: &Scope,
+    max: u64,
+    out: &mut Discovered,
+) -> Result<()> {
     let target = repo
         .revparse_single(rev)
         .and_then(|o| o.peel_to_commit())
@@ -199,13 +213,20 @@ fn diff_base(repo: &Repository, rev: &str, scope: &Scope, max: u64, out: &mut Di
         }
         let lines = added_lines(&diff, idx)?;
         if !lines.is_empty() {
-            out.inputs.push(blob_input(scope.display(rel), &bytes, Some(lines)));
+            out.inputs
+                .push(blob_input(scope.display(rel), &bytes, Some(lines)));
         }
     }
     Ok(())
 }
 
-fn history(repo: &Repository, since: Option<&str>, scope: &Scope, max: u64, out: &mut Discovered) -> Result<()> {
+fn history(
+    repo: &Repository,
+    since: Option<&str>,
+    scope: &Scope,
+    max: u64,
+    out: &mut Discovered,
+) -> Result<()> {
     let mut walk = repo.revwalk()?;
     walk.push_head()
         .context("--history: the repository has no HEAD commit")?;

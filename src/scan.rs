@@ -149,7 +149,12 @@ fn scan_one(
     for pack in packs {
         pack.check_file(ctx, &file, parsed.as_ref(), &mut r.findings);
     }
-    let lines: Vec<&str> = file.text.split('\n').collect();
+    // Split into lines only when there is something to look up.
+    let lines: Vec<&str> = if r.findings.is_empty() {
+        Vec::new()
+    } else {
+        file.text.split('\n').collect()
+    };
     let line = |n: usize| {
         lines
             .get(n.wrapping_sub(1))
@@ -305,16 +310,16 @@ pub fn run(req: ScanRequest) -> Result<ScanOutcome> {
             .filter_map(|i| match i {
                 Input::Blob { display, text, .. } => Some((
                     Arc::from(display.as_str()),
-                    Some(text.split('\n').map(|l| l.trim_end_matches('\r').to_string()).collect()),
+                    Some(
+                        text.split('\n')
+                            .map(|l| l.trim_end_matches('\r').to_string())
+                            .collect(),
+                    ),
                 )),
                 _ => None,
             })
             .collect();
-        let mut lines = LineSource {
-            stdin,
-            cache,
-            disk,
-        };
+        let mut lines = LineSource { stdin, cache, disk };
         late.retain(|f| {
             let path = f.path.clone();
             !suppress::suppressed_by_comment(f, |n| lines.line(&path, n))

@@ -22,7 +22,8 @@ fn fixtures() -> PathBuf {
 
 fn shiplint(dir: &Path) -> Command {
     let mut c = Command::cargo_bin("shiplint").expect("binary");
-    c.current_dir(dir).env("SHIPLINT_CACHE_DIR", dir.join(".cache"));
+    c.current_dir(dir)
+        .env("SHIPLINT_CACHE_DIR", dir.join(".cache"));
     c
 }
 
@@ -54,8 +55,18 @@ fn rules_of(findings: &[Value]) -> Vec<String> {
 fn git(dir: &Path, args: &[&str]) {
     let st = std::process::Command::new("git")
         .current_dir(dir)
-        .args(["-c", "user.name=Test", "-c", "user.email=test@example.invalid"])
-        .args(["-c", "commit.gpgsign=false", "-c", "init.defaultBranch=main"])
+        .args([
+            "-c",
+            "user.name=Test",
+            "-c",
+            "user.email=test@example.invalid",
+        ])
+        .args([
+            "-c",
+            "commit.gpgsign=false",
+            "-c",
+            "init.defaultBranch=main",
+        ])
         .args(args)
         .env("GIT_AUTHOR_DATE", "2024-01-02T03:04:05Z")
         .env("GIT_COMMITTER_DATE", "2024-01-02T03:04:05Z")
@@ -86,13 +97,34 @@ fn write(dir: &Path, name: &str, text: &str) {
 #[test]
 fn raw_secrets_appear_in_no_output_format() {
     let dir = fixtures();
-    let raw = [GHP, NPM, STRIPE, AWS, DB_PASSWORD, SLACK, SSH_BODY, STRIPE_B64];
+    let raw = [
+        GHP,
+        NPM,
+        STRIPE,
+        AWS,
+        DB_PASSWORD,
+        SLACK,
+        SSH_BODY,
+        STRIPE_B64,
+    ];
     for format in ["text", "json", "sarif"] {
         let out = shiplint(&dir)
-            .args(["scan", "--packs", "secrets", "--no-config", "-f", format, "."])
+            .args([
+                "scan",
+                "--packs",
+                "secrets",
+                "--no-config",
+                "-f",
+                format,
+                ".",
+            ])
             .output()
             .unwrap();
-        assert_eq!(out.status.code(), Some(1), "{format}: findings fail the run");
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{format}: findings fail the run"
+        );
         let all = format!(
             "{}{}",
             String::from_utf8_lossy(&out.stdout),
@@ -114,7 +146,10 @@ fn raw_secrets_appear_in_no_output_format() {
         "secrets/slack-webhook-url",
         "secrets/private-key-openssh",
     ] {
-        assert!(rules.contains(&want.to_string()), "missing {want}: {rules:?}");
+        assert!(
+            rules.contains(&want.to_string()),
+            "missing {want}: {rules:?}"
+        );
     }
     // Look-alikes: bad checksum, AWS doc key, ${VAR}.
     assert_eq!(findings.len(), 7, "{rules:?}");
@@ -258,7 +293,12 @@ fn baseline_hides_known_findings_and_shows_new_ones() {
         .args(["--output", "known.json", "app.env"])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let file = std::fs::read_to_string(d.join("known.json")).unwrap();
     assert!(!file.contains(STRIPE) && !file.contains(GHP));
     let (code, findings) = scan_json(d, &["--baseline", "known.json", "app.env"]);
@@ -295,7 +335,10 @@ fn config_allowlist_paths_regexes_and_stopwords() {
         ".shiplint.yaml",
         "packs: [secrets]\nsecrets:\n  allowlist:\n    paths: ['testdata/**']\n    regexes: ['^sk_live_9876']\n    stopwords: ['ghij4us3']\n",
     );
-    let out = shiplint(d).args(["scan", "-f", "json", "."]).output().unwrap();
+    let out = shiplint(d)
+        .args(["scan", "-f", "json", "."])
+        .output()
+        .unwrap();
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["findings"].as_array().unwrap().len(), 0, "{v}");
     assert_eq!(out.status.code(), Some(0));

@@ -6,7 +6,7 @@
 
 use super::filters;
 use super::rules::{Allowlist, Checksum, Detector};
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use anyhow::{Context as _, Result};
 use std::collections::HashSet;
 
@@ -54,6 +54,10 @@ impl Engine {
         let ac = AhoCorasickBuilder::new()
             .ascii_case_insensitive(true)
             .match_kind(MatchKind::Standard)
+            // A full DFA: one table lookup per byte. The overlapping walk over
+            // every byte of every file is the hot loop of the whole pack, and
+            // a few hundred keywords make a small DFA.
+            .kind(Some(AhoCorasickKind::DFA))
             .build(&keywords)
             .context("building the keyword automaton")?;
         Ok(Engine {
@@ -74,7 +78,8 @@ impl Engine {
                 (line.1, line.2)
             } else {
                 let ls = memchr::memrchr(b'\n', &text[..m.start()]).map_or(0, |i| i + 1);
-                let le = memchr::memchr(b'\n', &text[m.end()..]).map_or(text.len(), |i| m.end() + i);
+                let le =
+                    memchr::memchr(b'\n', &text[m.end()..]).map_or(text.len(), |i| m.end() + i);
                 line = (m.start(), ls, le);
                 (ls, le)
             };
@@ -119,7 +124,9 @@ impl Engine {
                 for caps in det.regex.captures_iter(window) {
                     let group = match det.secret_group {
                         Some(g) => caps.get(g),
-                        None => (1..caps.len()).find_map(|g| caps.get(g)).or_else(|| caps.get(0)),
+                        None => (1..caps.len())
+                            .find_map(|g| caps.get(g))
+                            .or_else(|| caps.get(0)),
                     };
                     let Some(g) = group else { continue };
                     let (start, end) = (ws + g.start(), ws + g.end());
@@ -148,7 +155,14 @@ impl Engine {
         hits
     }
 
-    fn keep(&self, det: &Detector, text: &[u8], start: usize, end: usize, opts: &ScanOptions) -> bool {
+    fn keep(
+        &self,
+        det: &Detector,
+        text: &[u8],
+        start: usize,
+        end: usize,
+        opts: &ScanOptions,
+    ) -> bool {
         let secret = &text[start..end];
         if let Some(min) = det.entropy {
             if filters::entropy(secret) < min {

@@ -134,9 +134,7 @@ mod tests {
         let token = format!("ghp_{random}{}", base62_crc32(random.as_bytes()));
         assert_eq!(token.len(), 40);
         assert!(crc32_token_valid(token.as_bytes()));
-        assert!(!crc32_token_valid(
-            format!("ghp_{random}AAAAAA").as_bytes()
-        ));
+        assert!(!crc32_token_valid(format!("ghp_{random}AAAAAA").as_bytes()));
         let mut flipped = token.clone().into_bytes();
         flipped[10] = b'z';
         assert!(!crc32_token_valid(&flipped));

@@ -111,8 +111,9 @@ impl Pack for SecretsPack {
     fn prepare(&self, ctx: &Context) -> Result<()> {
         engine()?;
         let opts: SecretsOptions = match ctx.settings.options("secrets") {
-            Some(v) if !v.is_null() => serde_json::from_value(v.clone())
-                .context("config section `secrets`")?,
+            Some(v) if !v.is_null() => {
+                serde_json::from_value(v.clone()).context("config section `secrets`")?
+            }
             _ => SecretsOptions::default(),
         };
         let allow = Allowlist::compile(&opts.allowlist, "config secrets.allowlist")?;

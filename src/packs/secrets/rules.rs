@@ -86,7 +86,10 @@ impl Allowlist {
                     b.add(Glob::new(&format!("**/{p}"))?);
                 }
             }
-            Some(b.build().with_context(|| format!("{what}: allowlist paths"))?)
+            Some(
+                b.build()
+                    .with_context(|| format!("{what}: allowlist paths"))?,
+            )
         };
         Ok(Allowlist {
             regexes,

@@ -95,7 +95,11 @@ fn noise_is_not_reported() {
         "AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE",
         "key = crypto_alloc_skcipher(alg_name, 0, 0);",
     ] {
-        assert!(rule_ids(text, "src/x.c").is_empty(), "{text}: {:?}", rule_ids(text, "src/x.c"));
+        assert!(
+            rule_ids(text, "src/x.c").is_empty(),
+            "{text}: {:?}",
+            rule_ids(text, "src/x.c")
+        );
     }
 }
 
@@ -114,10 +118,20 @@ fn user_allowlist_from_config() {
     let opts = ScanOptions { user: Some(&allow) };
     let tok = "STRIPE=sk_live_0123456789abcdefghijKLMN\nOTHER=sk_live_9876543210abcdefghijKLMN";
     let mut out = Vec::new();
-    scan_text(engine, &SourceFile::new("src/a.env", tok.into()), &opts, &mut out);
+    scan_text(
+        engine,
+        &SourceFile::new("src/a.env", tok.into()),
+        &opts,
+        &mut out,
+    );
     assert_eq!(out.len(), 1);
     assert_eq!(out[0].span.line, 2);
     out.clear();
-    scan_text(engine, &SourceFile::new("fixtures/a.env", tok.into()), &opts, &mut out);
+    scan_text(
+        engine,
+        &SourceFile::new("fixtures/a.env", tok.into()),
+        &opts,
+        &mut out,
+    );
     assert!(out.is_empty());
 }
