@@ -177,9 +177,22 @@ fn scan_one(
             }
         }
     }
+    // Lines where the secrets pack redacted a value: other packs' findings
+    // on those lines show the redacted text too, never the raw line.
+    let redacted: HashMap<usize, String> = r
+        .findings
+        .iter()
+        .filter(|f| f.rule.starts_with("secrets/"))
+        .filter_map(|f| f.snippet.as_ref())
+        .map(|s| (s.line, s.text.clone()))
+        .collect();
     for f in &mut r.findings {
         if f.snippet.is_none() {
-            f.snippet = line(f.span.line).map(|text| Snippet {
+            let text = redacted
+                .get(&f.span.line)
+                .cloned()
+                .or_else(|| line(f.span.line));
+            f.snippet = text.map(|text| Snippet {
                 line: f.span.line,
                 text,
             });

@@ -347,3 +347,18 @@ fn config_allowlist_paths_regexes_and_stopwords() {
     let out = shiplint(d).args(["scan", "."]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn other_packs_findings_on_a_secret_line_show_the_redacted_line() {
+    let dir = fixtures();
+    for format in ["text", "json", "sarif"] {
+        let out = shiplint(&dir)
+            .args(["scan", "--no-config", "-f", format, "mixed"])
+            .output()
+            .unwrap();
+        let all = String::from_utf8_lossy(&out.stdout);
+        assert!(all.contains("schema/invalid"), "{format}: {all}");
+        assert!(all.contains("secrets/stripe-secret-key"), "{format}");
+        assert!(!all.contains(STRIPE), "{format} output leaks the secret");
+    }
+}
