@@ -1,9 +1,11 @@
 //! Runs a parsed command line and maps the outcome to an exit code.
 
 use crate::cli::{
-    CleanupArgs, Cli, Command, CommentArgs, FailOn, GithubArgs, ReviewArgs, ScanArgs,
+    BaselineAction, BaselineArgs, CleanupArgs, Cli, Command, CommentArgs, FailOn, GithubArgs,
+    ReviewArgs, ScanArgs,
 };
 use crate::config::{ConfigFile, KubeVersion, Settings};
+use crate::git::GitMode;
 use crate::github;
 use crate::packs;
 use crate::report::{self, Format};
@@ -20,6 +22,7 @@ pub fn run(cli: Cli) -> Result<i32> {
     match cli.command {
         Command::Scan(args) => scan_command(*args),
         Command::Review(args) => review_command(*args),
+        Command::Baseline(args) => baseline_command(*args),
         Command::Comment(args) => comment_command(*args),
         Command::Cleanup(args) => cleanup_command(*args),
         Command::InstallHook { force } => {
@@ -180,12 +183,55 @@ pub fn settings_from(args: &ScanArgs) -> Result<(Settings, Option<FailOn>)> {
     args.review
         .merge_into(s.pack_options.entry("review".into()).or_default());
     s.max_file_size = args.max_file_size;
+    if args.history && args.review.diff_base.is_some() {
+        bail!("--history and --diff-base cannot be combined");
+    }
+    s.git_mode = if args.staged {
+        GitMode::Staged
+    } else if let Some(rev) = &args.review.diff_base {
+        GitMode::DiffBase(rev.clone())
+    } else if args.history {
+        GitMode::History {
+            since: args.since.clone(),
+        }
+    } else {
+        GitMode::WorkingTree
+    };
+    if let Some(path) = &args.baseline {
+        s.baseline = Some(std::sync::Arc::new(crate::baseline::load(path)?));
+    }
     s.http_timeout = std::time::Duration::from_secs(args.http_timeout.max(1));
     if args.fail_on.is_some() {
         fail_on = args.fail_on;
     }
     s.validate()?;
     Ok((s, fail_on))
+}
+
+fn baseline_command(args: BaselineArgs) -> Result<i32> {
+    let (settings, _) = settings_from(&args.scan)?;
+    let base = std::env::current_dir().context("reading the current directory")?;
+    let outcome = scan::run(ScanRequest {
+        paths: args.scan.paths.clone(),
+        settings,
+        base,
+    })?;
+    let path = args
+        .scan
+        .output
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(crate::baseline::DEFAULT_FILE));
+    let keep = args.action == BaselineAction::Update;
+    let n = crate::baseline::write(&path, &outcome.findings, keep)?;
+    for n in &outcome.notes {
+        eprintln!("note: {n}");
+    }
+    eprintln!(
+        "baseline {}: {n} finding(s) recorded ({} from this scan)",
+        path.display(),
+        outcome.findings.len()
+    );
+    Ok(EXIT_CLEAN)
 }
 
 /// When a run fails: findings at or above a severity, or a PR risk at or

@@ -35,6 +35,9 @@ pub enum Command {
         #[arg(long)]
         markdown: bool,
     },
+    /// Record the current findings as known (`create`), or add new ones to
+    /// the file (`update`); `scan --baseline FILE` then reports only new ones.
+    Baseline(Box<BaselineArgs>),
     /// Print a rule's full help.
     Explain {
         /// A rule id such as `schema/invalid`.
@@ -226,6 +229,22 @@ pub struct ScanArgs {
     #[command(flatten)]
     pub github: GithubArgs,
 
+    /// Scan the staged content of the git index (for pre-commit hooks).
+    #[arg(long, conflicts_with_all = ["diff_base", "history"])]
+    pub staged: bool,
+
+    /// Scan git history: each finding once, at the commit that introduced it.
+    #[arg(long)]
+    pub history: bool,
+
+    /// With --history: only commits after REV.
+    #[arg(long, value_name = "REV", requires = "history")]
+    pub since: Option<String>,
+
+    /// Do not report findings whose fingerprint is in this baseline file.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+
     #[command(flatten)]
     pub review: ReviewFlags,
 }
@@ -233,7 +252,8 @@ pub struct ScanArgs {
 /// Flags of the `review` pack, shared by `scan --packs …,review` and `review`.
 #[derive(Args, Debug, Clone, Default)]
 pub struct ReviewFlags {
-    /// Review HEAD (or --head) against its merge base with this revision.
+    /// The pull request's base: `review` reviews HEAD (or --head) against
+    /// its merge base with REV, and `scan` reports only lines added since it.
     #[arg(long, value_name = "REV")]
     pub diff_base: Option<String>,
 
@@ -309,4 +329,21 @@ pub struct ReviewArgs {
 
     #[command(flatten)]
     pub review: ReviewFlags,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BaselineAction {
+    /// Write a new baseline with the current findings.
+    Create,
+    /// Add the current findings to an existing baseline.
+    Update,
+}
+
+#[derive(Args, Debug)]
+pub struct BaselineArgs {
+    pub action: BaselineAction,
+
+    /// Scan options; `--output` is the baseline file (default .shiplint-baseline.json).
+    #[command(flatten)]
+    pub scan: ScanArgs,
 }

@@ -4,6 +4,7 @@
 
 pub mod review;
 pub mod schema;
+pub mod secrets;
 
 use crate::config::Settings;
 use crate::finding::{Finding, Severity};
@@ -138,6 +139,7 @@ pub fn registry() -> Vec<Box<dyn Pack>> {
     vec![
         Box::new(schema::SchemaPack::default()),
         Box::new(review::ReviewPack::default()),
+        Box::new(secrets::SecretsPack::default()),
     ]
 }
 
