@@ -107,6 +107,9 @@ pub fn settings_from(args: &ScanArgs) -> Result<(Settings, Option<FailOn>)> {
     if let Some(v) = &args.kubernetes_version {
         s.kubernetes_version = Some(KubeVersion::parse(v)?);
     }
+    if let Some(v) = &args.target_version {
+        s.target_version = Some(KubeVersion::parse(v)?);
+    }
     if args.no_strict {
         s.strict = false;
     } else if args.strict {

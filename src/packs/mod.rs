@@ -2,6 +2,7 @@
 //! time) and at the index of every manifest in the run (once, for checks that
 //! relate objects), and emits findings. It never prints and never exits.
 
+pub mod deprecations;
 pub mod schema;
 
 use crate::config::Settings;
@@ -121,7 +122,10 @@ pub trait Pack: Send + Sync {
 
 /// All packs, in the order they run.
 pub fn registry() -> Vec<Box<dyn Pack>> {
-    vec![Box::new(schema::SchemaPack::default())]
+    vec![
+        Box::new(schema::SchemaPack::default()),
+        Box::new(deprecations::DeprecationsPack),
+    ]
 }
 
 pub fn all_rules() -> Vec<Rule> {
