@@ -31,10 +31,15 @@ pub fn run(cli: Cli) -> Result<i32> {
                 let width = rules.iter().map(|r| r.id.len()).max().unwrap_or(0);
                 for r in &rules {
                     out.push_str(&format!(
-                        "{:<width$}  {:<7}  {}\n",
+                        "{:<width$}  {:<7}  {}{}\n",
                         r.id,
                         r.severity.as_str(),
-                        r.summary
+                        r.summary,
+                        if r.default_enabled {
+                            ""
+                        } else {
+                            " (off by default)"
+                        }
                     ));
                 }
             }
@@ -59,8 +64,16 @@ pub fn run(cli: Cli) -> Result<i32> {
                 );
             };
             write_stdout(&format!(
-                "{} ({})\n\n{}\n\n{}\n",
-                r.id, r.severity, r.summary, r.help
+                "{} ({}{})\n\n{}\n\n{}\n",
+                r.id,
+                r.severity,
+                if r.default_enabled {
+                    ""
+                } else {
+                    ", off by default"
+                },
+                r.summary,
+                r.help
             ))?;
             Ok(EXIT_CLEAN)
         }

@@ -291,6 +291,12 @@ pub fn run(req: ScanRequest) -> Result<ScanOutcome> {
         findings.extend(late);
     }
 
+    let default_off: std::collections::HashSet<String> = packs
+        .iter()
+        .flat_map(|p| p.rules())
+        .filter(|r| !r.default_enabled)
+        .map(|r| r.id)
+        .collect();
     findings.retain_mut(|f| {
         if suppress::suppressed_by_annotation(f, &doc_ignores) {
             return false;
@@ -301,7 +307,7 @@ pub fn run(req: ScanRequest) -> Result<ScanOutcome> {
                 f.severity = sev;
                 true
             }
-            None => true,
+            None => !default_off.contains(&*f.rule),
         }
     });
     findings.sort_by(|a, b| {

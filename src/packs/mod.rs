@@ -3,6 +3,7 @@
 //! relate objects), and emits findings. It never prints and never exits.
 
 pub mod deprecations;
+pub mod practices;
 pub mod schema;
 
 use crate::config::Settings;
@@ -27,6 +28,9 @@ pub struct Rule {
     pub precision: &'static str,
     /// GitHub's `security-severity` (0.0–10.0) for security rules.
     pub security_severity: Option<f32>,
+    /// False for rules that only report when the config turns them on
+    /// (`rules: {id: note}`); `shiplint rules` still lists them.
+    pub default_enabled: bool,
 }
 
 impl Rule {
@@ -39,6 +43,7 @@ impl Rule {
             tags: Vec::new(),
             precision: "high",
             security_severity: None,
+            default_enabled: true,
         }
     }
 
@@ -55,6 +60,12 @@ impl Rule {
     pub fn security(mut self, score: f32) -> Self {
         self.security_severity = Some(score);
         self.tags.push("security".into());
+        self
+    }
+
+    /// Reports nothing unless the config sets a level for it.
+    pub fn off_by_default(mut self) -> Self {
+        self.default_enabled = false;
         self
     }
 
@@ -125,6 +136,7 @@ pub fn registry() -> Vec<Box<dyn Pack>> {
     vec![
         Box::new(schema::SchemaPack::default()),
         Box::new(deprecations::DeprecationsPack),
+        Box::new(practices::PracticesPack::default()),
     ]
 }
 

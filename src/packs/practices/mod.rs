@@ -1,0 +1,222 @@
+//! `practices`: what kube-score, kube-linter and polaris check — probes,
+//! resources, images, security contexts on every pod spec, and checks that
+//! relate objects of the whole run (selectors, StatefulSet services, HPA
+//! targets, PDBs, NetworkPolicies, duplicates). Reads the manifests the
+//! pipeline parsed; never parses again.
+
+pub mod annotations;
+mod cross;
+mod env_secret;
+mod image;
+pub mod podspec;
+mod probes;
+mod resources;
+mod security;
+
+use super::{Context, ManifestIndex, Pack, Rule};
+use crate::finding::{Finding, Severity};
+use crate::manifest::{Manifest, ParsedFile};
+use crate::source::{SourceFile, Span};
+use anyhow::Context as _;
+use serde::Deserialize;
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+/// `practices:` in `.shiplint.yaml`.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Options {
+    /// Every image must be pinned by digest (`image@sha256:…`).
+    pub require_digest: bool,
+}
+
+/// What a check needs besides the workload.
+pub struct Env<'a> {
+    pub file: Option<&'a SourceFile>,
+    pub options: &'a Options,
+}
+
+/// Collects findings about one manifest, with the ignores its annotations
+/// (ours and other tools') ask for.
+pub struct Emit<'a> {
+    pub m: &'a Manifest,
+    ignores: Vec<String>,
+    pub out: &'a mut Vec<Finding>,
+}
+
+impl<'a> Emit<'a> {
+    pub fn new(m: &'a Manifest, out: &'a mut Vec<Finding>) -> Self {
+        let pod_meta = podspec::locate(m).and_then(|w| w.pod_meta);
+        Emit {
+            m,
+            ignores: annotations::ignores(m, pod_meta),
+            out,
+        }
+    }
+
+    pub fn push(&mut self, rule: &str, span: Span, message: String, key: String) -> &mut Finding {
+        let f = Finding::new(rule, severity(rule), &self.m.path, span, message)
+            .with_key(key)
+            .with_doc_ignores(self.ignores.clone());
+        self.out.push(f);
+        self.out.last_mut().expect("just pushed")
+    }
+}
+
+/// A rule's default severity.
+pub fn severity(rule: &str) -> Severity {
+    static MAP: OnceLock<HashMap<String, Severity>> = OnceLock::new();
+    MAP.get_or_init(|| rules().into_iter().map(|r| (r.id, r.severity)).collect())
+        .get(rule)
+        .copied()
+        .unwrap_or(Severity::Warning)
+}
+
+/// Builds a rule whose help ends with the other tools' annotations that
+/// silence it.
+pub(crate) fn rule(name: &str, severity: Severity, summary: &str, help: &str) -> Rule {
+    let id = format!("practices/{name}");
+    let help = format!("{}{}", help.trim(), annotations::help_table(name));
+    Rule::new(&id, severity, summary, &help).tags(&["kubernetes", "best-practice"])
+}
+
+fn rules() -> Vec<Rule> {
+    let mut r = Vec::new();
+    r.extend(probes::rules());
+    r.extend(resources::rules());
+    r.extend(image::rules());
+    r.extend(security::rules());
+    r.extend(env_secret::rules());
+    r.extend(cross::rules());
+    r
+}
+
+#[derive(Default)]
+pub struct PracticesPack {
+    options: OnceLock<Options>,
+}
+
+impl PracticesPack {
+    fn options(&self) -> &Options {
+        self.options.get_or_init(Options::default)
+    }
+}
+
+/// Every per-manifest check (used by the file phase and by tests).
+pub fn check_manifest(
+    ctx: &Context,
+    file: Option<&SourceFile>,
+    options: &Options,
+    m: &Manifest,
+    out: &mut Vec<Finding>,
+) {
+    if ctx.is_patch(&m.path) {
+        return;
+    }
+    let mut emit = Emit::new(m, out);
+    let env = Env { file, options };
+    cross::check_selector(ctx, m, &mut emit);
+    let Some(w) = podspec::locate(m) else { return };
+    let containers = w.containers();
+    probes::check(&w, &containers, &mut emit);
+    resources::check(&w, &containers, &mut emit);
+    image::check(&w, &containers, &env, &mut emit);
+    security::check(&w, &containers, &mut emit);
+    env_secret::check(&w, &containers, &env, &mut emit);
+}
+
+impl Pack for PracticesPack {
+    fn name(&self) -> &'static str {
+        "practices"
+    }
+
+    fn rules(&self) -> Vec<Rule> {
+        rules()
+    }
+
+    fn prepare(&self, ctx: &Context) -> anyhow::Result<()> {
+        let opts = match ctx.settings.options("practices") {
+            Some(v) if !v.is_null() => {
+                serde_json::from_value(v.clone()).context("in the `practices:` options")?
+            }
+            _ => Options::default(),
+        };
+        let _ = self.options.set(opts);
+        Ok(())
+    }
+
+    fn check_file(
+        &self,
+        ctx: &Context,
+        file: &SourceFile,
+        parsed: Option<&ParsedFile>,
+        out: &mut Vec<Finding>,
+    ) {
+        let Some(parsed) = parsed else { return };
+        for m in &parsed.manifests {
+            check_manifest(ctx, Some(file), self.options(), m, out);
+        }
+    }
+
+    fn check_index(&self, ctx: &Context, index: &ManifestIndex, out: &mut Vec<Finding>) {
+        cross::check_index(ctx, index, out);
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod testutil {
+    use super::*;
+    use crate::config::Settings;
+    use crate::manifest::{parse_file, Limits};
+
+    /// Runs the per-file checks (and the index checks) on inline YAML;
+    /// returns (rule name without pack, line) pairs, sorted.
+    pub fn run_with(text: &str, options: &Options) -> Vec<(String, usize)> {
+        findings_with(text, options)
+            .into_iter()
+            .map(|f| {
+                (
+                    f.rule.trim_start_matches("practices/").to_string(),
+                    f.span.line,
+                )
+            })
+            .collect()
+    }
+
+    pub fn findings_with(text: &str, options: &Options) -> Vec<Finding> {
+        let settings = Settings::default();
+        let ctx = Context {
+            settings: &settings,
+            kustomize: Default::default(),
+        };
+        let file = SourceFile::new("t.yaml", text.to_string());
+        let parsed = parse_file(&file, Limits::default());
+        let mut out = Vec::new();
+        for m in &parsed.manifests {
+            check_manifest(&ctx, Some(&file), options, m, &mut out);
+        }
+        let index = ManifestIndex {
+            manifests: parsed.manifests.clone(),
+        };
+        cross::check_index(&ctx, &index, &mut out);
+        out.retain(|f| !crate::suppress::suppressed_by_annotation(f, &[]));
+        out.sort_by(|a, b| (a.span.line, &a.rule).cmp(&(b.span.line, &b.rule)));
+        out
+    }
+
+    pub fn run(text: &str) -> Vec<(String, usize)> {
+        run_with(text, &Options::default())
+    }
+
+    /// Only the given rules' findings.
+    pub fn only(text: &str, rules: &[&str]) -> Vec<(String, usize)> {
+        run(text)
+            .into_iter()
+            .filter(|(r, _)| rules.contains(&r.as_str()))
+            .collect()
+    }
+
+    pub fn pairs(v: &[(&str, usize)]) -> Vec<(String, usize)> {
+        v.iter().map(|(r, l)| (r.to_string(), *l)).collect()
+    }
+}
