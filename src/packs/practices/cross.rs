@@ -107,6 +107,16 @@ pub fn check_selector(ctx: &Context, m: &Manifest, emit: &mut Emit) {
     );
 }
 
+fn dir(path: &str) -> &str {
+    path.rsplit_once('/').map_or("", |(d, _)| d)
+}
+
+/// A resource of an API group Kubernetes does not build in.
+fn is_custom(m: &Manifest) -> bool {
+    let g = m.group();
+    g.contains('.') && !g.ends_with(".k8s.io")
+}
+
 struct Pod<'a> {
     w: Workload<'a>,
     labels: BTreeMap<String, String>,
@@ -125,6 +135,7 @@ pub fn check_index(ctx: &Context, index: &ManifestIndex, out: &mut Vec<Finding>)
     let pods: Vec<Pod> = all
         .iter()
         .filter_map(|m| podspec::locate(m))
+        .filter(|w| !w.is_partial())
         .map(|w| {
             let labels = w.labels();
             Pod { w, labels }
@@ -136,9 +147,22 @@ pub fn check_index(ctx: &Context, index: &ManifestIndex, out: &mut Vec<Finding>)
     let services = by_kind("Service");
     let service_ns: HashSet<&str> = services.iter().map(|m| namespace(m)).collect();
 
-    // Services whose selector picks no pod template.
+    // Services whose selector picks no pod template. Judged only in a folder
+    // that defines a workload of the Service's namespace and no custom
+    // resource (operators create pods from those: CloudNativePG, ECK,
+    // LeaderWorkerSet, Prometheus …).
+    let mut dirs_with_pods: HashSet<(&str, &str)> = HashSet::new();
+    for p in &pods {
+        dirs_with_pods.insert((dir(&p.w.m.path), namespace(p.w.m)));
+    }
+    let dirs_with_crs: HashSet<&str> = all
+        .iter()
+        .filter(|m| is_custom(m))
+        .map(|m| dir(&m.path))
+        .collect();
     for s in &services {
-        if !workload_ns.contains(namespace(s)) {
+        let d = dir(&s.path);
+        if !dirs_with_pods.contains(&(d, namespace(s))) || dirs_with_crs.contains(d) {
             continue;
         }
         let Some(entry) = s.root.get("spec").and_then(|sp| sp.entry("selector")) else {
@@ -267,12 +291,13 @@ pub fn check_index(ctx: &Context, index: &ManifestIndex, out: &mut Vec<Finding>)
         }
     }
 
-    // Workloads no NetworkPolicy selects (only in runs that use NetworkPolicies).
+    // Workloads no NetworkPolicy selects (only in namespaces that use NetworkPolicies).
     let netpols = by_kind("NetworkPolicy");
+    let netpol_ns: HashSet<&str> = netpols.iter().map(|m| namespace(m)).collect();
     if !netpols.is_empty() {
         for p in &pods {
             let m = p.w.m;
-            if m.kind == "Pod" && p.w.job_like {
+            if (m.kind == "Pod" && p.w.job_like) || !netpol_ns.contains(namespace(m)) {
                 continue;
             }
             let covered = netpols.iter().any(|np| {
@@ -294,7 +319,7 @@ pub fn check_index(ctx: &Context, index: &ManifestIndex, out: &mut Vec<Finding>)
         }
     }
 
-    // The same object twice in one folder (one `kubectl apply -f` unit).
+    // The same object twice in one file (one stream, one apply).
     let mut seen: HashMap<(String, &str, &str, &str, String), &Manifest> = HashMap::new();
     for m in &all {
         let Some(name) = m.name.as_deref() else {
@@ -305,9 +330,8 @@ pub fn check_index(ctx: &Context, index: &ManifestIndex, out: &mut Vec<Finding>)
         {
             continue;
         }
-        let dir = m.path.rsplit_once('/').map_or("", |(d, _)| d).to_string();
         let key = (
-            dir,
+            m.path.to_string(),
             m.group(),
             m.kind.as_str(),
             namespace(m),
@@ -322,7 +346,7 @@ pub fn check_index(ctx: &Context, index: &ManifestIndex, out: &mut Vec<Finding>)
                 emit_for(m, out).push(
                     DUPLICATE,
                     m.anchor(),
-                    format!("{} is defined twice (first at {}:{line}); the second apply silently overwrites the first", m.display_name(), first.path),
+                    format!("{} is defined twice in this file (first on line {line}); the second silently overwrites the first", m.display_name()),
                     format!("{}:duplicate", m.display_name()),
                 );
             }
@@ -353,7 +377,7 @@ spec:
 "#).precision("very-high"),
         rule("service-selector-no-match", Severity::Warning, "A Service's selector matches no pod template in the run.", r#"
 ## What it finds
-A Service whose `spec.selector` matches the labels of no pod template (Deployment, StatefulSet, DaemonSet, Job, Pod …) in the same namespace among the scanned files. Only checked in namespaces where the run has at least one workload, so partial checkouts stay quiet; labels the controllers add themselves (`statefulset.kubernetes.io/pod-name`, `pod-template-hash` …) are ignored.
+A Service whose `spec.selector` matches the labels of no pod template (Deployment, StatefulSet, DaemonSet, Job, Pod …) in the same namespace among the scanned files. Only checked when the Service's folder defines at least one workload of its namespace and no custom resource (operators such as CloudNativePG, ECK, LeaderWorkerSet or the Prometheus operator create pods the run cannot see), so partial checkouts stay quiet; labels the controllers add themselves (`statefulset.kubernetes.io/pod-name`, `pod-template-hash` …) are ignored.
 
 ## Why it matters
 The Service gets no endpoints: clients get connection refused, usually after a label rename on one side only.
@@ -422,9 +446,9 @@ spec:
       app: web
 ```
 "#).precision("medium"),
-        rule("network-policy-missing", Severity::Note, "A workload is not selected by any NetworkPolicy (in runs that use NetworkPolicies).", r#"
+        rule("network-policy-missing", Severity::Note, "A workload is not selected by any NetworkPolicy of its namespace (in namespaces that use NetworkPolicies).", r#"
 ## What it finds
-When the scanned files contain at least one NetworkPolicy, each workload of a namespace that no NetworkPolicy selects. An empty `podSelector: {}` selects every pod of its own namespace (and only that namespace).
+A workload that no NetworkPolicy selects, in a namespace where the scanned files define at least one NetworkPolicy (namespaces without any policy are left alone: that is a decision, not an oversight). An empty `podSelector: {}` selects every pod of its own namespace (and only that namespace).
 
 ## Why it matters
 Pods that no policy selects accept traffic from every pod of the cluster; one forgotten workload is enough for lateral movement.
@@ -441,9 +465,9 @@ spec:
   policyTypes: [Ingress]
 ```
 "#).precision("medium"),
-        rule("duplicate-object", Severity::Error, "The same object (group, kind, namespace, name) is defined twice in one folder.", r#"
+        rule("duplicate-object", Severity::Error, "The same object (group, kind, namespace, name) is defined twice in one file.", r#"
 ## What it finds
-Two resources in the same folder with the same API group, kind, namespace and name (a missing namespace counts as `default`). Folders are compared separately because kustomize overlays and examples legitimately repeat names across folders.
+Two resources in the same file (one YAML stream, as `kubectl apply -f` or a rendered chart sees it) with the same API group, kind, namespace and name; a missing namespace counts as `default`, so it equals an explicit `default`. Different files are not compared: kustomize overlays, alternative examples and `install.yaml` bundles legitimately repeat names across files.
 
 ## Why it matters
 `kubectl apply` applies both and the second silently wins; GitOps tools report a conflict or flap between the two.
@@ -478,11 +502,10 @@ mod tests {
 
     #[test]
     fn fires_on_dangling_references() {
-        let text = format!("{DEPLOY}---\napiVersion: v1\nkind: Service\nmetadata:\n  name: api\nspec:\n  selector: {{app: api}}\n---\napiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\nmetadata:\n  name: api\nspec:\n  scaleTargetRef:\n    kind: Deployment\n    name: api\n---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: other\n  namespace: other\nspec:\n  podSelector: {{}}\n---\napiVersion: apps/v1\nkind: StatefulSet\nmetadata:\n  name: db\nspec:\n  serviceName: api\n  selector:\n    matchLabels: {{app: db}}\n  template:\n    metadata:\n      labels: {{app: dbx}}\n    spec:\n      containers: []\n---\napiVersion: v1\nkind: Service\nmetadata:\n  name: api\nspec:\n  clusterIP: None\n");
+        let text = format!("{DEPLOY}---\napiVersion: v1\nkind: Service\nmetadata:\n  name: api\nspec:\n  selector: {{app: api}}\n---\napiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\nmetadata:\n  name: api\nspec:\n  scaleTargetRef:\n    kind: Deployment\n    name: api\n---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: other\nspec:\n  podSelector:\n    matchLabels: {{app: web}}\n---\napiVersion: apps/v1\nkind: StatefulSet\nmetadata:\n  name: db\nspec:\n  serviceName: api\n  selector:\n    matchLabels: {{app: db}}\n  template:\n    metadata:\n      labels: {{app: dbx}}\n    spec:\n      containers: [{{name: db, image: \"db:1\"}}]\n---\napiVersion: v1\nkind: Service\nmetadata:\n  name: api\nspec:\n  clusterIP: None\n");
         assert_eq!(
             only(&text, RULES),
             pairs(&[
-                ("network-policy-missing", 4),
                 ("pdb-missing", 4),
                 ("service-selector-no-match", 22),
                 ("hpa-target-missing", 31),

@@ -61,10 +61,36 @@ pub fn secret_name(name: &str) -> bool {
 
 /// Values that are not a real secret: placeholders, references, paths,
 /// booleans, numbers.
-pub fn placeholder(value: &str) -> bool {
+pub fn placeholder(name: &str, value: &str) -> bool {
     let v = value.trim();
     let lower = v.to_ascii_lowercase();
+    // `HF_TOKEN`, `GOOGLE_API_KEY_VAL`: a variable name standing in for a value.
+    let looks_like_a_name = v.contains('_')
+        && v.chars().next().is_some_and(|c| c.is_ascii_uppercase())
+        && v.chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
     v.len() < 4
+        || looks_like_a_name
+        || v.eq_ignore_ascii_case(name)
+        || [
+            "your",
+            "fake",
+            "example",
+            "dummy",
+            "placeholder",
+            "changeme",
+            "change_me",
+            "change-me",
+            "replace",
+            "insert",
+            "todo",
+            "xxx",
+            "redacted",
+            "<",
+            "secretref",
+        ]
+        .iter()
+        .any(|w| lower.contains(w))
         || v.contains("${")
         || v.contains("$(")
         || v.contains("{{")
@@ -97,10 +123,6 @@ pub fn placeholder(value: &str) -> bool {
             "not-a-secret",
         ]
         .contains(&lower.as_str())
-        || lower.starts_with("your-")
-        || lower.starts_with("your_")
-        || lower.starts_with("replace")
-        || lower.starts_with("changeme")
 }
 
 pub fn check(w: &Workload, containers: &[Container], env: &Env, emit: &mut Emit) {
@@ -115,7 +137,7 @@ pub fn check(w: &Workload, containers: &[Container], env: &Env, emit: &mut Emit)
             let Some(text) = value.scalar_text() else {
                 continue;
             };
-            if !secret_name(&name) || placeholder(&text) {
+            if !secret_name(&name) || placeholder(&name, &text) {
                 continue;
             }
             let span = value.span;
@@ -150,7 +172,7 @@ fn redact(line: &str, value: &str, col: usize) -> String {
 pub fn rules() -> Vec<Rule> {
     vec![rule("env-secret", Severity::Warning, "A password, token or key is written as a plain env value.", r#"
 ## What it finds
-An `env[].value` whose variable name looks like a credential (`*PASSWORD*`, `*SECRET*`, `*TOKEN*`, `*API_KEY*`, `*PRIVATE_KEY*`, `*ACCESS_KEY*`, `*CREDENTIAL*`) and whose value is non-empty and not a placeholder (`${VAR}`, `$(VAR)`, `<value>`, `changeme`, a path, a number …). Names that hold metadata (`*_FILE`, `*_PATH`, `*_NAME`, `*_URL` …) are skipped. The value is never printed: the reported line is redacted.
+An `env[].value` whose variable name looks like a credential (`*PASSWORD*`, `*SECRET*`, `*TOKEN*`, `*API_KEY*`, `*PRIVATE_KEY*`, `*ACCESS_KEY*`, `*CREDENTIAL*`) and whose value is non-empty and not a placeholder (`${VAR}`, `$(VAR)`, `<value>`, `changeme`, a path, a number …). Names that hold metadata (`*_FILE`, `*_PATH`, `*_NAME`, `*_URL`, `*_VERSION` …) are skipped, and so are values that look like stand-ins (`HF_TOKEN`, `yourpassword`, `fake_password`, `INSERT_TOKEN`). The value is never printed: the reported line is redacted.
 
 ## Why it matters
 The value is in git history, in every rendered manifest, and readable by anyone who can `get` the pod; it cannot be rotated without a commit.
@@ -181,10 +203,13 @@ mod tests {
         assert!(!secret_name("PASSWORD_FILE"));
         assert!(!secret_name("SECRET_NAME"));
         assert!(!secret_name("LOG_LEVEL"));
-        assert!(placeholder("${DB_PASSWORD}"));
-        assert!(placeholder("changeme"));
-        assert!(placeholder("/etc/secret/token"));
-        assert!(!placeholder("hunter2-prod"));
+        assert!(placeholder("X", "${DB_PASSWORD}"));
+        assert!(placeholder("X", "changeme"));
+        assert!(placeholder("X", "/etc/secret/token"));
+        assert!(placeholder("HF_TOKEN", "HF_TOKEN"));
+        assert!(placeholder("K", "GOOGLE_API_KEY_VAL"));
+        assert!(placeholder("K", "yourpassword"));
+        assert!(!placeholder("X", "hunter2-prod"));
     }
 
     #[test]

@@ -30,8 +30,8 @@ pub fn check(w: &Workload, containers: &[Container], env: &Env, emit: &mut Emit)
         let Some(image) = node.as_str().map(str::trim) else {
             continue;
         };
-        // `${IMAGE}` or `IMAGE_PLACEHOLDER`-style values are filled in later.
-        if image.is_empty() || image.contains('$') || image.contains("{{") {
+        // `${IMAGE}` or `<PROJECT_ID>`-style values are filled in later.
+        if image.is_empty() || image.contains(['$', '<']) || image.contains("{{") {
             continue;
         }
         let (tag, digest) = parse_ref(image);

@@ -117,6 +117,9 @@ pub fn check_manifest(
     let env = Env { file, options };
     cross::check_selector(ctx, m, &mut emit);
     let Some(w) = podspec::locate(m) else { return };
+    if w.is_partial() {
+        return;
+    }
     let containers = w.containers();
     probes::check(&w, &containers, &mut emit);
     resources::check(&w, &containers, &mut emit);

@@ -151,6 +151,15 @@ impl<'a> Workload<'a> {
         out
     }
 
+    /// No container names an image: a strategic-merge patch whose
+    /// kustomization is not in the run, not a resource to judge.
+    pub fn is_partial(&self) -> bool {
+        !self
+            .containers()
+            .iter()
+            .any(|c| c.kind != ContainerKind::Ephemeral && c.node.get("image").is_some())
+    }
+
     /// A field of the pod-level `securityContext`.
     pub fn pod_security(&self, field: &str) -> Option<&'a Node> {
         self.spec.path(&["securityContext", field])
