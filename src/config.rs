@@ -47,8 +47,12 @@ pub struct SchemaConfig {
 }
 
 /// The file format of `.shiplint.yaml`.
+///
+/// No `deny_unknown_fields` here: serde rejects every key captured by the
+/// `flatten`ed `pack_options` under it; unknown keys are checked by
+/// [`ConfigFile::parse`] against [`KNOWN_PACK_SECTIONS`] instead.
 #[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+#[serde(rename_all = "kebab-case")]
 pub struct ConfigFile {
     /// Kubernetes version to validate against, e.g. "1.30".
     pub kubernetes_version: Option<String>,
@@ -332,6 +336,8 @@ mod tests {
     #[test]
     fn rejects_unknown_keys_and_bad_versions() {
         assert!(ConfigFile::parse("kubernetes-versoin: 1.2\n").is_err());
+        let cfg = ConfigFile::parse("review:\n  model: m\n").unwrap();
+        assert_eq!(cfg.pack_options["review"]["model"], "m");
         assert!(KubeVersion::parse("latest").is_err());
         assert_eq!(KubeVersion::parse("v1.30.2").unwrap().to_string(), "1.30");
     }

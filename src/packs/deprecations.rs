@@ -156,17 +156,18 @@ fn message(
     msg
 }
 
-fn finding(
-    s: &Settings,
-    path: &Arc<str>,
-    span: Span,
-    api_version: &str,
-    kind: &str,
-    what: &str,
+/// One apiVersion/kind occurrence to judge.
+struct Seen<'a> {
+    api_version: &'a str,
+    kind: &'a str,
+    /// `Kind/ns/name` for the message.
+    what: String,
     key: String,
     template: bool,
-) -> Option<Finding> {
-    let (st, d) = status(s, api_version, kind)?;
+}
+
+fn finding(s: &Settings, path: &Arc<str>, span: Span, seen: Seen) -> Option<Finding> {
+    let (st, d) = status(s, seen.api_version, seen.kind)?;
     let target = target_version(s)?;
     let (rule, sev) = match st {
         Status::Removed => (REMOVED, Severity::Error),
@@ -177,14 +178,14 @@ fn finding(
         sev,
         path,
         span,
-        message(st, d, what, target, template),
+        message(st, d, &seen.what, target, seen.template),
     )
-    .with_key(key)
+    .with_key(seen.key)
     .with_property("replacement", d.replacement.clone())
     .with_property("deprecatedIn", d.deprecated_in.clone().unwrap_or_default())
     .with_property("removedIn", d.removed_in.clone().unwrap_or_default())
     .with_property("targetVersion", target.to_string());
-    if template {
+    if seen.template {
         f = f.with_property("template", true);
     }
     Some(f)
@@ -193,16 +194,14 @@ fn finding(
 fn check_manifest(s: &Settings, m: &Manifest, out: &mut Vec<Finding>) {
     let span = m.root.get("apiVersion").map_or(m.anchor(), |n| n.span);
     let key = format!("{}:{}", m.display_name(), m.api_version);
-    if let Some(f) = finding(
-        s,
-        &m.path,
-        span,
-        &m.api_version,
-        &m.kind,
-        &m.display_name(),
+    let seen = Seen {
+        api_version: &m.api_version,
+        kind: &m.kind,
+        what: m.display_name(),
         key,
-        false,
-    ) {
+        template: false,
+    };
+    if let Some(f) = finding(s, &m.path, span, seen) {
         out.push(f);
     }
 }
@@ -309,7 +308,14 @@ impl Pack for DeprecationsPack {
                 for (api, span, kind, name) in template_resources(&file.text) {
                     let what = format!("{kind}/{}", name.as_deref().unwrap_or("<templated name>"));
                     let key = format!("template:{what}:{api}");
-                    if let Some(f) = finding(s, &file.path, span, &api, &kind, &what, key, true) {
+                    let seen = Seen {
+                        api_version: &api,
+                        kind: &kind,
+                        what,
+                        key,
+                        template: true,
+                    };
+                    if let Some(f) = finding(s, &file.path, span, seen) {
                         out.push(f);
                     }
                 }

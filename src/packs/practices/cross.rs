@@ -473,7 +473,13 @@ Two resources in the same file (one YAML stream, as `kubectl apply -f` or a rend
 `kubectl apply` applies both and the second silently wins; GitOps tools report a conflict or flap between the two.
 
 ## How to fix
-Delete one copy, or rename it.
+Delete one copy, or rename it (or put it in another namespace):
+```yaml
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: web-config-v2   # was a second "web-config"
+```
 "#).precision("high"),
     ]
 }
