@@ -273,3 +273,18 @@ fn sarif_carries_rule_help() {
         .unwrap()
         .contains("Why it matters"));
 }
+
+#[test]
+fn dangling_service_selector_unless_templates_hide_the_workload() {
+    let rule = "practices/service-selector-no-match".to_string();
+    let v = scan_json(&["--no-config", "--packs", "practices", &fixture("dangling")]);
+    assert!(pairs(&v).contains(&(rule.clone(), 21)), "{:?}", pairs(&v));
+    // Same files plus an unrendered template in the folder: the workload
+    // the Service wants may be in it, so nothing is claimed.
+    let v = scan_json(&["--no-config", "--packs", "practices", &fixture("templated")]);
+    assert!(
+        !pairs(&v).iter().any(|(r, _)| *r == rule),
+        "{:?}",
+        pairs(&v)
+    );
+}

@@ -126,7 +126,12 @@ fn emit_for<'a>(m: &'a Manifest, out: &'a mut Vec<Finding>) -> Emit<'a> {
     Emit::new(m, out)
 }
 
-pub fn check_index(ctx: &Context, index: &ManifestIndex, out: &mut Vec<Finding>) {
+pub fn check_index(
+    ctx: &Context,
+    index: &ManifestIndex,
+    template_dirs: &HashSet<String>,
+    out: &mut Vec<Finding>,
+) {
     let all: Vec<&Manifest> = index
         .manifests
         .iter()
@@ -162,7 +167,10 @@ pub fn check_index(ctx: &Context, index: &ManifestIndex, out: &mut Vec<Finding>)
         .collect();
     for s in &services {
         let d = dir(&s.path);
-        if !dirs_with_pods.contains(&(d, namespace(s))) || dirs_with_crs.contains(d) {
+        if !dirs_with_pods.contains(&(d, namespace(s)))
+            || dirs_with_crs.contains(d)
+            || template_dirs.contains(d)
+        {
             continue;
         }
         let Some(entry) = s.root.get("spec").and_then(|sp| sp.entry("selector")) else {
@@ -192,7 +200,7 @@ pub fn check_index(ctx: &Context, index: &ManifestIndex, out: &mut Vec<Finding>)
     // StatefulSets whose serviceName is not a headless Service of the run.
     for p in pods.iter().filter(|p| p.w.m.kind == "StatefulSet") {
         let m = p.w.m;
-        if !service_ns.contains(namespace(m)) {
+        if !service_ns.contains(namespace(m)) || template_dirs.contains(dir(&m.path)) {
             continue;
         }
         let Some(node) = m.root.path(&["spec", "serviceName"]) else {
@@ -231,7 +239,7 @@ pub fn check_index(ctx: &Context, index: &ManifestIndex, out: &mut Vec<Finding>)
 
     // HPAs whose target is not in the run.
     for h in by_kind("HorizontalPodAutoscaler") {
-        if !workload_ns.contains(namespace(h)) {
+        if !workload_ns.contains(namespace(h)) || template_dirs.contains(dir(&h.path)) {
             continue;
         }
         let Some(target) = h.root.path(&["spec", "scaleTargetRef"]) else {
@@ -377,7 +385,7 @@ spec:
 "#).precision("very-high"),
         rule("service-selector-no-match", Severity::Warning, "A Service's selector matches no pod template in the run.", r#"
 ## What it finds
-A Service whose `spec.selector` matches the labels of no pod template (Deployment, StatefulSet, DaemonSet, Job, Pod …) in the same namespace among the scanned files. Only checked when the Service's folder defines at least one workload of its namespace and no custom resource (operators such as CloudNativePG, ECK, LeaderWorkerSet or the Prometheus operator create pods the run cannot see), so partial checkouts stay quiet; labels the controllers add themselves (`statefulset.kubernetes.io/pod-name`, `pod-template-hash` …) are ignored.
+A Service whose `spec.selector` matches the labels of no pod template (Deployment, StatefulSet, DaemonSet, Job, Pod …) in the same namespace among the scanned files. Only checked when the Service's folder defines at least one workload of its namespace, holds no unrendered template (`{{ }}`) and no custom resource (operators such as CloudNativePG, ECK, LeaderWorkerSet or the Prometheus operator create pods the run cannot see), so partial checkouts stay quiet; labels the controllers add themselves (`statefulset.kubernetes.io/pod-name`, `pod-template-hash` …) are ignored.
 
 ## Why it matters
 The Service gets no endpoints: clients get connection refused, usually after a label rename on one side only.

@@ -94,6 +94,9 @@ fn rules() -> Vec<Rule> {
 #[derive(Default)]
 pub struct PracticesPack {
     options: OnceLock<Options>,
+    /// Folders holding templates the pipeline does not parse (`{{ }}`):
+    /// their workloads are invisible, so cross-object checks stay quiet there.
+    template_dirs: std::sync::Mutex<std::collections::HashSet<String>>,
 }
 
 impl PracticesPack {
@@ -155,14 +158,27 @@ impl Pack for PracticesPack {
         parsed: Option<&ParsedFile>,
         out: &mut Vec<Finding>,
     ) {
-        let Some(parsed) = parsed else { return };
+        let Some(parsed) = parsed else {
+            if file.is_yaml_or_json() && crate::manifest::is_template(&file.text) {
+                let dir = file.path.rsplit_once('/').map_or("", |(d, _)| d);
+                if let Ok(mut dirs) = self.template_dirs.lock() {
+                    dirs.insert(dir.to_string());
+                }
+            }
+            return;
+        };
         for m in &parsed.manifests {
             check_manifest(ctx, Some(file), self.options(), m, out);
         }
     }
 
     fn check_index(&self, ctx: &Context, index: &ManifestIndex, out: &mut Vec<Finding>) {
-        cross::check_index(ctx, index, out);
+        let dirs = self
+            .template_dirs
+            .lock()
+            .map(|d| d.clone())
+            .unwrap_or_default();
+        cross::check_index(ctx, index, &dirs, out);
     }
 }
 
@@ -201,7 +217,7 @@ pub(crate) mod testutil {
         let index = ManifestIndex {
             manifests: parsed.manifests.clone(),
         };
-        cross::check_index(&ctx, &index, &mut out);
+        cross::check_index(&ctx, &index, &Default::default(), &mut out);
         out.retain(|f| !crate::suppress::suppressed_by_annotation(f, &[]));
         out.sort_by(|a, b| (a.span.line, &a.rule).cmp(&(b.span.line, &b.rule)));
         out
