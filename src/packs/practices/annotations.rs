@@ -238,7 +238,7 @@ pub fn help_table(rule: &str) -> String {
         String::new()
     } else {
         format!(
-            "\n\n## Other tools' annotations\nAlso silenced by {}.",
+            "\n\n## Other tools' annotations\nAlso silenced by {} (on the resource or its pod template). `kube-linter.io/ignore-all` and `polaris.fairwinds.com/exempt: \"true\"` silence every `practices/*` rule.",
             parts.join("; ")
         )
     }
