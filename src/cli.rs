@@ -21,14 +21,19 @@ pub struct Cli {
 pub enum Command {
     /// Scan files, folders or a stream on stdin (`-`).
     Scan(Box<ScanArgs>),
+    /// LLM review of a PR's diff with a 1–5 risk score (the `review` pack alone).
+    Review(Box<ReviewArgs>),
     /// List every rule: id, default severity, one line.
     Rules {
         /// Only this pack's rules.
         #[arg(long)]
         pack: Option<String>,
         /// Print as JSON.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "markdown")]
         json: bool,
+        /// Print the rule reference as Markdown (docs/rules.md is made this way).
+        #[arg(long)]
+        markdown: bool,
     },
     /// Print a rule's full help.
     Explain {
@@ -129,4 +134,88 @@ pub struct ScanArgs {
     /// Timeout in seconds for schema downloads.
     #[arg(long, default_value_t = 30)]
     pub http_timeout: u64,
+
+    #[command(flatten)]
+    pub review: ReviewFlags,
+}
+
+/// Flags of the `review` pack, shared by `scan --packs …,review` and `review`.
+#[derive(Args, Debug, Clone, Default)]
+pub struct ReviewFlags {
+    /// Review HEAD (or --head) against its merge base with this revision.
+    #[arg(long, value_name = "REV")]
+    pub diff_base: Option<String>,
+
+    /// Revision under review (default HEAD).
+    #[arg(long, value_name = "REV")]
+    pub head: Option<String>,
+
+    /// OpenAI-compatible base URL (e.g. http://127.0.0.1:11434/v1 for Ollama).
+    #[arg(long, env = "OPENAI_BASE_URL", value_name = "URL")]
+    pub llm_base_url: Option<String>,
+
+    /// Model name sent to the endpoint (default gpt-4o-mini).
+    #[arg(long, env = "SHIPLINT_LLM_MODEL", value_name = "NAME")]
+    pub llm_model: Option<String>,
+
+    /// At most this many review requests (chunks) per run.
+    #[arg(long, value_name = "N")]
+    pub review_max_chunks: Option<usize>,
+
+    /// Exit 1 when the PR risk (highest file risk, 1–5) is at least N.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(1..=5))]
+    pub fail_on_risk: Option<u8>,
+}
+
+impl ReviewFlags {
+    /// Lays the flags over the config's `review:` section.
+    pub fn merge_into(&self, section: &mut serde_json::Value) {
+        if !section.is_object() {
+            *section = serde_json::Value::Object(Default::default());
+        }
+        let Some(m) = section.as_object_mut() else {
+            return;
+        };
+        let mut set = |k: &str, v: Option<serde_json::Value>| {
+            if let Some(v) = v {
+                m.insert(k.to_string(), v);
+            }
+        };
+        set("diff-base", self.diff_base.clone().map(Into::into));
+        set("head", self.head.clone().map(Into::into));
+        set("base-url", self.llm_base_url.clone().map(Into::into));
+        set("model", self.llm_model.clone().map(Into::into));
+        set("max-chunks", self.review_max_chunks.map(Into::into));
+        set("fail-on-risk", self.fail_on_risk.map(Into::into));
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct ReviewArgs {
+    /// The repository (or a folder inside it) to review.
+    #[arg(default_value = ".")]
+    pub repo: PathBuf,
+
+    /// Output format.
+    #[arg(long, short = 'f', value_enum, default_value = "text")]
+    pub format: Format,
+
+    /// Write the report here instead of stdout.
+    #[arg(long, short = 'o')]
+    pub output: Option<PathBuf>,
+
+    /// Exit 1 when a finding is at or above this severity.
+    #[arg(long, value_enum)]
+    pub fail_on: Option<FailOn>,
+
+    /// Config file (default: .shiplint.yaml in the repository folder, else the current one).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+
+    /// Ignore any .shiplint.yaml.
+    #[arg(long, conflicts_with = "config")]
+    pub no_config: bool,
+
+    #[command(flatten)]
+    pub review: ReviewFlags,
 }

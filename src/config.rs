@@ -102,8 +102,16 @@ impl ConfigFile {
         if doc.root.is_null() {
             return Ok(ConfigFile::default());
         }
-        let cfg: ConfigFile =
-            serde_json::from_value(doc.root.to_json()).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let mut json = doc.root.to_json();
+        // YAML 1.1 reads a bare `off` as false: in `rules:` it means "off".
+        if let Some(serde_json::Value::Object(rules)) = json.get_mut("rules") {
+            for v in rules.values_mut() {
+                if *v == serde_json::Value::Bool(false) {
+                    *v = serde_json::Value::String("off".into());
+                }
+            }
+        }
+        let cfg: ConfigFile = serde_json::from_value(json).map_err(|e| anyhow::anyhow!("{e}"))?;
         for key in cfg.pack_options.keys() {
             if !KNOWN_PACK_SECTIONS.contains(&key.as_str()) {
                 bail!("unknown key '{key}' (known: kubernetes-version, target-version, packs, rules, exclude, fail-on, schema, {})", KNOWN_PACK_SECTIONS.join(", "));

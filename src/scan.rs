@@ -53,6 +53,8 @@ struct FileResult {
     doc_ignores: Vec<DocIgnore>,
     note: Option<String>,
     kind: FileKind,
+    /// Resources the file held (before `wants_in_index` filtered them).
+    resources: usize,
 }
 
 #[derive(PartialEq)]
@@ -111,6 +113,7 @@ fn scan_one(
         doc_ignores: Vec::new(),
         note: None,
         kind: FileKind::Scanned,
+        resources: 0,
     };
     let file = match read_input(input, ctx.settings, stdin) {
         Ok(Ok(f)) => f,
@@ -164,7 +167,12 @@ fn scan_one(
             .iter()
             .filter_map(suppress::doc_ignore)
             .collect();
-        r.manifests = parsed.manifests;
+        r.resources = parsed.manifests.len();
+        r.manifests = parsed
+            .manifests
+            .into_iter()
+            .filter(|m| packs.iter().any(|p| p.wants_in_index(ctx, m)))
+            .collect();
     }
     r
 }
@@ -249,11 +257,11 @@ pub fn run(req: ScanRequest) -> Result<ScanOutcome> {
             }
         }
         notes.extend(r.note);
+        stats.resources += r.resources;
         findings.extend(r.findings);
         index.manifests.extend(r.manifests);
         doc_ignores.extend(r.doc_ignores);
     }
-    stats.resources = index.manifests.len();
 
     let mut late = Vec::new();
     for p in &packs {
@@ -334,6 +342,9 @@ pub fn run(req: ScanRequest) -> Result<ScanOutcome> {
     }
 
     let mut properties = serde_json::Map::new();
+    for p in &packs {
+        properties.extend(p.properties());
+    }
     properties.insert(
         "packs".into(),
         packs.iter().map(|p| p.name()).collect::<Vec<_>>().into(),

@@ -78,6 +78,8 @@ pub enum Problem {
         field: &'static str,
         span: Span,
         detail: String,
+        /// The document as JSON: a line-independent identity.
+        content: String,
     },
 }
 
@@ -195,6 +197,7 @@ fn classify(file: &SourceFile, doc_index: usize, doc: Document, out: &mut Parsed
                     span: root.span,
                     detail: "this document is not a mapping, so it cannot be a Kubernetes resource"
                         .into(),
+                    content: root.to_json().to_string(),
                 });
             } else {
                 out.other_documents += 1;
@@ -224,6 +227,7 @@ fn missing(root: &Node, no_api: bool, no_kind: bool) -> Problem {
         field,
         span,
         detail,
+        content: root.to_json().to_string(),
     }
 }
 

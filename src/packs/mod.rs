@@ -4,6 +4,7 @@
 
 pub mod deprecations;
 pub mod practices;
+pub mod review;
 pub mod schema;
 
 use crate::config::Settings;
@@ -122,12 +123,25 @@ pub trait Pack: Send + Sync {
     ) {
     }
 
-    /// Cross-object checks over every manifest of the run; runs once.
+    /// Whether `check_index` needs this manifest. Only manifests some pack
+    /// asks for are kept after their file is done, so memory stays flat on
+    /// big trees.
+    fn wants_in_index(&self, _ctx: &Context, _manifest: &Manifest) -> bool {
+        false
+    }
+
+    /// Cross-object checks over the manifests packs asked for; runs once.
     fn check_index(&self, _ctx: &Context, _index: &ManifestIndex, _out: &mut Vec<Finding>) {}
 
     /// Tool notifications (e.g. "review skipped: no API key") collected at the end.
     fn notes(&self) -> Vec<String> {
         Vec::new()
+    }
+
+    /// Facts about the run for reporters (e.g. the review's `prRisk`), merged
+    /// into `ScanOutcome.properties` after `check_index`.
+    fn properties(&self) -> serde_json::Map<String, serde_json::Value> {
+        serde_json::Map::new()
     }
 }
 
@@ -137,6 +151,7 @@ pub fn registry() -> Vec<Box<dyn Pack>> {
         Box::new(schema::SchemaPack::default()),
         Box::new(deprecations::DeprecationsPack),
         Box::new(practices::PracticesPack::default()),
+        Box::new(review::ReviewPack::default()),
     ]
 }
 

@@ -257,6 +257,50 @@ mod tests {
     use super::*;
 
     #[test]
+    fn results_are_cut_to_githubs_limit_most_severe_first() {
+        use crate::finding::{Finding, Severity};
+        use crate::scan::{ScanOutcome, Stats};
+        use crate::source::Span;
+        let path: std::sync::Arc<str> = "a.yaml".into();
+        let mut findings: Vec<Finding> = (0..MAX_RESULTS + 10)
+            .map(|i| {
+                Finding::new(
+                    "schema/invalid",
+                    Severity::Note,
+                    &path,
+                    Span::line(i + 1),
+                    format!("n{i}"),
+                )
+            })
+            .collect();
+        findings.push(Finding::new(
+            "schema/invalid",
+            Severity::Error,
+            &path,
+            Span::line(1),
+            "the error",
+        ));
+        let outcome = ScanOutcome {
+            findings,
+            stats: Stats::default(),
+            notes: vec![],
+            rules: crate::packs::all_rules(),
+            properties: Default::default(),
+        };
+        let v: Value = serde_json::from_str(&render(&outcome)).unwrap();
+        let results = v["runs"][0]["results"].as_array().unwrap();
+        assert_eq!(results.len(), MAX_RESULTS);
+        assert_eq!(results[0]["message"]["text"], "the error");
+        let notes = v["runs"][0]["invocations"][0]["toolExecutionNotifications"]
+            .as_array()
+            .unwrap();
+        assert!(notes.iter().any(|n| n["message"]["text"]
+            .as_str()
+            .unwrap()
+            .contains("cut to 25000 of 25011")));
+    }
+
+    #[test]
     fn names_and_uris() {
         assert_eq!(rule_name("schema/missing-schema"), "SchemaMissingSchema");
         assert_eq!(path_uri("a b/ç.yaml"), "a%20b/%C3%A7.yaml");

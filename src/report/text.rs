@@ -41,6 +41,7 @@ pub fn render(outcome: &ScanOutcome) -> String {
         }
         out.push('\n');
     }
+    review_summary(&mut out, outcome);
     let (e, w, n) = counts(&outcome.findings);
     let s = &outcome.stats;
     let mut skipped = Vec::new();
@@ -75,4 +76,63 @@ pub fn render(outcome: &ScanOutcome) -> String {
         s.duration.as_secs_f64()
     );
     out
+}
+
+/// The review pack's PR risk, per-file risks, comments below the inline
+/// threshold and token usage, when the run has them.
+fn review_summary(out: &mut String, outcome: &ScanOutcome) {
+    let p = &outcome.properties;
+    let Some(risk) = p.get("prRisk").and_then(|v| v.as_u64()) else {
+        return;
+    };
+    let _ = writeln!(out, "PR risk: {risk}/5");
+    for f in p
+        .get("reviewFiles")
+        .and_then(|v| v.as_array())
+        .into_iter()
+        .flatten()
+    {
+        let summary = f["summary"].as_str().unwrap_or("");
+        let _ = writeln!(
+            out,
+            "  risk {}  {}{}{}",
+            f["riskScore"],
+            f["path"].as_str().unwrap_or(""),
+            if summary.is_empty() { "" } else { ": " },
+            summary.replace('\n', " ")
+        );
+    }
+    let below = p
+        .get("reviewSummary")
+        .and_then(|v| v.as_array())
+        .map(|a| a.as_slice())
+        .unwrap_or_default();
+    if !below.is_empty() {
+        let _ = writeln!(out, "Below the inline threshold:");
+        for c in below {
+            let _ = writeln!(
+                out,
+                "  {}:{}: risk {}/5, confidence {}/5: {}",
+                c["path"].as_str().unwrap_or(""),
+                c["line"],
+                c["riskScore"],
+                c["confidence"],
+                c["title"].as_str().unwrap_or("")
+            );
+        }
+    }
+    if let Some(u) = p.get("reviewUsage") {
+        let _ = writeln!(
+            out,
+            "Review: model {}, {} chunks ({} cached, {} not reviewed), {} requests, {} prompt + {} completion tokens",
+            u["model"].as_str().unwrap_or("?"),
+            u["chunks"],
+            u["cachedChunks"],
+            u["failedChunks"],
+            u["requests"],
+            u["promptTokens"],
+            u["completionTokens"]
+        );
+    }
+    out.push('\n');
 }

@@ -326,25 +326,22 @@ pub fn check_index(
             }
         }
     }
+}
 
-    // The same object twice in one file (one stream, one apply).
-    let mut seen: HashMap<(String, &str, &str, &str, String), &Manifest> = HashMap::new();
-    for m in &all {
+/// Per file: the same object twice in one file (one stream, one apply).
+pub fn check_duplicates(ctx: &Context, manifests: &[Manifest], out: &mut Vec<Finding>) {
+    let mut seen: HashMap<(&str, &str, &str, &str), &Manifest> = HashMap::new();
+    for m in manifests {
         let Some(name) = m.name.as_deref() else {
             continue;
         };
-        if m.root.path(&["metadata", "generateName"]).is_some()
-            && m.root.path(&["metadata", "name"]).is_none()
+        if ctx.is_patch(&m.path)
+            || (m.root.path(&["metadata", "generateName"]).is_some()
+                && m.root.path(&["metadata", "name"]).is_none())
         {
             continue;
         }
-        let key = (
-            m.path.to_string(),
-            m.group(),
-            m.kind.as_str(),
-            namespace(m),
-            name.to_string(),
-        );
+        let key = (m.group(), m.kind.as_str(), namespace(m), name);
         match seen.get(&key) {
             None => {
                 seen.insert(key, m);
@@ -360,6 +357,17 @@ pub fn check_index(
             }
         }
     }
+}
+
+/// The manifests `check_index` reads: pod templates, the kinds that point
+/// at them, and custom resources (scale targets, operator-made pods).
+pub fn wanted_in_index(m: &Manifest) -> bool {
+    podspec::locate(m).is_some()
+        || matches!(
+            m.kind.as_str(),
+            "Service" | "HorizontalPodAutoscaler" | "PodDisruptionBudget" | "NetworkPolicy"
+        )
+        || is_custom(m)
 }
 
 pub fn rules() -> Vec<Rule> {

@@ -170,6 +170,11 @@ impl Pack for PracticesPack {
         for m in &parsed.manifests {
             check_manifest(ctx, Some(file), self.options(), m, out);
         }
+        cross::check_duplicates(ctx, &parsed.manifests, out);
+    }
+
+    fn wants_in_index(&self, _ctx: &Context, m: &Manifest) -> bool {
+        cross::wanted_in_index(m)
     }
 
     fn check_index(&self, ctx: &Context, index: &ManifestIndex, out: &mut Vec<Finding>) {
@@ -214,8 +219,14 @@ pub(crate) mod testutil {
         for m in &parsed.manifests {
             check_manifest(&ctx, Some(&file), options, m, &mut out);
         }
+        cross::check_duplicates(&ctx, &parsed.manifests, &mut out);
         let index = ManifestIndex {
-            manifests: parsed.manifests.clone(),
+            manifests: parsed
+                .manifests
+                .iter()
+                .filter(|m| cross::wanted_in_index(m))
+                .cloned()
+                .collect(),
         };
         cross::check_index(&ctx, &index, &Default::default(), &mut out);
         out.retain(|f| !crate::suppress::suppressed_by_annotation(f, &[]));

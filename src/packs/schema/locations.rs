@@ -62,11 +62,19 @@ impl Location {
         if stripped.contains("{{") || stripped.contains("}}") {
             bail!("--schema-location {raw}: malformed template");
         }
-        if t.starts_with("http://") {
-            bail!("--schema-location {raw}: only https URLs and local paths are allowed");
+        if t.starts_with("http://") && !is_loopback_http(&t) {
+            bail!("--schema-location {raw}: only https URLs (or http on localhost) and local paths are allowed");
         }
         Ok(Location::Template(t))
     }
+}
+
+/// Plain http is allowed only to this machine (a local mirror, tests).
+fn is_loopback_http(url: &str) -> bool {
+    let rest = url.trim_start_matches("http://");
+    ["127.0.0.1", "localhost", "[::1]"]
+        .iter()
+        .any(|h| rest.starts_with(h) && rest[h.len()..].starts_with([':', '/']))
 }
 
 pub struct TemplateInput<'a> {
@@ -147,7 +155,8 @@ impl RemoteSchemas {
     }
 
     fn fetch(&self, location: &str) -> Result<Option<String>> {
-        if !location.starts_with("https://") {
+        let remote = location.starts_with("https://") || location.starts_with("http://");
+        if !remote {
             let path = location.strip_prefix("file://").unwrap_or(location);
             return match std::fs::read_to_string(path) {
                 Ok(t) => Ok(Some(t)),

@@ -48,9 +48,9 @@ const CONFIG_GROUPS: &[&str] = &[
 
 fn is_config_file_kind(m: &Manifest) -> bool {
     let group = m.group();
-    CONFIG_GROUPS
-        .iter()
-        .any(|g| group == *g || group.ends_with(&format!(".{g}")))
+    // Exact group names: `flowcontrol.apiserver.k8s.io` is a served API
+    // even though `apiserver.k8s.io` is a config-file group.
+    CONFIG_GROUPS.contains(&group)
         || (m.api_version == "v1" && m.kind == "Config")
         || m.api_version.starts_with("skaffold/")
 }
@@ -65,6 +65,10 @@ struct Loaded {
 #[derive(Default)]
 pub struct SchemaPack {
     loaded: OnceLock<Loaded>,
+    /// Schemas from every CRD seen so far (only their openAPIV3Schema is
+    /// kept, once per group/version/kind, so memory does not grow with
+    /// repeated CRDs).
+    crds: std::sync::Mutex<Option<CrdSchemas>>,
 }
 
 impl SchemaPack {
@@ -131,16 +135,28 @@ impl Pack for SchemaPack {
         }
         let how = Partial::of(ctx, &file.path);
         for m in &parsed.manifests {
+            if m.kind == "CustomResourceDefinition" {
+                if let Ok(mut crds) = self.crds.lock() {
+                    crds.get_or_insert_with(|| CrdSchemas::new(ctx.settings.strict))
+                        .add_crd(m);
+                }
+            }
             self.check_manifest(ctx.settings, m, None, how, out);
         }
     }
 
+    /// Resources whose schema is not known until every CRD of the run has
+    /// been seen.
+    fn wants_in_index(&self, ctx: &Context, m: &Manifest) -> bool {
+        !skipped(ctx.settings, m) && self.resolve(ctx.settings, m).is_ok_and(|v| v.is_none())
+    }
+
     fn check_index(&self, ctx: &Context, index: &ManifestIndex, out: &mut Vec<Finding>) {
         let s = ctx.settings;
-        let mut crds = CrdSchemas::new(s.strict);
-        for m in &index.manifests {
-            crds.add_crd(m);
-        }
+        let mut crds = match self.crds.lock() {
+            Ok(mut c) => c.take().unwrap_or_else(|| CrdSchemas::new(s.strict)),
+            Err(_) => CrdSchemas::new(s.strict),
+        };
         for dir in &s.crd_dirs {
             if let Err(e) = crds.add_dir(dir) {
                 let path: std::sync::Arc<str> = dir.display().to_string().into();
@@ -494,6 +510,7 @@ fn problem_finding(file: &SourceFile, p: &Problem) -> Finding {
             field,
             span,
             detail,
+            content,
         } => Finding::new(
             MISSING_TYPE_META,
             Severity::Error,
@@ -501,7 +518,7 @@ fn problem_finding(file: &SourceFile, p: &Problem) -> Finding {
             *span,
             detail.clone(),
         )
-        .with_key(format!("missing:{field}:{}", span.line)),
+        .with_key(format!("missing:{field}:{content}")),
     }
 }
 

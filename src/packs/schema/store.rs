@@ -15,7 +15,8 @@ static BUNDLE_BYTES: &[u8] = include_bytes!("../../../schemas/kubernetes.json.zs
 struct Bundle {
     source: String,
     versions: HashMap<String, VersionEntry>,
-    pool: Vec<Value>,
+    /// Parsed on demand: a scan needs a few hundred of these definitions.
+    pool: Vec<Box<serde_json::value::RawValue>>,
 }
 
 #[derive(Deserialize)]
@@ -59,7 +60,7 @@ pub struct EmbeddedSchemas {
     full_version: String,
     strict: bool,
     entry: &'static VersionEntry,
-    pool: &'static [Value],
+    pool: &'static [Box<serde_json::value::RawValue>],
     cache: Mutex<HashMap<String, Option<Compiled>>>,
 }
 
@@ -156,7 +157,11 @@ impl EmbeddedSchemas {
                 .defs
                 .get(&name)
                 .ok_or_else(|| anyhow!("definition {name} missing from bundle"))?;
-            let mut def = self.pool[idx].clone();
+            let raw = self
+                .pool
+                .get(idx)
+                .ok_or_else(|| anyhow!("definition {name} outside the pool"))?;
+            let mut def: Value = serde_json::from_str(raw.get())?;
             collect_refs(&def, &mut todo);
             if self.strict {
                 strictify(&mut def);

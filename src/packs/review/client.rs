@@ -1,0 +1,246 @@
+//! A small OpenAI chat-completions client.
+//!
+//! Why not `async-openai`: its built-in retry loop (the `backoff` crate)
+//! retries 429s on its own schedule and hides `Retry-After`, which fights the
+//! bounded, header-honouring retry policy below and the chunk cap. The
+//! endpoint speaks one request shape, so a blocking `ureq` call (already in
+//! the binary, with rustls) run on a few worker threads is all the review
+//! needs; no async runtime enters the binary. The same client talks to
+//! OpenAI, Azure OpenAI (`api-key` header), Ollama, vLLM and llama.cpp.
+
+use serde_json::{json, Value};
+use std::time::Duration;
+
+#[derive(Debug, Clone)]
+pub struct ClientConfig {
+    /// e.g. `https://api.openai.com/v1`; `/chat/completions` is appended.
+    pub base_url: String,
+    pub api_key: Option<String>,
+    pub model: String,
+    pub timeout: Duration,
+    /// Retries after the first attempt, on 429, 5xx, timeouts and I/O errors.
+    pub retries: u32,
+    /// First backoff delay; doubles per retry (Retry-After wins when present).
+    pub backoff: Duration,
+    /// Longest Retry-After that is honoured; longer waits fail the request.
+    pub max_retry_after: Duration,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Usage {
+    pub prompt_tokens: u64,
+    pub completion_tokens: u64,
+}
+
+impl Usage {
+    pub fn add(&mut self, o: &Usage) {
+        self.prompt_tokens += o.prompt_tokens;
+        self.completion_tokens += o.completion_tokens;
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("the endpoint did not answer within {0:?}")]
+    Timeout(Duration),
+    #[error("HTTP {status} from the endpoint: {message}")]
+    Http { status: u16, message: String },
+    #[error("cannot reach the endpoint: {0}")]
+    Transport(String),
+    #[error("the endpoint's answer is not a chat completion: {0}")]
+    Shape(String),
+}
+
+impl ClientError {
+    fn retryable(&self) -> bool {
+        match self {
+            ClientError::Timeout(_) | ClientError::Transport(_) => true,
+            ClientError::Http { status, .. } => *status == 429 || *status >= 500,
+            ClientError::Shape(_) => false,
+        }
+    }
+}
+
+pub struct Completion {
+    pub content: String,
+    pub usage: Usage,
+}
+
+pub struct ChatClient {
+    cfg: ClientConfig,
+    agent: ureq::Agent,
+    /// HTTP requests sent, retries included.
+    sent: std::sync::atomic::AtomicUsize,
+}
+
+/// `Retry-After` in seconds (the HTTP-date form is treated as absent).
+fn retry_after(v: Option<&str>) -> Option<Duration> {
+    let s = v?.trim();
+    s.parse::<f64>()
+        .ok()
+        .filter(|x| x.is_finite() && *x >= 0.0)
+        .map(Duration::from_secs_f64)
+}
+
+impl ChatClient {
+    pub fn new(cfg: ClientConfig) -> Self {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .timeout_global(Some(cfg.timeout))
+            .http_status_as_error(false)
+            .build()
+            .into();
+        ChatClient {
+            cfg,
+            agent,
+            sent: Default::default(),
+        }
+    }
+
+    pub fn endpoint(&self) -> String {
+        format!(
+            "{}/chat/completions",
+            self.cfg.base_url.trim_end_matches('/')
+        )
+    }
+
+    fn is_azure(&self) -> bool {
+        self.cfg.base_url.contains(".openai.azure.com") || self.cfg.base_url.contains("api-version")
+    }
+
+    /// The request body for one chunk.
+    pub fn body(&self, system: &str, user: &str, response_format: &Value) -> Value {
+        json!({
+            "model": self.cfg.model,
+            "messages": [
+                {"role": "system", "content": system},
+                {"role": "user", "content": user}
+            ],
+            "temperature": 0,
+            "stream": false,
+            "response_format": response_format
+        })
+    }
+
+    /// HTTP requests sent so far, retries included.
+    pub fn requests_sent(&self) -> usize {
+        self.sent.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// One POST, no retries. Returns the error and any Retry-After.
+    fn attempt(&self, body: &str) -> Result<Completion, (ClientError, Option<Duration>)> {
+        self.sent.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let mut req = self
+            .agent
+            .post(self.endpoint())
+            .header("Content-Type", "application/json")
+            .header("Accept", "application/json");
+        if let Some(key) = &self.cfg.api_key {
+            req = if self.is_azure() {
+                req.header("api-key", key)
+            } else {
+                req.header("Authorization", &format!("Bearer {key}"))
+            };
+        }
+        let mut resp = match req.send(body) {
+            Ok(r) => r,
+            Err(ureq::Error::Timeout(_)) => {
+                return Err((ClientError::Timeout(self.cfg.timeout), None))
+            }
+            Err(e) => return Err((ClientError::Transport(e.to_string()), None)),
+        };
+        let status = resp.status().as_u16();
+        let after = retry_after(
+            resp.headers()
+                .get("retry-after")
+                .and_then(|v| v.to_str().ok()),
+        );
+        let text = match resp
+            .body_mut()
+            .with_config()
+            .limit(8 << 20)
+            .read_to_string()
+        {
+            Ok(t) => t,
+            Err(ureq::Error::Timeout(_)) => {
+                return Err((ClientError::Timeout(self.cfg.timeout), after))
+            }
+            Err(e) => return Err((ClientError::Transport(e.to_string()), after)),
+        };
+        if !(200..300).contains(&status) {
+            // Only the API's own error message: never echo headers or the request.
+            let message = serde_json::from_str::<Value>(&text)
+                .ok()
+                .and_then(|v| v["error"]["message"].as_str().map(String::from))
+                .unwrap_or_default()
+                .chars()
+                .take(200)
+                .collect();
+            return Err((ClientError::Http { status, message }, after));
+        }
+        parse_completion(&text).map_err(|e| (e, None))
+    }
+
+    /// POSTs with bounded retries on 429/5xx/timeouts, honouring Retry-After.
+    pub fn complete(&self, body: &Value) -> Result<Completion, ClientError> {
+        let body = body.to_string();
+        let mut attempt = 0;
+        loop {
+            match self.attempt(&body) {
+                Ok(c) => return Ok(c),
+                Err((e, after)) => {
+                    if !e.retryable() || attempt >= self.cfg.retries {
+                        return Err(e);
+                    }
+                    let backoff = self.cfg.backoff * 2u32.saturating_pow(attempt);
+                    let wait = match after {
+                        Some(a) if a > self.cfg.max_retry_after => return Err(e),
+                        Some(a) => a,
+                        None => backoff,
+                    };
+                    std::thread::sleep(wait);
+                    attempt += 1;
+                }
+            }
+        }
+    }
+}
+
+/// The first choice's message content and the usage of a completion.
+pub fn parse_completion(text: &str) -> Result<Completion, ClientError> {
+    let v: Value =
+        serde_json::from_str(text).map_err(|e| ClientError::Shape(format!("not JSON ({e})")))?;
+    let msg = &v["choices"][0]["message"];
+    if let Some(refusal) = msg["refusal"].as_str() {
+        return Err(ClientError::Shape(format!(
+            "the model refused: {}",
+            refusal.chars().take(200).collect::<String>()
+        )));
+    }
+    let content = msg["content"]
+        .as_str()
+        .ok_or_else(|| ClientError::Shape("no choices[0].message.content".into()))?
+        .to_string();
+    let usage = Usage {
+        prompt_tokens: v["usage"]["prompt_tokens"].as_u64().unwrap_or(0),
+        completion_tokens: v["usage"]["completion_tokens"].as_u64().unwrap_or(0),
+    };
+    Ok(Completion { content, usage })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_a_completion_and_retry_after() {
+        let c = parse_completion(
+            r#"{"choices":[{"message":{"role":"assistant","content":"{}"}}],"usage":{"prompt_tokens":5,"completion_tokens":2}}"#,
+        )
+        .unwrap();
+        assert_eq!(c.content, "{}");
+        assert_eq!(c.usage.prompt_tokens, 5);
+        assert!(parse_completion(r#"{"choices":[]}"#).is_err());
+        assert_eq!(retry_after(Some("2")), Some(Duration::from_secs(2)));
+        assert_eq!(retry_after(Some("Wed, 21 Oct 2015 07:28:00 GMT")), None);
+    }
+}

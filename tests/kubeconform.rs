@@ -1,0 +1,311 @@
+//! kubeconform's own acceptance verdicts (tests/fixtures/kubeconform/EXPECTATIONS.tsv),
+//! reached by running the real binary.
+
+use assert_cmd::Command;
+use std::path::Path;
+
+const DIR: &str = "tests/fixtures/kubeconform";
+
+fn shiplint() -> Command {
+    let mut c = Command::cargo_bin("shiplint").unwrap();
+    c.current_dir(DIR).env(
+        "SHIPLINT_CACHE_DIR",
+        std::env::temp_dir().join("shiplint-test-cache"),
+    );
+    c
+}
+
+struct Case {
+    file: String,
+    mode: String,
+    expect: String,
+}
+
+fn cases() -> Vec<Case> {
+    let text = std::fs::read_to_string(Path::new(DIR).join("EXPECTATIONS.tsv")).unwrap();
+    text.lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .map(|l| {
+            let cols: Vec<&str> = l.split('\t').collect();
+            Case {
+                file: cols[0].into(),
+                mode: cols[1].into(),
+                expect: cols[2].into(),
+            }
+        })
+        .collect()
+}
+
+fn run(case: &Case) -> (i32, serde_json::Value) {
+    let mut cmd = shiplint();
+    cmd.args([
+        "scan",
+        "--format",
+        "json",
+        "--packs",
+        "schema",
+        "--no-config",
+    ]);
+    match case.mode.as_str() {
+        "default" | "strict" => {}
+        "non-strict" => {
+            cmd.arg("--no-strict");
+        }
+        "ignore-missing-schemas" => {
+            cmd.arg("--ignore-missing-schemas");
+        }
+        "stdin" => {
+            cmd.arg("-")
+                .write_stdin(std::fs::read(Path::new(DIR).join(&case.file)).unwrap());
+        }
+        m if m.starts_with("schema=") => {
+            cmd.args(["--schema-location", &m["schema=".len()..]]);
+        }
+        other => panic!("unknown mode {other}"),
+    }
+    if case.mode != "stdin" {
+        cmd.arg(&case.file);
+    }
+    let out = cmd.output().unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{} {}: bad JSON ({e}): {}",
+            case.file,
+            case.mode,
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (out.status.code().unwrap(), json)
+}
+
+#[test]
+fn every_verdict_in_expectations_is_reached() {
+    let cases = cases();
+    assert!(cases.len() >= 25, "expectations not found");
+    let mut checked = 0;
+    for case in cases.iter().filter(|c| c.expect != "n/a") {
+        let (code, json) = run(case);
+        let findings = json["findings"].as_array().unwrap();
+        match case.expect.as_str() {
+            "valid" => assert!(
+                code == 0 && findings.is_empty(),
+                "{} ({}) should be valid, got exit {code}: {findings:#?}",
+                case.file,
+                case.mode
+            ),
+            "invalid" => assert!(
+                code == 1 && !findings.is_empty(),
+                "{} ({}) should be invalid, got exit {code}",
+                case.file,
+                case.mode
+            ),
+            other => panic!("unknown verdict {other}"),
+        }
+        checked += 1;
+    }
+    assert!(checked >= 28, "only {checked} verdicts checked");
+}
+
+fn messages(json: &serde_json::Value) -> Vec<String> {
+    json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["message"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn missing_type_fields_are_named() {
+    let case = |f: &str| Case {
+        file: f.into(),
+        mode: "default".into(),
+        expect: "invalid".into(),
+    };
+    let (_, json) = run(&case("missing_kind.yaml"));
+    assert!(
+        messages(&json).iter().any(|m| m.contains("'kind'")),
+        "{json:#?}"
+    );
+    let (_, json) = run(&case("missing_apiversion.yaml"));
+    let m = messages(&json);
+    assert!(
+        m.iter().any(|m| m.contains("'apiVersion' is missing")),
+        "{m:?}"
+    );
+}
+
+#[test]
+fn the_folder_has_seven_resources_in_two_files() {
+    let (code, json) = run(&Case {
+        file: "folder/".into(),
+        mode: "default".into(),
+        expect: "valid".into(),
+    });
+    assert_eq!(code, 0);
+    assert_eq!(json["summary"]["resources"], 7);
+    assert_eq!(json["summary"]["files"], 2);
+}
+
+#[test]
+fn a_crd_in_the_run_validates_its_custom_resources() {
+    // crd_schema.yaml holds the TrainingJob CRD (as apiextensions v1beta1, itself a removed API).
+    let out = shiplint()
+        .args([
+            "scan",
+            "--format",
+            "json",
+            "--no-config",
+            "--packs",
+            "schema",
+            "test_crd.yaml",
+            "crd_schema.yaml",
+        ])
+        .output()
+        .unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let f = json["findings"].as_array().unwrap();
+    assert!(
+        f.iter().all(|f| f["path"] != "test_crd.yaml"),
+        "TrainingJob should validate: {f:#?}"
+    );
+    assert!(f
+        .iter()
+        .any(|f| f["path"] == "crd_schema.yaml" && f["rule"] == "schema/missing-schema"));
+}
+
+#[test]
+fn crd_dir_derives_the_schema_from_a_real_crd() {
+    shiplint()
+        .args([
+            "scan",
+            "--no-config",
+            "--packs",
+            "schema",
+            "--crd-dir",
+            "registry",
+            "test_crd.yaml",
+        ])
+        .assert()
+        .code(0);
+}
+
+#[test]
+fn crd_schema_catches_a_bad_custom_resource() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = std::fs::read_to_string(Path::new(DIR).join("test_crd.yaml"))
+        .unwrap()
+        .replace("instanceCount: 1", "instanceCount: \"one\"");
+    let p = dir.path().join("bad.yaml");
+    std::fs::write(&p, bad).unwrap();
+    let out = shiplint()
+        .args([
+            "scan",
+            "--no-config",
+            "--packs",
+            "schema",
+            "--format",
+            "json",
+            "--crd-dir",
+            "registry",
+        ])
+        .arg(&p)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let f = &json["findings"][0];
+    assert!(
+        f["message"].as_str().unwrap().contains("instanceCount"),
+        "{f:#?}"
+    );
+}
+
+#[test]
+fn schema_location_templates_use_kubeconform_variables() {
+    shiplint()
+        .args([
+            "scan",
+            "--no-config",
+            "--packs",
+            "schema",
+            "--schema-location",
+            "registry/{{ .ResourceKind }}{{ .KindSuffix }}.json",
+            "test_crd.yaml",
+        ])
+        .assert()
+        .code(0);
+    // Without the embedded schemas, a built-in kind has no schema at that location.
+    shiplint()
+        .args([
+            "scan",
+            "--no-config",
+            "--packs",
+            "schema",
+            "--schema-location",
+            "registry/{{ .ResourceKind }}{{ .KindSuffix }}.json",
+            "valid.yaml",
+        ])
+        .assert()
+        .code(1);
+    shiplint()
+        .args([
+            "scan",
+            "--no-config",
+            "--packs",
+            "schema",
+            "--schema-location",
+            "default",
+            "--schema-location",
+            "registry/{{ .ResourceKind }}{{ .KindSuffix }}.json",
+            "valid.yaml",
+            "test_crd.yaml",
+        ])
+        .assert()
+        .code(0);
+}
+
+#[test]
+fn bad_templates_are_usage_errors() {
+    shiplint()
+        .args([
+            "scan",
+            "--no-config",
+            "--schema-location",
+            "x/{{ .Nope }}.json",
+            "valid.yaml",
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("unknown variable"));
+}
+
+#[test]
+fn crd_dir_reads_the_crds_catalog_layout() {
+    let dir = tempfile::tempdir().unwrap();
+    let group = dir.path().join("sagemaker.aws.amazon.com");
+    std::fs::create_dir_all(&group).unwrap();
+    std::fs::copy(
+        Path::new(DIR).join("registry/trainingjob-sagemaker-v1.json"),
+        group.join("trainingjob_v1.json"),
+    )
+    .unwrap();
+    shiplint()
+        .args(["scan", "--no-config", "--packs", "schema", "--crd-dir"])
+        .arg(dir.path())
+        .arg("test_crd.yaml")
+        .assert()
+        .code(0);
+    let bad = dir.path().join("bad.yaml");
+    let text = std::fs::read_to_string(Path::new(DIR).join("test_crd.yaml"))
+        .unwrap()
+        .replace("region: us-west-2", "regoin: us-west-2");
+    std::fs::write(&bad, text).unwrap();
+    shiplint()
+        .args(["scan", "--no-config", "--packs", "schema", "--crd-dir"])
+        .arg(dir.path())
+        .arg(&bad)
+        .assert()
+        .code(1)
+        .stdout(predicates::str::contains("unknown field 'regoin'"));
+}
