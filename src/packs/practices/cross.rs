@@ -1,18 +1,14 @@
-//! Checks that relate objects: selectors against pod templates, StatefulSet
-//! services, HPA targets, PodDisruptionBudgets, NetworkPolicies, duplicates.
-//!
-//! Namespaces: a resource without `metadata.namespace` counts as "default"
-//! (so it matches an explicit "default" and other namespace-less resources).
-//! Checks that complain about something *absent* from the run only run in a
-//! namespace that has at least one workload (or Service) in the run, so a
-//! partial checkout does not drown in noise.
+//! Checks that relate objects: per file, a controller's selector against its
+//! template and duplicate objects; the rules (and shared helpers) of the
+//! run-wide checks in `index.rs` (Service selectors, StatefulSet services,
+//! HPA targets, PodDisruptionBudgets, NetworkPolicies).
 
-use super::podspec::{self, string_map, Workload};
+use super::podspec::{self, string_map};
 use super::{rule, Emit};
 use crate::finding::{Finding, Severity};
 use crate::manifest::{Manifest, Node};
-use crate::packs::{Context, ManifestIndex, Rule};
-use std::collections::{BTreeMap, HashMap, HashSet};
+use crate::packs::{Context, Rule};
+use std::collections::{BTreeMap, HashMap};
 
 pub const SELECTOR_MISMATCH: &str = "practices/selector-mismatch";
 pub const SERVICE_NO_MATCH: &str = "practices/service-selector-no-match";
@@ -24,7 +20,7 @@ pub const DUPLICATE: &str = "practices/duplicate-object";
 
 /// Labels the controllers set on pods themselves: a selector on them
 /// matches pods no template declares.
-const CONTROLLER_LABELS: &[&str] = &[
+pub const CONTROLLER_LABELS: &[&str] = &[
     "statefulset.kubernetes.io/pod-name",
     "apps.kubernetes.io/pod-index",
     "pod-template-hash",
@@ -39,42 +35,56 @@ pub fn namespace(m: &Manifest) -> &str {
     m.namespace.as_deref().unwrap_or("default")
 }
 
-/// A `LabelSelector` (matchLabels + matchExpressions) against labels.
-pub fn selector_matches(sel: &Node, labels: &BTreeMap<String, String>) -> bool {
-    let ml = string_map(sel.get("matchLabels"));
-    if !ml.iter().all(|(k, v)| labels.get(k) == Some(v)) {
-        return false;
-    }
-    for e in sel.get("matchExpressions").map(Node::as_seq).unwrap_or(&[]) {
-        let key = e.get("key").and_then(Node::scalar_text).unwrap_or_default();
-        let values: Vec<String> = e
-            .get("values")
+/// A `LabelSelector` (matchLabels + matchExpressions). An empty selector
+/// matches everything (a NetworkPolicy's `podSelector: {}`, a policy/v1 PDB's).
+#[derive(Debug, Clone, Default)]
+pub struct Selector {
+    labels: BTreeMap<String, String>,
+    /// (key, operator, values)
+    exprs: Vec<(String, String, Vec<String>)>,
+}
+
+impl Selector {
+    pub fn from_node(sel: &Node) -> Self {
+        let exprs = sel
+            .get("matchExpressions")
             .map(Node::as_seq)
             .unwrap_or(&[])
             .iter()
-            .filter_map(Node::scalar_text)
+            .map(|e| {
+                (
+                    e.get("key").and_then(Node::scalar_text).unwrap_or_default(),
+                    e.get("operator")
+                        .and_then(Node::scalar_text)
+                        .unwrap_or_default(),
+                    e.get("values")
+                        .map(Node::as_seq)
+                        .unwrap_or(&[])
+                        .iter()
+                        .filter_map(Node::scalar_text)
+                        .collect(),
+                )
+            })
             .collect();
-        let have = labels.get(&key);
-        let ok = match e.get("operator").and_then(Node::as_str).unwrap_or("") {
-            "In" => have.is_some_and(|v| values.contains(v)),
-            "NotIn" => have.is_none_or(|v| !values.contains(v)),
-            "Exists" => have.is_some(),
-            "DoesNotExist" => have.is_none(),
-            _ => true,
-        };
-        if !ok {
-            return false;
+        Selector {
+            labels: string_map(sel.get("matchLabels")),
+            exprs,
         }
     }
-    true
-}
 
-fn selector_is_empty(sel: &Node) -> bool {
-    sel.get("matchLabels")
-        .is_none_or(|n| n.entries().is_empty())
-        && sel
-            .get("matchExpressions")
-            .is_none_or(|n| n.as_seq().is_empty())
+    pub fn matches(&self, labels: &BTreeMap<String, String>) -> bool {
+        self.labels.iter().all(|(k, v)| labels.get(k) == Some(v))
+            && self.exprs.iter().all(|(key, op, values)| {
+                let have = labels.get(key);
+                match op.as_str() {
+                    "In" => have.is_some_and(|v| values.contains(v)),
+                    "NotIn" => have.is_none_or(|v| !values.contains(v)),
+                    "Exists" => have.is_some(),
+                    "DoesNotExist" => have.is_none(),
+                    _ => true,
+                }
+            })
+    }
 }
 
 /// Per file: a controller's selector must select its own template.
@@ -92,7 +102,7 @@ pub fn check_selector(ctx: &Context, m: &Manifest, emit: &mut Emit) {
         return;
     };
     let labels = w.labels();
-    if selector_matches(&entry.value, &labels) {
+    if Selector::from_node(&entry.value).matches(&labels) {
         return;
     }
     emit.push(
@@ -107,225 +117,14 @@ pub fn check_selector(ctx: &Context, m: &Manifest, emit: &mut Emit) {
     );
 }
 
-fn dir(path: &str) -> &str {
+pub fn dir(path: &str) -> &str {
     path.rsplit_once('/').map_or("", |(d, _)| d)
 }
 
 /// A resource of an API group Kubernetes does not build in.
-fn is_custom(m: &Manifest) -> bool {
+pub fn is_custom(m: &Manifest) -> bool {
     let g = m.group();
     g.contains('.') && !g.ends_with(".k8s.io")
-}
-
-struct Pod<'a> {
-    w: Workload<'a>,
-    labels: BTreeMap<String, String>,
-}
-
-fn emit_for<'a>(m: &'a Manifest, out: &'a mut Vec<Finding>) -> Emit<'a> {
-    Emit::new(m, out)
-}
-
-pub fn check_index(
-    ctx: &Context,
-    index: &ManifestIndex,
-    template_dirs: &HashSet<String>,
-    out: &mut Vec<Finding>,
-) {
-    let all: Vec<&Manifest> = index
-        .manifests
-        .iter()
-        .filter(|m| !ctx.is_patch(&m.path))
-        .collect();
-    let pods: Vec<Pod> = all
-        .iter()
-        .filter_map(|m| podspec::locate(m))
-        .filter(|w| !w.is_partial())
-        .map(|w| {
-            let labels = w.labels();
-            Pod { w, labels }
-        })
-        .collect();
-    let workload_ns: HashSet<&str> = pods.iter().map(|p| namespace(p.w.m)).collect();
-    let by_kind =
-        |kind: &str| -> Vec<&Manifest> { all.iter().copied().filter(|m| m.kind == kind).collect() };
-    let services = by_kind("Service");
-    let service_ns: HashSet<&str> = services.iter().map(|m| namespace(m)).collect();
-
-    // Services whose selector picks no pod template. Judged only in a folder
-    // that defines a workload of the Service's namespace and no custom
-    // resource (operators create pods from those: CloudNativePG, ECK,
-    // LeaderWorkerSet, Prometheus …).
-    let mut dirs_with_pods: HashSet<(&str, &str)> = HashSet::new();
-    for p in &pods {
-        dirs_with_pods.insert((dir(&p.w.m.path), namespace(p.w.m)));
-    }
-    let dirs_with_crs: HashSet<&str> = all
-        .iter()
-        .filter(|m| is_custom(m))
-        .map(|m| dir(&m.path))
-        .collect();
-    for s in &services {
-        let d = dir(&s.path);
-        if !dirs_with_pods.contains(&(d, namespace(s)))
-            || dirs_with_crs.contains(d)
-            || template_dirs.contains(d)
-        {
-            continue;
-        }
-        let Some(entry) = s.root.get("spec").and_then(|sp| sp.entry("selector")) else {
-            continue;
-        };
-        let sel: BTreeMap<String, String> = string_map(Some(&entry.value))
-            .into_iter()
-            .filter(|(k, _)| !CONTROLLER_LABELS.contains(&k.as_str()))
-            .collect();
-        if sel.is_empty() {
-            continue;
-        }
-        let hit = pods.iter().any(|p| {
-            namespace(p.w.m) == namespace(s) && sel.iter().all(|(k, v)| p.labels.get(k) == Some(v))
-        });
-        if !hit {
-            let shown: Vec<String> = sel.iter().map(|(k, v)| format!("{k}={v}")).collect();
-            emit_for(s, out).push(
-                SERVICE_NO_MATCH,
-                entry.key.span,
-                format!("{}: selector {} matches no pod template in namespace '{}' among the scanned files; the Service has no endpoints", s.display_name(), shown.join(","), namespace(s)),
-                format!("{}:selector", s.display_name()),
-            );
-        }
-    }
-
-    // StatefulSets whose serviceName is not a headless Service of the run.
-    for p in pods.iter().filter(|p| p.w.m.kind == "StatefulSet") {
-        let m = p.w.m;
-        if !service_ns.contains(namespace(m)) || template_dirs.contains(dir(&m.path)) {
-            continue;
-        }
-        let Some(node) = m.root.path(&["spec", "serviceName"]) else {
-            continue;
-        };
-        let Some(name) = node.as_str().filter(|n| !n.is_empty()) else {
-            continue;
-        };
-        let svc = services
-            .iter()
-            .find(|s| s.name.as_deref() == Some(name) && namespace(s) == namespace(m));
-        let problem = match svc {
-            None => Some(format!(
-                "names the Service '{name}', which is not among the scanned files"
-            )),
-            Some(s) => {
-                let headless =
-                    s.root.path(&["spec", "clusterIP"]).and_then(Node::as_str) == Some("None");
-                (!headless).then(|| {
-                    format!("names the Service '{name}', which is not headless (clusterIP: None)")
-                })
-            }
-        };
-        if let Some(problem) = problem {
-            emit_for(m, out).push(
-                STS_SERVICE,
-                node.span,
-                format!(
-                    "{}: serviceName {problem}; the pods get no stable DNS names",
-                    m.display_name()
-                ),
-                format!("{}:serviceName", m.display_name()),
-            );
-        }
-    }
-
-    // HPAs whose target is not in the run.
-    for h in by_kind("HorizontalPodAutoscaler") {
-        if !workload_ns.contains(namespace(h)) || template_dirs.contains(dir(&h.path)) {
-            continue;
-        }
-        let Some(target) = h.root.path(&["spec", "scaleTargetRef"]) else {
-            continue;
-        };
-        let kind = target
-            .get("kind")
-            .and_then(Node::scalar_text)
-            .unwrap_or_default();
-        let Some(name_node) = target.get("name") else {
-            continue;
-        };
-        let name = name_node.scalar_text().unwrap_or_default();
-        let found = all.iter().any(|m| {
-            m.kind == kind
-                && m.name.as_deref() == Some(name.as_str())
-                && namespace(m) == namespace(h)
-        });
-        if !found {
-            emit_for(h, out).push(
-                HPA_TARGET,
-                name_node.span,
-                format!("{}: scaleTargetRef {kind}/{name} is not among the scanned files in namespace '{}'; the autoscaler does nothing", h.display_name(), namespace(h)),
-                format!("{}:scaleTargetRef", h.display_name()),
-            );
-        }
-    }
-
-    // Replicated workloads without a PodDisruptionBudget.
-    let pdbs = by_kind("PodDisruptionBudget");
-    for p in &pods {
-        let m = p.w.m;
-        if !matches!(m.kind.as_str(), "Deployment" | "StatefulSet") {
-            continue;
-        }
-        let replicas = m
-            .root
-            .path(&["spec", "replicas"])
-            .and_then(Node::as_i64)
-            .unwrap_or(1);
-        if replicas <= 1 {
-            continue;
-        }
-        let covered = pdbs.iter().any(|d| {
-            namespace(d) == namespace(m)
-                && d.root
-                    .path(&["spec", "selector"])
-                    .is_some_and(|sel| selector_matches(sel, &p.labels))
-        });
-        if !covered {
-            emit_for(m, out).push(
-                PDB_MISSING,
-                m.anchor(),
-                format!("{} runs {replicas} replicas but no PodDisruptionBudget in the scanned files selects its pods: a node drain can take them all down at once", m.display_name()),
-                format!("{}:pdb", m.display_name()),
-            );
-        }
-    }
-
-    // Workloads no NetworkPolicy selects (only in namespaces that use NetworkPolicies).
-    let netpols = by_kind("NetworkPolicy");
-    let netpol_ns: HashSet<&str> = netpols.iter().map(|m| namespace(m)).collect();
-    if !netpols.is_empty() {
-        for p in &pods {
-            let m = p.w.m;
-            if (m.kind == "Pod" && p.w.job_like) || !netpol_ns.contains(namespace(m)) {
-                continue;
-            }
-            let covered = netpols.iter().any(|np| {
-                namespace(np) == namespace(m)
-                    && match np.root.path(&["spec", "podSelector"]) {
-                        // `podSelector: {}` selects every pod of the namespace.
-                        Some(sel) => selector_is_empty(sel) || selector_matches(sel, &p.labels),
-                        None => false,
-                    }
-            });
-            if !covered {
-                emit_for(m, out).push(
-                    NETPOL_MISSING,
-                    m.anchor(),
-                    format!("{}: no NetworkPolicy in namespace '{}' selects its pods, so they accept traffic from anywhere", m.display_name(), namespace(m)),
-                    format!("{}:netpol", m.display_name()),
-                );
-            }
-        }
-    }
 }
 
 /// Per file: the same object twice in one file (one stream, one apply).
@@ -348,7 +147,7 @@ pub fn check_duplicates(ctx: &Context, manifests: &[Manifest], out: &mut Vec<Fin
             }
             Some(first) => {
                 let line = first.anchor().line;
-                emit_for(m, out).push(
+                Emit::new(m, out).push(
                     DUPLICATE,
                     m.anchor(),
                     format!("{} is defined twice in this file (first on line {line}); the second silently overwrites the first", m.display_name()),
@@ -357,17 +156,6 @@ pub fn check_duplicates(ctx: &Context, manifests: &[Manifest], out: &mut Vec<Fin
             }
         }
     }
-}
-
-/// The manifests `check_index` reads: pod templates, the kinds that point
-/// at them, and custom resources (scale targets, operator-made pods).
-pub fn wanted_in_index(m: &Manifest) -> bool {
-    podspec::locate(m).is_some()
-        || matches!(
-            m.kind.as_str(),
-            "Service" | "HorizontalPodAutoscaler" | "PodDisruptionBudget" | "NetworkPolicy"
-        )
-        || is_custom(m)
 }
 
 pub fn rules() -> Vec<Rule> {
@@ -524,7 +312,7 @@ mod tests {
 
     #[test]
     fn fires_on_dangling_references() {
-        let text = format!("{DEPLOY}---\napiVersion: v1\nkind: Service\nmetadata:\n  name: api\nspec:\n  selector: {{app: api}}\n---\napiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\nmetadata:\n  name: api\nspec:\n  scaleTargetRef:\n    kind: Deployment\n    name: api\n---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: other\nspec:\n  podSelector:\n    matchLabels: {{app: web}}\n---\napiVersion: apps/v1\nkind: StatefulSet\nmetadata:\n  name: db\nspec:\n  serviceName: api\n  selector:\n    matchLabels: {{app: db}}\n  template:\n    metadata:\n      labels: {{app: dbx}}\n    spec:\n      containers: [{{name: db, image: \"db:1\"}}]\n---\napiVersion: v1\nkind: Service\nmetadata:\n  name: api\nspec:\n  clusterIP: None\n");
+        let text = format!("{DEPLOY}---\napiVersion: v1\nkind: Service\nmetadata:\n  name: api\nspec:\n  selector: {{app: api}}\n---\napiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\nmetadata:\n  name: api\nspec:\n  scaleTargetRef:\n    kind: Deployment\n    name: api\n---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: other\nspec:\n  podSelector:\n    matchLabels: {{app: web}}\n---\napiVersion: apps/v1\nkind: StatefulSet\nmetadata:\n  name: db\nspec:\n  serviceName: api\n  selector:\n    matchLabels: {{app: db}}\n  template:\n    metadata:\n      labels: {{app: dbx}}\n    spec:\n      containers: [{{name: db, image: \"db:1\"}}]\n---\napiVersion: v1\nkind: Service\nmetadata:\n  name: api\nspec:\n  type: ClusterIP\n");
         assert_eq!(
             only(&text, RULES),
             pairs(&[

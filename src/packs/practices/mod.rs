@@ -8,6 +8,7 @@ pub mod annotations;
 mod cross;
 mod env_secret;
 mod image;
+mod index;
 pub mod podspec;
 mod probes;
 mod resources;
@@ -94,9 +95,8 @@ fn rules() -> Vec<Rule> {
 #[derive(Default)]
 pub struct PracticesPack {
     options: OnceLock<Options>,
-    /// Folders holding templates the pipeline does not parse (`{{ }}`):
-    /// their workloads are invisible, so cross-object checks stay quiet there.
-    template_dirs: std::sync::Mutex<std::collections::HashSet<String>>,
+    /// What the run-wide checks need, gathered file by file.
+    facts: std::sync::Mutex<index::Facts>,
 }
 
 impl PracticesPack {
@@ -158,32 +158,37 @@ impl Pack for PracticesPack {
         parsed: Option<&ParsedFile>,
         out: &mut Vec<Finding>,
     ) {
-        let Some(parsed) = parsed else {
-            if file.is_yaml_or_json() && crate::manifest::is_template(&file.text) {
-                let dir = file.path.rsplit_once('/').map_or("", |(d, _)| d);
-                if let Ok(mut dirs) = self.template_dirs.lock() {
-                    dirs.insert(dir.to_string());
+        let mut facts = index::Facts::default();
+        match parsed {
+            None => {
+                // Folders holding templates the pipeline does not parse
+                // (`{{ }}`): their workloads are invisible to the index checks.
+                if file.is_yaml_or_json() && crate::manifest::is_template(&file.text) {
+                    facts
+                        .template_dirs
+                        .insert(cross::dir(&file.path).to_string());
                 }
             }
-            return;
-        };
-        for m in &parsed.manifests {
-            check_manifest(ctx, Some(file), self.options(), m, out);
+            Some(parsed) => {
+                for m in &parsed.manifests {
+                    check_manifest(ctx, Some(file), self.options(), m, out);
+                    facts.add(ctx, m);
+                }
+                cross::check_duplicates(ctx, &parsed.manifests, out);
+            }
         }
-        cross::check_duplicates(ctx, &parsed.manifests, out);
+        if let Ok(mut all) = self.facts.lock() {
+            all.extend(facts);
+        }
     }
 
-    fn wants_in_index(&self, _ctx: &Context, m: &Manifest) -> bool {
-        cross::wanted_in_index(m)
-    }
-
-    fn check_index(&self, ctx: &Context, index: &ManifestIndex, out: &mut Vec<Finding>) {
-        let dirs = self
-            .template_dirs
+    fn check_index(&self, _ctx: &Context, _index: &ManifestIndex, out: &mut Vec<Finding>) {
+        let facts = self
+            .facts
             .lock()
-            .map(|d| d.clone())
+            .map(|mut f| std::mem::take(&mut *f))
             .unwrap_or_default();
-        cross::check_index(ctx, index, &dirs, out);
+        index::check(&facts, out);
     }
 }
 
@@ -216,19 +221,13 @@ pub(crate) mod testutil {
         let file = SourceFile::new("t.yaml", text.to_string());
         let parsed = parse_file(&file, Limits::default());
         let mut out = Vec::new();
+        let mut facts = index::Facts::default();
         for m in &parsed.manifests {
             check_manifest(&ctx, Some(&file), options, m, &mut out);
+            facts.add(&ctx, m);
         }
         cross::check_duplicates(&ctx, &parsed.manifests, &mut out);
-        let index = ManifestIndex {
-            manifests: parsed
-                .manifests
-                .iter()
-                .filter(|m| cross::wanted_in_index(m))
-                .cloned()
-                .collect(),
-        };
-        cross::check_index(&ctx, &index, &Default::default(), &mut out);
+        index::check(&facts, &mut out);
         out.retain(|f| !crate::suppress::suppressed_by_annotation(f, &[]));
         out.sort_by(|a, b| (a.span.line, &a.rule).cmp(&(b.span.line, &b.rule)));
         out
