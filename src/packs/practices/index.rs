@@ -257,11 +257,15 @@ pub fn check(f: &Facts, out: &mut Vec<Finding>) {
     }
 
     // StatefulSets whose serviceName is not a headless Service of the run.
-    let services: HashMap<(&str, &str), &ServiceFacts> = f
-        .services
-        .iter()
-        .map(|s| ((s.ns.as_str(), s.name.as_str()), s))
-        .collect();
+    // Several Services of one name (variants in different folders): any
+    // headless one will do.
+    let mut services: HashMap<(&str, &str), Vec<&ServiceFacts>> = HashMap::new();
+    for s in &f.services {
+        services
+            .entry((s.ns.as_str(), s.name.as_str()))
+            .or_default()
+            .push(s);
+    }
     for p in &f.pods {
         let Some((name, span)) = &p.service_name else {
             continue;
@@ -273,7 +277,7 @@ pub fn check(f: &Facts, out: &mut Vec<Finding>) {
             None => Some(format!(
                 "names the Service '{name}', which is not among the scanned files"
             )),
-            Some(s) if !s.headless => Some(format!(
+            Some(all) if !all.iter().any(|s| s.headless) => Some(format!(
                 "names the Service '{name}', which is not headless (clusterIP: None)"
             )),
             Some(_) => None,
