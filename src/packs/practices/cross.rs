@@ -147,7 +147,7 @@ pub fn check_duplicates(ctx: &Context, manifests: &[Manifest], out: &mut Vec<Fin
             }
             Some(first) => {
                 let line = first.anchor().line;
-                Emit::new(m, out).push(
+                Emit::new(ctx.settings, m, out).push(
                     DUPLICATE,
                     m.anchor(),
                     format!("{} is defined twice in this file (first on line {line}); the second silently overwrites the first", m.display_name()),

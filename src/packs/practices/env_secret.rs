@@ -146,12 +146,14 @@ pub fn check(w: &Workload, containers: &[Container], env: &Env, emit: &mut Emit)
                 .and_then(|f| f.line_text(span.line))
                 .map(|line| redact(line, &text, span.col))
                 .unwrap_or_else(|| format!("value: <redacted> # {name}"));
-            let f = emit.push(
+            let Some(f) = emit.push(
                 ENV_SECRET,
                 span,
                 format!("{}: env var {name} holds a literal secret-looking value; anyone who can read the manifest (or `kubectl get pod -o yaml`) can read it", w.what(c)),
                 format!("{}:env={name}", w.key(c)),
-            );
+            ) else {
+                continue;
+            };
             f.snippet = Some(Snippet {
                 line: span.line,
                 text: redacted,

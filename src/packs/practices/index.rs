@@ -13,7 +13,8 @@ use super::cross::{
     PDB_MISSING, SERVICE_NO_MATCH, STS_SERVICE,
 };
 use super::podspec::{self, string_map};
-use super::{annotations, severity};
+use super::{annotations, enabled, severity};
+use crate::config::Settings;
 use crate::finding::Finding;
 use crate::manifest::{Manifest, Node};
 use crate::packs::Context;
@@ -200,7 +201,9 @@ impl Facts {
     }
 }
 
-pub fn check(f: &Facts, out: &mut Vec<Finding>) {
+pub fn check(settings: &Settings, f: &Facts, all: &mut Vec<Finding>) {
+    let mut found = Vec::new();
+    let out = &mut found;
     let workload_ns: HashSet<&str> = f.pods.iter().map(|p| p.ns.as_str()).collect();
     let service_ns: HashSet<&str> = f.services.iter().map(|s| s.ns.as_str()).collect();
     let dirs_with_pods: HashSet<(&str, &str)> = f
@@ -354,4 +357,5 @@ pub fn check(f: &Facts, out: &mut Vec<Finding>) {
             );
         }
     }
+    all.extend(found.into_iter().filter(|x| enabled(settings, &x.rule)));
 }

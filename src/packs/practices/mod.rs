@@ -15,6 +15,7 @@ mod resources;
 mod security;
 
 use super::{Context, ManifestIndex, Pack, Rule};
+use crate::config::Settings;
 use crate::finding::{Finding, Severity};
 use crate::manifest::{Manifest, ParsedFile};
 use crate::source::{SourceFile, Span};
@@ -41,26 +42,57 @@ pub struct Env<'a> {
 /// (ours and other tools') ask for.
 pub struct Emit<'a> {
     pub m: &'a Manifest,
+    settings: &'a Settings,
     ignores: Vec<String>,
     pub out: &'a mut Vec<Finding>,
 }
 
 impl<'a> Emit<'a> {
-    pub fn new(m: &'a Manifest, out: &'a mut Vec<Finding>) -> Self {
+    pub fn new(settings: &'a Settings, m: &'a Manifest, out: &'a mut Vec<Finding>) -> Self {
         let pod_meta = podspec::locate(m).and_then(|w| w.pod_meta);
         Emit {
             m,
+            settings,
             ignores: annotations::ignores(m, pod_meta),
             out,
         }
     }
 
-    pub fn push(&mut self, rule: &str, span: Span, message: String, key: String) -> &mut Finding {
+    /// Adds a finding, unless the rule is off (then the pipeline would drop
+    /// it anyway: not making it saves memory on big trees).
+    pub fn push(
+        &mut self,
+        rule: &str,
+        span: Span,
+        message: String,
+        key: String,
+    ) -> Option<&mut Finding> {
+        if !enabled(self.settings, rule) {
+            return None;
+        }
         let f = Finding::new(rule, severity(rule), &self.m.path, span, message)
             .with_key(key)
             .with_doc_ignores(self.ignores.clone());
         self.out.push(f);
-        self.out.last_mut().expect("just pushed")
+        self.out.last_mut()
+    }
+}
+
+/// Whether a rule reports in this run: its configured level, else its default.
+pub fn enabled(settings: &Settings, rule: &str) -> bool {
+    static OFF: OnceLock<Vec<String>> = OnceLock::new();
+    match settings.level_for(rule) {
+        Some(level) => level.severity().is_some(),
+        None => !OFF
+            .get_or_init(|| {
+                rules()
+                    .into_iter()
+                    .filter(|r| !r.default_enabled)
+                    .map(|r| r.id)
+                    .collect()
+            })
+            .iter()
+            .any(|id| id == rule),
     }
 }
 
@@ -116,7 +148,7 @@ pub fn check_manifest(
     if ctx.is_patch(&m.path) {
         return;
     }
-    let mut emit = Emit::new(m, out);
+    let mut emit = Emit::new(ctx.settings, m, out);
     let env = Env { file, options };
     cross::check_selector(ctx, m, &mut emit);
     let Some(w) = podspec::locate(m) else { return };
@@ -182,13 +214,13 @@ impl Pack for PracticesPack {
         }
     }
 
-    fn check_index(&self, _ctx: &Context, _index: &ManifestIndex, out: &mut Vec<Finding>) {
+    fn check_index(&self, ctx: &Context, _index: &ManifestIndex, out: &mut Vec<Finding>) {
         let facts = self
             .facts
             .lock()
             .map(|mut f| std::mem::take(&mut *f))
             .unwrap_or_default();
-        index::check(&facts, out);
+        index::check(ctx.settings, &facts, out);
     }
 }
 
@@ -213,7 +245,11 @@ pub(crate) mod testutil {
     }
 
     pub fn findings_with(text: &str, options: &Options) -> Vec<Finding> {
-        let settings = Settings::default();
+        let mut settings = Settings::default();
+        settings.rule_levels.insert(
+            "practices/ephemeral-storage-missing".into(),
+            crate::config::RuleLevel::Note,
+        );
         let ctx = Context {
             settings: &settings,
             kustomize: Default::default(),
@@ -227,7 +263,7 @@ pub(crate) mod testutil {
             facts.add(&ctx, m);
         }
         cross::check_duplicates(&ctx, &parsed.manifests, &mut out);
-        index::check(&facts, &mut out);
+        index::check(&settings, &facts, &mut out);
         out.retain(|f| !crate::suppress::suppressed_by_annotation(f, &[]));
         out.sort_by(|a, b| (a.span.line, &a.rule).cmp(&(b.span.line, &b.rule)));
         out
