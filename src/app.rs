@@ -1,10 +1,15 @@
 //! Runs a parsed command line and maps the outcome to an exit code.
 
-use crate::cli::{Cli, Command, FailOn, ReviewArgs, ScanArgs};
+use crate::cli::{
+    BaselineAction, BaselineArgs, CleanupArgs, Cli, Command, CommentArgs, FailOn, GithubArgs,
+    ReviewArgs, ScanArgs,
+};
 use crate::config::{ConfigFile, KubeVersion, Settings};
+use crate::git::GitMode;
+use crate::github;
 use crate::packs;
 use crate::report::{self, Format};
-use crate::scan::{self, ScanRequest};
+use crate::scan::{self, ScanOutcome, ScanRequest};
 use anyhow::{bail, Context as _, Result};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -17,6 +22,14 @@ pub fn run(cli: Cli) -> Result<i32> {
     match cli.command {
         Command::Scan(args) => scan_command(*args),
         Command::Review(args) => review_command(*args),
+        Command::Baseline(args) => baseline_command(*args),
+        Command::Comment(args) => comment_command(*args),
+        Command::Cleanup(args) => cleanup_command(*args),
+        Command::InstallHook { force } => {
+            let path = github::hook::install(force)?;
+            eprintln!("installed {}", path.display());
+            Ok(EXIT_CLEAN)
+        }
         Command::Rules {
             pack,
             json,
@@ -187,6 +200,23 @@ pub fn settings_from(args: &ScanArgs) -> Result<(Settings, Option<FailOn>)> {
     args.review
         .merge_into(s.pack_options.entry("review".into()).or_default());
     s.max_file_size = args.max_file_size;
+    if args.history && args.review.diff_base.is_some() {
+        bail!("--history and --diff-base cannot be combined");
+    }
+    s.git_mode = if args.staged {
+        GitMode::Staged
+    } else if let Some(rev) = &args.review.diff_base {
+        GitMode::DiffBase(rev.clone())
+    } else if args.history {
+        GitMode::History {
+            since: args.since.clone(),
+        }
+    } else {
+        GitMode::WorkingTree
+    };
+    if let Some(path) = &args.baseline {
+        s.baseline = Some(std::sync::Arc::new(crate::baseline::load(path)?));
+    }
     s.http_timeout = std::time::Duration::from_secs(args.http_timeout.max(1));
     if args.fail_on.is_some() {
         fail_on = args.fail_on;
@@ -195,71 +225,273 @@ pub fn settings_from(args: &ScanArgs) -> Result<(Settings, Option<FailOn>)> {
     Ok((s, fail_on))
 }
 
-fn scan_command(args: ScanArgs) -> Result<i32> {
-    let (settings, fail_on) = settings_from(&args)?;
-    let fail_on = fail_on.unwrap_or(FailOn::Error);
+fn baseline_command(args: BaselineArgs) -> Result<i32> {
+    let (settings, _) = settings_from(&args.scan)?;
     let base = std::env::current_dir().context("reading the current directory")?;
-    let outcome_settings = settings.clone();
+    let outcome = scan::run(ScanRequest {
+        paths: args.scan.paths.clone(),
+        settings,
+        base,
+    })?;
+    let path = args
+        .scan
+        .output
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(crate::baseline::DEFAULT_FILE));
+    let keep = args.action == BaselineAction::Update;
+    let n = crate::baseline::write(&path, &outcome.findings, keep)?;
+    for n in &outcome.notes {
+        eprintln!("note: {n}");
+    }
+    eprintln!(
+        "baseline {}: {n} finding(s) recorded ({} from this scan)",
+        path.display(),
+        outcome.findings.len()
+    );
+    Ok(EXIT_CLEAN)
+}
+
+/// When a run fails: findings at or above a severity, or a PR risk at or
+/// above a score (the `review` pack).
+#[derive(Debug, Clone, Copy)]
+pub struct Verdict {
+    pub fail_on: FailOn,
+    pub fail_on_risk: Option<u8>,
+}
+
+impl Verdict {
+    fn new(fail_on: FailOn, settings: &Settings) -> Self {
+        let fail_on_risk = packs::review::ReviewOptions::from_config(settings.options("review"))
+            .ok()
+            .and_then(|o| o.fail_on_risk);
+        Verdict {
+            fail_on,
+            fail_on_risk,
+        }
+    }
+}
+
+/// Runs the scan a command line asks for.
+pub fn run_scan(args: &ScanArgs) -> Result<(ScanOutcome, Verdict)> {
+    let (settings, fail_on) = settings_from(args)?;
+    let verdict = Verdict::new(fail_on.unwrap_or(FailOn::Error), &settings);
+    let base = std::env::current_dir().context("reading the current directory")?;
     let outcome = scan::run(ScanRequest {
         paths: args.paths.clone(),
         settings,
         base,
     })?;
-    let fail_on_risk =
-        packs::review::ReviewOptions::from_config(outcome_options(&outcome_settings))
-            .ok()
-            .and_then(|o| o.fail_on_risk);
-    finish(
-        &outcome,
-        args.format,
-        args.output.as_deref(),
-        fail_on,
-        fail_on_risk,
-    )
+    Ok((outcome, verdict))
 }
 
-/// Renders, writes, prints notes and maps the outcome to an exit code.
-fn finish(
-    outcome: &scan::ScanOutcome,
-    format: Format,
-    output: Option<&Path>,
-    fail_on: FailOn,
-    fail_on_risk: Option<u8>,
-) -> Result<i32> {
-    let rendered = match format {
-        Format::Text => report::text::render(outcome),
-        Format::Json => report::json::render(outcome),
-        Format::Sarif => report::sarif::render(outcome),
-    };
-    match output {
-        Some(path) => {
-            std::fs::write(path, rendered).with_context(|| format!("writing {}", path.display()))?
-        }
-        None => write_stdout(&rendered)?,
-    }
-    // Notes go to stderr so that stdout stays a clean report.
-    for n in &outcome.notes {
-        eprintln!("note: {n}");
-    }
-    let failed = fail_on
+fn exit_for(outcome: &ScanOutcome, verdict: Verdict) -> i32 {
+    let failed = verdict
+        .fail_on
         .threshold()
         .is_some_and(|t| outcome.findings.iter().any(|f| f.severity >= t));
-    let risky = fail_on_risk.is_some_and(|n| {
+    let risky = verdict.fail_on_risk.is_some_and(|n| {
         outcome
             .properties
             .get("prRisk")
             .and_then(|v| v.as_u64())
             .is_some_and(|r| r >= u64::from(n))
     });
-    Ok(if failed || risky {
+    if failed || risky {
         EXIT_FINDINGS
     } else {
         EXIT_CLEAN
-    })
+    }
 }
 
-fn outcome_options(settings: &Settings) -> Option<&serde_json::Value> {
-    settings.options("review")
+fn render(outcome: &ScanOutcome, format: Format) -> String {
+    match format {
+        Format::Text => report::text::render(outcome),
+        Format::Json => report::json::render(outcome),
+        Format::Sarif => report::sarif::render(outcome),
+        Format::Github => report::github::render(outcome),
+    }
+}
+
+fn write_report(rendered: String, output: Option<&Path>) -> Result<()> {
+    match output {
+        Some(path) => {
+            std::fs::write(path, rendered).with_context(|| format!("writing {}", path.display()))
+        }
+        None => write_stdout(&rendered),
+    }
+}
+
+fn scan_command(args: ScanArgs) -> Result<i32> {
+    let (outcome, verdict) = run_scan(&args)?;
+    write_report(render(&outcome, args.format), args.output.as_deref())?;
+    write_sarif_file(&args, &outcome)?;
+    if args.format == Format::Github {
+        let pr = github::event::pull_request(&args.github).ok().flatten();
+        github_files(&args.github, &args, &outcome, pr.map(|p| p.number), None)?;
+    }
+    // Notes go to stderr so that stdout stays a clean report.
+    for n in &outcome.notes {
+        eprintln!("note: {n}");
+    }
+    Ok(exit_for(&outcome, verdict))
+}
+
+fn write_sarif_file(args: &ScanArgs, outcome: &ScanOutcome) -> Result<()> {
+    if let Some(p) = &args.sarif_file {
+        std::fs::write(p, report::sarif::render(outcome))
+            .with_context(|| format!("writing {}", p.display()))?;
+    }
+    Ok(())
+}
+
+fn links(gh: &GithubArgs, pr: Option<u64>) -> report::github::Links {
+    report::github::Links {
+        server_url: Some(
+            gh.server_url
+                .clone()
+                .filter(|s| !s.is_empty())
+                .unwrap_or_else(|| "https://github.com".into()),
+        ),
+        repository: gh.repository.clone().filter(|s| !s.is_empty()),
+        pr,
+    }
+}
+
+/// The job summary and the step outputs, when Actions provides the files.
+fn github_files(
+    gh: &GithubArgs,
+    args: &ScanArgs,
+    outcome: &ScanOutcome,
+    pr: Option<u64>,
+    extra_summary: Option<&str>,
+) -> Result<()> {
+    if let Some(p) = gh
+        .step_summary
+        .as_ref()
+        .filter(|p| !p.as_os_str().is_empty())
+    {
+        let mut text = report::github::summary(outcome, &links(gh, pr));
+        if let Some(x) = extra_summary {
+            text.push_str(x);
+            text.push('\n');
+        }
+        report::github::append(p, &text).with_context(|| format!("writing {}", p.display()))?;
+    }
+    if let Some(p) = gh
+        .github_output
+        .as_ref()
+        .filter(|p| !p.as_os_str().is_empty())
+    {
+        let values = report::github::outputs(outcome, args.sarif_file.as_deref());
+        report::github::append(p, &report::github::outputs_text(&values))
+            .with_context(|| format!("writing {}", p.display()))?;
+    }
+    Ok(())
+}
+
+fn comment_command(args: CommentArgs) -> Result<i32> {
+    let gh = &args.scan.github;
+    let (outcome, verdict) = match &args.findings {
+        Some(p) => {
+            let (settings, fail_on) = settings_from(&args.scan)?;
+            (
+                github::stored::load(p)?,
+                Verdict::new(fail_on.unwrap_or(FailOn::Error), &settings),
+            )
+        }
+        None => run_scan(&args.scan)?,
+    };
+    write_stdout(&report::github::render(&outcome))?;
+    write_sarif_file(&args.scan, &outcome)?;
+    let code = exit_for(&outcome, verdict);
+    let pr = github::event::pull_request(gh)?;
+    let Some(pr) = pr else {
+        eprintln!("shiplint: not a pull request run (no PR in the event, no --pr): annotations and job summary only");
+        github_files(gh, &args.scan, &outcome, None, None)?;
+        return Ok(code);
+    };
+    let read_only = |why: &str| -> Result<i32> {
+        write_stdout(&format!(
+            "::warning::{}\n",
+            report::github::escape_data(why)
+        ))?;
+        github_files(
+            gh,
+            &args.scan,
+            &outcome,
+            Some(pr.number),
+            Some(&format!("> **Note:** {why}\n")),
+        )?;
+        Ok(code)
+    };
+    if gh.token.as_deref().unwrap_or("").is_empty() {
+        return read_only("shiplint: no GITHUB_TOKEN, so no PR comments; the findings are in the annotations, the job summary and the SARIF report.");
+    }
+    let client = github::connect(gh)?;
+    let bot = github::bot_login(&client, gh);
+    let opts = github::comments::Options {
+        filter: args.comment_filter,
+        max_comments: args.max_comments as usize,
+        label: args.label,
+    };
+    match github::comments::run(
+        &client,
+        &pr,
+        &bot,
+        &outcome,
+        &opts,
+        &links(gh, Some(pr.number)),
+    ) {
+        Ok(r) if r.read_only => read_only(github::READ_ONLY_NOTE),
+        Ok(r) => {
+            eprintln!(
+                "shiplint: PR #{}: {} new inline comments in {} reviews, {} kept, {} resolved, {} reopened, {} moved to the summary",
+                pr.number, r.posted, r.reviews, r.kept, r.resolved, r.reopened, r.demoted
+            );
+            github_files(gh, &args.scan, &outcome, Some(pr.number), None)?;
+            Ok(code)
+        }
+        Err(e) => {
+            github_files(gh, &args.scan, &outcome, Some(pr.number), None)?;
+            eprintln!("error: commenting on PR #{}: {e:#}", pr.number);
+            Ok(EXIT_ERROR)
+        }
+    }
+}
+
+fn cleanup_command(args: CleanupArgs) -> Result<i32> {
+    let gh = &args.github;
+    let Some(pr) = github::event::pull_request(gh)? else {
+        bail!("cleanup runs on a pull_request event (types: [closed]) or with --pr and --head-sha");
+    };
+    if gh.token.as_deref().unwrap_or("").is_empty() {
+        bail!("cleanup needs GITHUB_TOKEN with pull-requests: write and issues: write");
+    }
+    let client = github::connect(gh)?;
+    let bot = github::bot_login(&client, gh);
+    match github::cleanup::run(&client, &pr, &bot) {
+        Ok(r) => {
+            eprintln!(
+                "shiplint: PR #{} {}: summary {}, {} summaries, {} inline comments and {} pending reviews deleted, {} labels removed",
+                pr.number,
+                if pr.merged { "merged" } else { "closed" },
+                if r.summary_edited { "finalized" } else { "unchanged" },
+                r.summaries_deleted,
+                r.inline_deleted,
+                r.reviews_deleted,
+                r.labels_removed
+            );
+            Ok(EXIT_CLEAN)
+        }
+        Err(e) if github::client::is_permission_error(&e) => {
+            write_stdout(&format!(
+                "::warning::{}\n",
+                report::github::escape_data(github::READ_ONLY_NOTE)
+            ))?;
+            Ok(EXIT_CLEAN)
+        }
+        Err(e) => Err(e),
+    }
 }
 
 fn review_command(args: ReviewArgs) -> Result<i32> {
@@ -297,33 +529,7 @@ fn review_command(args: ReviewArgs) -> Result<i32> {
     )?;
     let files_reviewed = report.files_reviewed;
     let mut findings = report.findings;
-    findings.retain_mut(
-        |f| match settings.level_for(&f.rule).map(|l| l.severity()) {
-            Some(None) => false,
-            Some(Some(sev)) => {
-                f.severity = sev;
-                true
-            }
-            None => true,
-        },
-    );
-    findings.sort_by(|a, b| {
-        (&a.path, a.span.line, &a.rule, &a.message).cmp(&(
-            &b.path,
-            b.span.line,
-            &b.rule,
-            &b.message,
-        ))
-    });
-    let mut seen = std::collections::HashMap::new();
-    for f in &mut findings {
-        f.finish_fingerprint();
-        let n = seen.entry(f.fingerprint.clone()).or_insert(0);
-        *n += 1;
-        if *n > 1 {
-            f.fingerprint = format!("{}:{}", f.fingerprint, n);
-        }
-    }
+    scan::finalize(&mut findings, &settings);
     let mut properties = serde_json::Map::new();
     properties.insert("packs".into(), vec!["review"].into());
     properties.extend(report.properties);
@@ -340,11 +546,13 @@ fn review_command(args: ReviewArgs) -> Result<i32> {
         rules: packs::review::rules(),
         properties,
     };
-    finish(
-        &outcome,
-        args.format,
-        args.output.as_deref(),
-        args.fail_on.or(fail_on).unwrap_or(FailOn::Error),
-        opts.fail_on_risk,
-    )
+    let verdict = Verdict {
+        fail_on: args.fail_on.or(fail_on).unwrap_or(FailOn::Error),
+        fail_on_risk: opts.fail_on_risk,
+    };
+    write_report(render(&outcome, args.format), args.output.as_deref())?;
+    for n in &outcome.notes {
+        eprintln!("note: {n}");
+    }
+    Ok(exit_for(&outcome, verdict))
 }

@@ -35,11 +35,102 @@ pub enum Command {
         #[arg(long)]
         markdown: bool,
     },
+    /// Record the current findings as known (`create`), or add new ones to
+    /// the file (`update`); `scan --baseline FILE` then reports only new ones.
+    Baseline(Box<BaselineArgs>),
     /// Print a rule's full help.
     Explain {
         /// A rule id such as `schema/invalid`.
         rule: String,
     },
+    /// Scan, then comment on the pull request: one sticky summary and one
+    /// review with inline comments on changed lines.
+    Comment(Box<CommentArgs>),
+    /// Tidy up after a pull request was closed (run on `types: [closed]`).
+    Cleanup(Box<CleanupArgs>),
+    /// Write `.git/hooks/pre-commit` running shiplint.
+    InstallHook {
+        /// Replace an existing hook.
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+/// Which findings become inline comments (reviewdog's filter modes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum CommentFilter {
+    /// Only lines the pull request added or changed.
+    #[default]
+    Added,
+    /// Any line shown in the diff, context lines included.
+    DiffContext,
+    /// Any line of a changed file (outside the diff: a file-level comment).
+    File,
+    /// Everything; what cannot be anchored goes into the summary.
+    Nofilter,
+}
+
+/// The GitHub Actions environment; each flag overrides its variable.
+#[derive(Args, Debug, Clone, Default)]
+pub struct GithubArgs {
+    /// REST API base (GHES: https://HOST/api/v3).
+    #[arg(long, env = "GITHUB_API_URL", hide_env_values = true)]
+    pub api_url: Option<String>,
+    /// GraphQL endpoint (GHES: https://HOST/api/graphql).
+    #[arg(long, env = "GITHUB_GRAPHQL_URL", hide_env_values = true)]
+    pub graphql_url: Option<String>,
+    /// Web base for links.
+    #[arg(long, env = "GITHUB_SERVER_URL", hide_env_values = true)]
+    pub server_url: Option<String>,
+    /// owner/name.
+    #[arg(long = "repository", env = "GITHUB_REPOSITORY", hide_env_values = true)]
+    pub repository: Option<String>,
+    /// The event JSON (PR number, head SHA, `merged`).
+    #[arg(long, env = "GITHUB_EVENT_PATH", hide_env_values = true)]
+    pub event_path: Option<PathBuf>,
+    /// API token (prefer the environment variable).
+    #[arg(long = "github-token", env = "GITHUB_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// Markdown job summary file to append to.
+    #[arg(long, env = "GITHUB_STEP_SUMMARY", hide_env_values = true)]
+    pub step_summary: Option<PathBuf>,
+    /// Step outputs file.
+    #[arg(long, env = "GITHUB_OUTPUT", hide_env_values = true)]
+    pub github_output: Option<PathBuf>,
+    /// Pull request number (default: from the event).
+    #[arg(long)]
+    pub pr: Option<u64>,
+    /// Head commit of the pull request (default: from the event).
+    #[arg(long)]
+    pub head_sha: Option<String>,
+    /// Login the tool comments as (default: the token's viewer, else github-actions[bot]).
+    #[arg(long)]
+    pub bot_login: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct CommentArgs {
+    #[command(flatten)]
+    pub scan: ScanArgs,
+    /// Which findings become inline comments.
+    #[arg(long, value_enum, default_value = "added")]
+    pub comment_filter: CommentFilter,
+    /// Inline comments per review (GitHub's abuse limits; at most 30).
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u16).range(1..=30))]
+    pub max_comments: u16,
+    /// Comment a JSON report (`scan --format json`) instead of scanning
+    /// (second stage of the fork-safe workflow_run recipe).
+    #[arg(long)]
+    pub findings: Option<PathBuf>,
+    /// Label the pull request `shiplint:findings` while findings are open.
+    #[arg(long)]
+    pub label: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct CleanupArgs {
+    #[command(flatten)]
+    pub github: GithubArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -135,6 +226,29 @@ pub struct ScanArgs {
     #[arg(long, default_value_t = 30)]
     pub http_timeout: u64,
 
+    /// Also write a SARIF report here (any format; a step output with `--format github`).
+    #[arg(long)]
+    pub sarif_file: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub github: GithubArgs,
+
+    /// Scan the staged content of the git index (for pre-commit hooks).
+    #[arg(long, conflicts_with_all = ["diff_base", "history"])]
+    pub staged: bool,
+
+    /// Scan git history: each finding once, at the commit that introduced it.
+    #[arg(long)]
+    pub history: bool,
+
+    /// With --history: only commits after REV.
+    #[arg(long, value_name = "REV", requires = "history")]
+    pub since: Option<String>,
+
+    /// Do not report findings whose fingerprint is in this baseline file.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+
     #[command(flatten)]
     pub review: ReviewFlags,
 }
@@ -142,7 +256,8 @@ pub struct ScanArgs {
 /// Flags of the `review` pack, shared by `scan --packs …,review` and `review`.
 #[derive(Args, Debug, Clone, Default)]
 pub struct ReviewFlags {
-    /// Review HEAD (or --head) against its merge base with this revision.
+    /// The pull request's base: `review` reviews HEAD (or --head) against
+    /// its merge base with REV, and `scan` reports only lines added since it.
     #[arg(long, value_name = "REV")]
     pub diff_base: Option<String>,
 
@@ -218,4 +333,21 @@ pub struct ReviewArgs {
 
     #[command(flatten)]
     pub review: ReviewFlags,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BaselineAction {
+    /// Write a new baseline with the current findings.
+    Create,
+    /// Add the current findings to an existing baseline.
+    Update,
+}
+
+#[derive(Args, Debug)]
+pub struct BaselineArgs {
+    pub action: BaselineAction,
+
+    /// Scan options; `--output` is the baseline file (default .shiplint-baseline.json).
+    #[command(flatten)]
+    pub scan: ScanArgs,
 }

@@ -184,6 +184,10 @@ pub struct Settings {
     /// Where downloaded schemas are cached.
     pub cache_dir: PathBuf,
     pub http_timeout: std::time::Duration,
+    /// Working tree (default) or a git source (`--staged`, `--diff-base`, `--history`).
+    pub git_mode: crate::git::GitMode,
+    /// Fingerprints from `--baseline`: findings listed there are not reported.
+    pub baseline: Option<std::sync::Arc<std::collections::HashSet<String>>>,
 }
 
 impl Default for Settings {
@@ -205,6 +209,8 @@ impl Default for Settings {
             pack_options: BTreeMap::new(),
             cache_dir: default_cache_dir(),
             http_timeout: std::time::Duration::from_secs(30),
+            git_mode: Default::default(),
+            baseline: None,
         }
     }
 }

@@ -14,6 +14,15 @@ pub enum Input {
         display: String,
         explicit: bool,
     },
+    /// Content that is not a file on disk (git index, commits): `lines`
+    /// keeps only findings on those lines (added lines), `properties` are
+    /// copied onto each finding (commit, date).
+    Blob {
+        display: String,
+        text: std::sync::Arc<str>,
+        lines: Option<std::sync::Arc<std::collections::BTreeSet<usize>>>,
+        properties: std::sync::Arc<serde_json::Map<String, serde_json::Value>>,
+    },
 }
 
 #[derive(Debug, Default)]

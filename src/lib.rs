@@ -3,10 +3,13 @@
 //! discover → parse (with spans) → packs → findings → filters → reporters.
 
 pub mod app;
+pub mod baseline;
 pub mod cli;
 pub mod config;
 pub mod discover;
 pub mod finding;
+pub mod git;
+pub mod github;
 pub mod kustomize;
 pub mod manifest;
 pub mod packs;

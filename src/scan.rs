@@ -5,6 +5,7 @@
 use crate::config::Settings;
 use crate::discover::{self, Input};
 use crate::finding::{Finding, Snippet};
+use crate::git::{self, GitMode};
 use crate::manifest::{self, Manifest};
 use crate::packs::{self, Context, ManifestIndex, Pack, Rule};
 use crate::source::{has_manifest_extension, SourceFile};
@@ -98,6 +99,12 @@ fn read_input(
             f.explicit = *explicit;
             Ok(Ok(f))
         }
+        Input::Blob { display, text, .. } => {
+            if text.len() as u64 > settings.max_file_size {
+                return Ok(Err(FileKind::Large));
+            }
+            Ok(Ok(SourceFile::new(display.as_str(), text.to_string())))
+        }
     }
 }
 
@@ -119,7 +126,7 @@ fn scan_one(
         Ok(Ok(f)) => f,
         Ok(Err(kind)) => {
             if kind == FileKind::Large {
-                if let Input::File { display, .. } = input {
+                if let Input::File { display, .. } | Input::Blob { display, .. } = input {
                     r.note = Some(format!(
                         "skipped {display}: larger than --max-file-size ({} bytes)",
                         ctx.settings.max_file_size
@@ -145,7 +152,12 @@ fn scan_one(
     for pack in packs {
         pack.check_file(ctx, &file, parsed.as_ref(), &mut r.findings);
     }
-    let lines: Vec<&str> = file.text.split('\n').collect();
+    // Split into lines only when there is something to look up.
+    let lines: Vec<&str> = if r.findings.is_empty() {
+        Vec::new()
+    } else {
+        file.text.split('\n').collect()
+    };
     let line = |n: usize| {
         lines
             .get(n.wrapping_sub(1))
@@ -153,9 +165,37 @@ fn scan_one(
     };
     r.findings
         .retain(|f| !suppress::suppressed_by_comment(f, line));
+    if let Input::Blob {
+        lines: filter,
+        properties,
+        ..
+    } = input
+    {
+        if let Some(keep) = filter {
+            r.findings.retain(|f| keep.contains(&f.span.line));
+        }
+        for f in &mut r.findings {
+            for (k, v) in properties.iter() {
+                f.properties.insert(k.clone(), v.clone());
+            }
+        }
+    }
+    // Lines where the secrets pack redacted a value: other packs' findings
+    // on those lines show the redacted text too, never the raw line.
+    let redacted: HashMap<usize, String> = r
+        .findings
+        .iter()
+        .filter(|f| f.rule.starts_with("secrets/"))
+        .filter_map(|f| f.snippet.as_ref())
+        .map(|s| (s.line, s.text.clone()))
+        .collect();
     for f in &mut r.findings {
         if f.snippet.is_none() {
-            f.snippet = line(f.span.line).map(|text| Snippet {
+            let text = redacted
+                .get(&f.span.line)
+                .cloned()
+                .or_else(|| line(f.span.line));
+            f.snippet = text.map(|text| Snippet {
                 line: f.span.line,
                 text,
             });
@@ -216,7 +256,10 @@ pub fn run(req: ScanRequest) -> Result<ScanOutcome> {
         .into_iter()
         .filter(|p| settings.pack_enabled(p.name()))
         .collect();
-    let found = discover::discover(&req.paths, &req.base, &settings.exclude)?;
+    let found = match &settings.git_mode {
+        GitMode::WorkingTree => discover::discover(&req.paths, &req.base, &settings.exclude)?,
+        mode => git::discover(mode, &req.paths, &req.base, settings.max_file_size)?,
+    };
     let ctx = Context {
         settings,
         kustomize: crate::kustomize::facts(&found.inputs),
@@ -262,6 +305,9 @@ pub fn run(req: ScanRequest) -> Result<ScanOutcome> {
         index.manifests.extend(r.manifests);
         doc_ignores.extend(r.doc_ignores);
     }
+    if matches!(settings.git_mode, GitMode::History { .. }) {
+        first_introductions(&mut findings);
+    }
 
     let mut late = Vec::new();
     for p in &packs {
@@ -276,14 +322,25 @@ pub fn run(req: ScanRequest) -> Result<ScanOutcome> {
                 Input::File { disk, display, .. } => {
                     Some((Arc::from(display.as_str()), disk.clone()))
                 }
-                Input::Stdin => None,
+                Input::Stdin | Input::Blob { .. } => None,
             })
             .collect();
-        let mut lines = LineSource {
-            stdin,
-            cache: HashMap::new(),
-            disk,
-        };
+        let cache = found
+            .inputs
+            .iter()
+            .filter_map(|i| match i {
+                Input::Blob { display, text, .. } => Some((
+                    Arc::from(display.as_str()),
+                    Some(
+                        text.split('\n')
+                            .map(|l| l.trim_end_matches('\r').to_string())
+                            .collect(),
+                    ),
+                )),
+                _ => None,
+            })
+            .collect();
+        let mut lines = LineSource { stdin, cache, disk };
         late.retain(|f| {
             let path = f.path.clone();
             !suppress::suppressed_by_comment(f, |n| lines.line(&path, n))
@@ -299,46 +356,11 @@ pub fn run(req: ScanRequest) -> Result<ScanOutcome> {
         findings.extend(late);
     }
 
-    let default_off: std::collections::HashSet<String> = packs
-        .iter()
-        .flat_map(|p| p.rules())
-        .filter(|r| !r.default_enabled)
-        .map(|r| r.id)
-        .collect();
-    findings.retain_mut(|f| {
-        if suppress::suppressed_by_annotation(f, &doc_ignores) {
-            return false;
-        }
-        match settings.level_for(&f.rule).map(|l| l.severity()) {
-            Some(None) => false,
-            Some(Some(sev)) => {
-                f.severity = sev;
-                true
-            }
-            None => !default_off.contains(&*f.rule),
-        }
-    });
-    findings.sort_by(|a, b| {
-        (&a.path, a.span.line, a.span.col, &a.rule, &a.message).cmp(&(
-            &b.path,
-            b.span.line,
-            b.span.col,
-            &b.rule,
-            &b.message,
-        ))
-    });
-    findings.dedup_by(|a, b| {
-        a.path == b.path && a.span == b.span && a.rule == b.rule && a.message == b.message
-    });
-    let mut seen: HashMap<String, usize> = HashMap::new();
-    for f in &mut findings {
-        f.finish_fingerprint();
-        let n = seen.entry(f.fingerprint.clone()).or_insert(0);
-        *n += 1;
-        if *n > 1 {
-            // Identical content twice in a file: keep fingerprints unique.
-            f.fingerprint = format!("{}:{}", f.fingerprint, n);
-        }
+    findings.retain(|f| !suppress::suppressed_by_annotation(f, &doc_ignores));
+    finalize(&mut findings, settings);
+
+    if let Some(known) = &settings.baseline {
+        findings.retain(|f| !known.contains(&f.fingerprint));
     }
 
     let mut properties = serde_json::Map::new();
@@ -365,4 +387,62 @@ pub fn run(req: ScanRequest) -> Result<ScanOutcome> {
         rules: packs.iter().flat_map(|p| p.rules()).collect(),
         properties,
     })
+}
+
+/// Applies the configured rule levels (dropping rules that are off), sorts,
+/// removes exact duplicates and computes unique fingerprints. Every command
+/// that reports findings ends with this.
+pub fn finalize(findings: &mut Vec<Finding>, settings: &Settings) {
+    // Rules that only report when the config sets a level for them.
+    let default_off: std::collections::HashSet<String> = packs::all_rules()
+        .into_iter()
+        .filter(|r| !r.default_enabled)
+        .map(|r| r.id)
+        .collect();
+    findings.retain_mut(
+        |f| match settings.level_for(&f.rule).map(|l| l.severity()) {
+            Some(None) => false,
+            Some(Some(sev)) => {
+                f.severity = sev;
+                true
+            }
+            None => !default_off.contains(&*f.rule),
+        },
+    );
+    findings.sort_by(|a, b| {
+        (&a.path, a.span.line, a.span.col, &a.rule, &a.message).cmp(&(
+            &b.path,
+            b.span.line,
+            b.span.col,
+            &b.rule,
+            &b.message,
+        ))
+    });
+    findings.dedup_by(|a, b| {
+        a.path == b.path && a.span == b.span && a.rule == b.rule && a.message == b.message
+    });
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    for f in findings.iter_mut() {
+        f.finish_fingerprint();
+        let n = seen.entry(f.fingerprint.clone()).or_insert(0);
+        *n += 1;
+        if *n > 1 {
+            // Identical content twice in a file: keep fingerprints unique.
+            f.fingerprint = format!("{}:{}", f.fingerprint, n);
+        }
+    }
+}
+
+/// History mode: inputs come oldest commit first, so the first finding with
+/// a given identity is where the value was introduced; later copies go.
+fn first_introductions(findings: &mut Vec<Finding>) {
+    let mut seen = std::collections::HashSet::new();
+    findings.retain(|f| {
+        let id = if f.key.is_empty() {
+            format!("{}\0{}\0{}", f.rule, f.path, f.message)
+        } else {
+            format!("{}\0{}", f.rule, f.key)
+        };
+        seen.insert(id)
+    });
 }

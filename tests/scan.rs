@@ -590,7 +590,21 @@ fn sarif_passes_the_multitool_with_github_rules() {
             String::from_utf8_lossy(&out.stderr)
         );
         let report = dir.path().join(format!("{name}.validation.sarif"));
-        let status = std::process::Command::new(&mt)
+        // The Multitool resolves every rule's helpUri host; in a network
+        // namespace of its own (root only) nothing leaves the machine and
+        // the lookups fail at once instead of timing out.
+        let isolated = std::process::Command::new("unshare")
+            .args(["--net", "true"])
+            .status()
+            .is_ok_and(|s| s.success());
+        let mut validate = if isolated {
+            let mut c = std::process::Command::new("unshare");
+            c.arg("--net").arg(&mt);
+            c
+        } else {
+            std::process::Command::new(&mt)
+        };
+        let status = validate
             .env("DOTNET_SYSTEM_GLOBALIZATION_INVARIANT", "1")
             .args([
                 "validate",

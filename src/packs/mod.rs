@@ -6,6 +6,7 @@ pub mod deprecations;
 pub mod practices;
 pub mod review;
 pub mod schema;
+pub mod secrets;
 
 use crate::config::Settings;
 use crate::finding::{Finding, Severity};
@@ -152,6 +153,7 @@ pub fn registry() -> Vec<Box<dyn Pack>> {
         Box::new(deprecations::DeprecationsPack),
         Box::new(practices::PracticesPack::default()),
         Box::new(review::ReviewPack::default()),
+        Box::new(secrets::SecretsPack::default()),
     ]
 }
 

@@ -1,5 +1,6 @@
 //! Renderings of one scan outcome. A reporter never decides what is a finding.
 
+pub mod github;
 pub mod json;
 pub mod sarif;
 pub mod text;
@@ -11,6 +12,8 @@ pub enum Format {
     Text,
     Json,
     Sarif,
+    /// Workflow-command annotations, a job summary and step outputs.
+    Github,
 }
 
 /// Counts of findings by severity: (errors, warnings, notes).
@@ -24,7 +27,7 @@ pub fn counts(findings: &[Finding]) -> (usize, usize, usize) {
         })
 }
 
-fn plural(n: usize, word: &str) -> String {
+pub(crate) fn plural(n: usize, word: &str) -> String {
     if n == 1 {
         format!("{n} {word}")
     } else {

@@ -1,0 +1,166 @@
+//! The GitHub integration: `shiplint comment` (sticky summary + one review
+//! of inline comments on changed lines), `shiplint cleanup` (after a PR is
+//! closed) and `shiplint install-hook`.
+//!
+//! Everything shiplint writes carries a hidden marker and is only ever
+//! matched together with the bot's login, so it never edits or deletes
+//! anyone else's comment.
+
+pub mod cleanup;
+pub mod client;
+pub mod comments;
+pub mod event;
+pub mod hook;
+pub mod hunks;
+pub mod stored;
+
+use crate::cli::GithubArgs;
+use anyhow::Result;
+use client::Client;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+pub const SUMMARY_MARKER: &str = "<!-- shiplint:summary -->";
+pub const FP_PREFIX: &str = "<!-- shiplint:fp=";
+pub const RESOLVED_MARKER: &str = "<!-- shiplint:resolved -->";
+pub const OPEN_PREFIX: &str = "<!-- shiplint:open=";
+pub const LABEL_PREFIX: &str = "shiplint:";
+pub const FINDINGS_LABEL: &str = "shiplint:findings";
+const DEFAULT_BOT: &str = "github-actions[bot]";
+
+/// The note printed once when the token cannot write (fork, Dependabot).
+pub const READ_ONLY_NOTE: &str = "shiplint: the token cannot write to this pull request (a fork or Dependabot PR gets a read-only GITHUB_TOKEN); the findings are in the annotations, the job summary and the SARIF report. For PR comments on forks use the two-stage workflow_run recipe (docs/github.md).";
+
+/// The first 12 hex digits of a SHA-256.
+pub fn short_hash(s: &str) -> String {
+    hex::encode(&Sha256::digest(s.as_bytes())[..6])
+}
+
+/// The fingerprint in one of our inline comments.
+pub fn fingerprint_of(body: &str) -> Option<&str> {
+    let start = body.find(FP_PREFIX)? + FP_PREFIX.len();
+    let rest = &body[start..];
+    let end = rest.find(" -->")?;
+    let fp = &rest[..end];
+    fp.chars().all(|c| c.is_ascii_alphanumeric()).then_some(fp)
+}
+
+/// The number in `<!-- shiplint:open=N -->`.
+pub fn open_count(body: &str) -> Option<usize> {
+    let start = body.find(OPEN_PREFIX)? + OPEN_PREFIX.len();
+    let rest = &body[start..];
+    rest[..rest.find(" -->")?].parse().ok()
+}
+
+/// `github-actions[bot]` and `github-actions` are the same account.
+pub fn same_login(a: &str, b: &str) -> bool {
+    let norm = |s: &str| s.trim_end_matches("[bot]").to_ascii_lowercase();
+    !a.is_empty() && norm(a) == norm(b)
+}
+
+/// A comment as listed by the REST API.
+#[derive(Debug, Clone)]
+pub struct Comment {
+    pub id: u64,
+    pub node_id: String,
+    pub body: String,
+    pub login: String,
+    pub in_reply_to: Option<u64>,
+}
+
+impl Comment {
+    pub fn from_json(v: &Value) -> Option<Comment> {
+        Some(Comment {
+            id: v.get("id")?.as_u64()?,
+            node_id: v
+                .get("node_id")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string(),
+            body: v
+                .get("body")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string(),
+            login: v
+                .pointer("/user/login")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string(),
+            in_reply_to: v.get("in_reply_to_id").and_then(Value::as_u64),
+        })
+    }
+}
+
+/// Connects with the URLs of the environment (or flags).
+pub fn connect(args: &GithubArgs) -> Result<Client> {
+    let api = args
+        .api_url
+        .clone()
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "https://api.github.com".into());
+    let graphql = args
+        .graphql_url
+        .clone()
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| client::default_graphql_url(&api));
+    Client::new(
+        &api,
+        &graphql,
+        args.token.as_deref().filter(|t| !t.is_empty()),
+    )
+}
+
+/// Who we comment as: `--bot-login`, else GraphQL `viewer.login`, else the
+/// Actions bot.
+pub fn bot_login(client: &Client, args: &GithubArgs) -> String {
+    if let Some(b) = args.bot_login.as_deref().filter(|b| !b.is_empty()) {
+        return b.to_string();
+    }
+    client
+        .graphql("query { viewer { login } }", serde_json::json!({}))
+        .ok()
+        .and_then(|d| {
+            d.pointer("/viewer/login")
+                .and_then(Value::as_str)
+                .map(String::from)
+        })
+        .filter(|l| !l.is_empty())
+        .unwrap_or_else(|| DEFAULT_BOT.to_string())
+}
+
+/// Our comments among `all`: the bot's, with `marker` in the body.
+pub fn ours<'a>(all: &'a [Comment], bot: &str, marker: &str) -> Vec<&'a Comment> {
+    all.iter()
+        .filter(|c| same_login(&c.login, bot) && c.body.contains(marker))
+        .collect()
+}
+
+/// Ids of comments someone answered.
+pub fn answered(all: &[Comment]) -> std::collections::HashSet<u64> {
+    all.iter().filter_map(|c| c.in_reply_to).collect()
+}
+
+pub fn list_comments(client: &Client, path: &str) -> Result<Vec<Comment>> {
+    Ok(client
+        .get_all(path)?
+        .iter()
+        .filter_map(Comment::from_json)
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn markers() {
+        let body = format!("{FP_PREFIX}abc123 -->\ntext");
+        assert_eq!(fingerprint_of(&body), Some("abc123"));
+        assert_eq!(fingerprint_of("<!-- shiplint:fp=a b -->"), None);
+        assert_eq!(open_count("x <!-- shiplint:open=12 --> y"), Some(12));
+        assert!(same_login("github-actions[bot]", "github-actions"));
+        assert!(!same_login("someone", "github-actions"));
+        assert!(!same_login("", ""));
+    }
+}

@@ -1,0 +1,192 @@
+//! `secrets`: credentials committed to the repository. ≥150 detectors from
+//! `rules/secrets.yaml` behind one Aho-Corasick keyword pass, entropy and
+//! checksum filters, placeholder noise control, Kubernetes `Secret` checks
+//! and redaction (the raw value never reaches a finding).
+
+pub mod engine;
+pub mod filters;
+pub mod kube;
+pub mod redact;
+pub mod rules;
+
+use super::{Context, Pack, Rule};
+use crate::finding::{Finding, Severity, Snippet};
+use crate::manifest::ParsedFile;
+use crate::source::{LineIndex, SourceFile};
+use anyhow::{Context as _, Result};
+use engine::{Engine, ScanOptions};
+use rules::{AllowSpec, Allowlist};
+use serde::Deserialize;
+use std::sync::OnceLock;
+
+/// The `secrets:` section of `.shiplint.yaml`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecretsOptions {
+    /// Paths (globs), regexes and stopwords that are never findings.
+    #[serde(default)]
+    pub allowlist: AllowSpec,
+}
+
+static ENGINE: OnceLock<std::result::Result<Engine, String>> = OnceLock::new();
+
+/// The compiled detectors, built once per process.
+pub fn engine() -> Result<&'static Engine> {
+    ENGINE
+        .get_or_init(|| {
+            rules::load_builtin()
+                .and_then(Engine::new)
+                .map_err(|e| format!("{e:#}"))
+        })
+        .as_ref()
+        .map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+#[derive(Default)]
+pub struct SecretsPack {
+    user: OnceLock<Allowlist>,
+}
+
+const HELP_TAIL: &str = "
+**Why it matters:** anything committed is readable by everyone with access to the repository, its forks and clones, and stays in the git history after the line is deleted.
+
+**How to fix:**
+1. Rotate the credential now (revoke it at the provider and issue a new one): assume it is compromised.
+2. Remove it from the code and, if the repository is shared, from history (`git filter-repo`, BFG).
+3. Load it at run time from a secret manager (Vault, cloud secret managers, CI secrets, SOPS / Sealed Secrets for Kubernetes).
+
+A false positive can be silenced with `shiplint:allow` on the line, an allowlist under `secrets:` in `.shiplint.yaml`, or a baseline (`shiplint baseline create`).";
+
+fn rule_help(description: &str) -> String {
+    format!("**What:** a {description} committed in a file. The finding shows only the first 4 characters; its `secretHash` property identifies the value.\n{HELP_TAIL}")
+}
+
+impl SecretsPack {
+    fn options(&self) -> ScanOptions<'_> {
+        ScanOptions {
+            user: self.user.get(),
+        }
+    }
+}
+
+impl Pack for SecretsPack {
+    fn name(&self) -> &'static str {
+        "secrets"
+    }
+
+    fn rules(&self) -> Vec<Rule> {
+        static SPECS: OnceLock<Vec<Rule>> = OnceLock::new();
+        SPECS
+            .get_or_init(|| {
+                let mut out: Vec<Rule> = rules::parse_specs(rules::RULES_YAML)
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|s| {
+                        Rule::new(
+                            &format!("secrets/{}", s.id),
+                            s.severity,
+                            &format!("{} committed", s.description),
+                            &rule_help(&s.description),
+                        )
+                        .tags(&["secret"])
+                        .precision(if s.generic { "medium" } else { "high" })
+                        .security(s.security_severity)
+                    })
+                    .collect();
+                out.push(
+                    Rule::new(
+                        kube::K8S_SECRET,
+                        Severity::Error,
+                        "Kubernetes Secret committed with its values (stringData or base64 data)",
+                        &format!("**What:** a `kind: Secret` manifest whose `stringData` or `data` holds real values. `data` is base64, which anyone can decode; decoded values are also checked against every detector.\n\nCommit encrypted secrets instead: [SOPS](https://github.com/getsops/sops) or [Sealed Secrets](https://github.com/bitnami-labs/sealed-secrets), or an External Secrets operator reading from a secret manager.\n{HELP_TAIL}"),
+                    )
+                    .tags(&["secret", "kubernetes"])
+                    .security(8.0),
+                );
+                out
+            })
+            .clone()
+    }
+
+    fn prepare(&self, ctx: &Context) -> Result<()> {
+        engine()?;
+        let opts: SecretsOptions = match ctx.settings.options("secrets") {
+            Some(v) if !v.is_null() => {
+                serde_json::from_value(v.clone()).context("config section `secrets`")?
+            }
+            _ => SecretsOptions::default(),
+        };
+        let allow = Allowlist::compile(&opts.allowlist, "config secrets.allowlist")?;
+        let _ = self.user.set(allow);
+        Ok(())
+    }
+
+    fn check_file(
+        &self,
+        _ctx: &Context,
+        file: &SourceFile,
+        parsed: Option<&ParsedFile>,
+        out: &mut Vec<Finding>,
+    ) {
+        let Ok(engine) = engine() else {
+            return;
+        };
+        let opts = self.options();
+        let first = out.len();
+        scan_text(engine, file, &opts, out);
+        if let Some(parsed) = parsed {
+            let before = out.len();
+            kube::check(engine, file, parsed, &opts, out);
+            // A committed Secret value is already reported as such; generic
+            // "password = …" heuristics on the same line only repeat it.
+            let k8s_lines: Vec<usize> = out[before..]
+                .iter()
+                .filter(|f| &*f.rule == kube::K8S_SECRET)
+                .map(|f| f.span.line)
+                .collect();
+            if !k8s_lines.is_empty() {
+                let mut i = 0;
+                out.retain(|f| {
+                    i += 1;
+                    i <= first
+                        || !(f.rule.starts_with("secrets/generic-")
+                            && k8s_lines.contains(&f.span.line))
+                });
+            }
+        }
+    }
+}
+
+/// Detector findings for one file's text, each with a redacted snippet.
+pub fn scan_text(engine: &Engine, file: &SourceFile, opts: &ScanOptions, out: &mut Vec<Finding>) {
+    let text = file.text.as_bytes();
+    let hits = engine.scan(text, &file.path, opts);
+    if hits.is_empty() {
+        return;
+    }
+    let index = LineIndex::new(&file.text);
+    let ranges: Vec<(usize, usize)> = hits.iter().map(|h| (h.start, h.end)).collect();
+    for h in &hits {
+        let det = &engine.detectors[h.detector];
+        let secret = &text[h.start..h.end];
+        let hash = redact::hash(secret);
+        let preview = redact::preview(secret);
+        let (line, red) = redact::redacted_line(text, h.start, &ranges);
+        let mut f = Finding::new(
+            &det.rule_id,
+            det.severity,
+            &file.path,
+            index.span(h.start, h.end),
+            format!("{} ({preview})", det.description),
+        )
+        .with_key(format!("sha256:{hash}"))
+        .with_property("secretHash", hash)
+        .with_property("redacted", preview)
+        .with_property("detector", det.id.clone());
+        f.snippet = Some(Snippet { line, text: red });
+        out.push(f);
+    }
+}
+
+#[cfg(test)]
+mod tests;

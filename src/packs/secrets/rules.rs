@@ -1,0 +1,184 @@
+//! Loads `rules/secrets.yaml` (embedded at build time) and compiles every
+//! detector once. Regexes run on bytes with Unicode classes off: tokens are
+//! ASCII, and ASCII-only `\b`/`\w` keep the lazy DFA on its fast path.
+
+use crate::finding::Severity;
+use anyhow::{bail, Context as _, Result};
+use globset::{Glob, GlobSet, GlobSetBuilder};
+use regex::bytes::{Regex, RegexBuilder};
+use serde::Deserialize;
+
+pub const RULES_YAML: &str = include_str!("../../../rules/secrets.yaml");
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AllowSpec {
+    #[serde(default)]
+    pub regexes: Vec<String>,
+    #[serde(default)]
+    pub stopwords: Vec<String>,
+    #[serde(default)]
+    pub paths: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DetectorSpec {
+    pub id: String,
+    pub description: String,
+    pub regex: String,
+    pub keywords: Vec<String>,
+    pub secret_group: Option<usize>,
+    pub entropy: Option<f64>,
+    pub checksum: Option<String>,
+    #[serde(default)]
+    pub multiline: bool,
+    #[serde(default)]
+    pub generic: bool,
+    #[serde(default)]
+    pub allowlist: AllowSpec,
+    pub severity: Severity,
+    pub security_severity: f32,
+    #[serde(default)]
+    pub examples: Vec<String>,
+    #[serde(default)]
+    pub counterexamples: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RulesFile {
+    detectors: Vec<DetectorSpec>,
+}
+
+/// Offline checksums some token formats carry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Checksum {
+    /// GitHub `gh*_` and npm `npm_`: CRC32 of the 30 random characters,
+    /// base62, as the last 6 characters.
+    Crc32Base62,
+}
+
+/// Compiled allowlist: any hit drops a candidate.
+#[derive(Debug, Default)]
+pub struct Allowlist {
+    pub regexes: Vec<Regex>,
+    /// Lowercase substrings of the secret.
+    pub stopwords: Vec<String>,
+    pub paths: Option<GlobSet>,
+}
+
+impl Allowlist {
+    pub fn compile(spec: &AllowSpec, what: &str) -> Result<Self> {
+        let regexes = spec
+            .regexes
+            .iter()
+            .map(|r| compile_regex(r).with_context(|| format!("{what}: allowlist regex '{r}'")))
+            .collect::<Result<_>>()?;
+        let paths = if spec.paths.is_empty() {
+            None
+        } else {
+            let mut b = GlobSetBuilder::new();
+            for p in &spec.paths {
+                b.add(Glob::new(p).with_context(|| format!("{what}: allowlist path '{p}'"))?);
+                // `dir/**` style globs should also match files named exactly.
+                if !p.contains('/') {
+                    b.add(Glob::new(&format!("**/{p}"))?);
+                }
+            }
+            Some(
+                b.build()
+                    .with_context(|| format!("{what}: allowlist paths"))?,
+            )
+        };
+        Ok(Allowlist {
+            regexes,
+            stopwords: spec.stopwords.iter().map(|s| s.to_lowercase()).collect(),
+            paths,
+        })
+    }
+
+    pub fn path_allowed(&self, path: &str) -> bool {
+        self.paths.as_ref().is_some_and(|g| g.is_match(path))
+    }
+
+    pub fn secret_allowed(&self, secret: &[u8], lower: &str) -> bool {
+        self.regexes.iter().any(|r| r.is_match(secret))
+            || self.stopwords.iter().any(|w| lower.contains(w.as_str()))
+    }
+}
+
+#[derive(Debug)]
+pub struct Detector {
+    pub id: String,
+    pub rule_id: String,
+    pub description: String,
+    pub regex: Regex,
+    pub secret_group: Option<usize>,
+    pub entropy: Option<f64>,
+    pub checksum: Option<Checksum>,
+    pub multiline: bool,
+    pub generic: bool,
+    pub allow: Allowlist,
+    pub severity: Severity,
+    pub security_severity: f32,
+    pub keywords: Vec<String>,
+}
+
+pub fn compile_regex(pattern: &str) -> Result<Regex> {
+    RegexBuilder::new(pattern)
+        .unicode(false)
+        .size_limit(32 << 20)
+        .build()
+        .map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+pub fn parse_specs(text: &str) -> Result<Vec<DetectorSpec>> {
+    let stream = crate::manifest::yaml::parse_stream(text, Default::default());
+    if let Some(e) = stream.error {
+        bail!("line {}:{}: {}", e.line, e.col, e.message);
+    }
+    let Some(doc) = stream.documents.into_iter().next() else {
+        bail!("no detectors");
+    };
+    let file: RulesFile =
+        serde_json::from_value(doc.root.to_json()).context("reading the detector list")?;
+    Ok(file.detectors)
+}
+
+pub fn compile(spec: &DetectorSpec) -> Result<Detector> {
+    let what = format!("detector {}", spec.id);
+    if spec.keywords.is_empty() {
+        bail!("{what} has no keywords");
+    }
+    let regex = compile_regex(&spec.regex).with_context(|| format!("{what}: regex"))?;
+    let checksum = match spec.checksum.as_deref() {
+        None => None,
+        Some("github") | Some("npm") => Some(Checksum::Crc32Base62),
+        Some(other) => bail!("{what}: unknown checksum '{other}'"),
+    };
+    Ok(Detector {
+        id: spec.id.clone(),
+        rule_id: format!("secrets/{}", spec.id),
+        description: spec.description.clone(),
+        regex,
+        secret_group: spec.secret_group,
+        entropy: spec.entropy,
+        checksum,
+        multiline: spec.multiline,
+        generic: spec.generic,
+        allow: Allowlist::compile(&spec.allowlist, &what)?,
+        severity: spec.severity,
+        security_severity: spec.security_severity,
+        keywords: spec.keywords.iter().map(|k| k.to_lowercase()).collect(),
+    })
+}
+
+/// Every embedded detector, compiled.
+pub fn load_builtin() -> Result<Vec<Detector>> {
+    parse_specs(RULES_YAML)
+        .context("rules/secrets.yaml")?
+        .iter()
+        .map(compile)
+        .collect()
+}

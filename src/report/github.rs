@@ -1,0 +1,473 @@
+//! `--format github`: workflow-command annotations (most severe first, within
+//! GitHub's per-step limits), a Markdown job summary, and step outputs.
+//!
+//! Annotations are the one channel that works with any token, so they are
+//! also the fallback of `shiplint comment` on fork and Dependabot PRs.
+
+use super::{counts, plural};
+use crate::finding::{Finding, Severity};
+use crate::scan::ScanOutcome;
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::path::Path;
+
+/// GitHub renders at most this many annotations of each type per step.
+pub const MAX_PER_LEVEL: usize = 10;
+/// Rows of the summary's findings table.
+pub const SUMMARY_ROWS: usize = 20;
+
+/// Escapes the message part of a workflow command (`::cmd props::data`).
+pub fn escape_data(s: &str) -> String {
+    s.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+}
+
+/// Escapes a property value of a workflow command: also `:` and `,`.
+pub fn escape_property(s: &str) -> String {
+    escape_data(s).replace(':', "%3A").replace(',', "%2C")
+}
+
+fn command(sev: Severity) -> &'static str {
+    match sev {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+        Severity::Note => "notice",
+    }
+}
+
+/// One annotation line for a finding.
+pub fn annotation(f: &Finding) -> String {
+    let mut props = format!("file={}", escape_property(&f.path));
+    if f.span.line > 0 {
+        let _ = write!(props, ",line={}", f.span.line);
+        if f.span.end_line >= f.span.line {
+            let _ = write!(props, ",endLine={}", f.span.end_line);
+        }
+        if f.span.col > 0 {
+            let _ = write!(props, ",col={}", f.span.col);
+            if f.span.end_line == f.span.line && f.span.end_col > f.span.col {
+                let _ = write!(props, ",endColumn={}", f.span.end_col);
+            }
+        }
+    }
+    let _ = write!(props, ",title={}", escape_property(&f.rule));
+    format!(
+        "::{} {}::{}",
+        command(f.severity),
+        props,
+        escape_data(&f.message)
+    )
+}
+
+/// A log line that can never start a workflow command.
+fn log_line(f: &Finding) -> String {
+    format!(
+        "{}:{}:{}: {} {} {}",
+        f.path,
+        f.span.line,
+        f.span.col,
+        f.severity,
+        f.rule,
+        f.message.replace(['\r', '\n'], " ")
+    )
+}
+
+/// Findings, most severe first; stable within a severity.
+pub fn by_severity(findings: &[Finding]) -> Vec<&Finding> {
+    let mut v: Vec<&Finding> = findings.iter().collect();
+    v.sort_by_key(|f| std::cmp::Reverse(f.severity));
+    v
+}
+
+/// The log: every finding in a collapsed group, then up to ten annotations
+/// per level, and how many were left out.
+pub fn render(outcome: &ScanOutcome) -> String {
+    let mut out = String::new();
+    let (e, w, n) = counts(&outcome.findings);
+    let _ = writeln!(
+        out,
+        "::group::shiplint: {} ({}, {}, {})",
+        plural(outcome.findings.len(), "finding"),
+        plural(e, "error"),
+        plural(w, "warning"),
+        plural(n, "note")
+    );
+    for f in &outcome.findings {
+        let _ = writeln!(out, "{}", log_line(f));
+    }
+    for note in &outcome.notes {
+        let _ = writeln!(out, "note: {}", note.replace(['\r', '\n'], " "));
+    }
+    out.push_str("::endgroup::\n");
+    let mut shown: BTreeMap<Severity, usize> = BTreeMap::new();
+    let mut left: BTreeMap<Severity, usize> = BTreeMap::new();
+    for f in by_severity(&outcome.findings) {
+        let c = shown.entry(f.severity).or_default();
+        if *c < MAX_PER_LEVEL {
+            *c += 1;
+            out.push_str(&annotation(f));
+            out.push('\n');
+        } else {
+            *left.entry(f.severity).or_default() += 1;
+        }
+    }
+    if let Some(msg) = left_out_message(&left) {
+        let _ = writeln!(out, "{msg}");
+    }
+    out
+}
+
+fn left_out_message(left: &BTreeMap<Severity, usize>) -> Option<String> {
+    if left.is_empty() {
+        return None;
+    }
+    let parts: Vec<String> = left
+        .iter()
+        .rev()
+        .map(|(s, n)| plural(*n, s.as_str()))
+        .collect();
+    Some(format!(
+        "shiplint: {} not shown as annotations (GitHub shows {MAX_PER_LEVEL} per level and step); see the job summary or the SARIF report",
+        parts.join(", ")
+    ))
+}
+
+/// Where the summary links to.
+#[derive(Debug, Default, Clone)]
+pub struct Links {
+    pub server_url: Option<String>,
+    pub repository: Option<String>,
+    pub pr: Option<u64>,
+}
+
+impl Links {
+    pub fn code_scanning(&self) -> Option<String> {
+        let server = self.server_url.as_deref()?.trim_end_matches('/');
+        let repo = self.repository.as_deref()?;
+        let query = match self.pr {
+            Some(n) => format!("is%3Aopen+pr%3A{n}+tool%3Ashiplint"),
+            None => "is%3Aopen+tool%3Ashiplint".to_string(),
+        };
+        Some(format!(
+            "{server}/{repo}/security/code-scanning?query={query}"
+        ))
+    }
+}
+
+/// Text for a Markdown table cell.
+pub fn md_cell(s: &str) -> String {
+    s.replace(['\r', '\n'], " ")
+        .replace('|', "\\|")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+/// A short rendering of a risk value (a number, a string, or an object
+/// with `score`/`level`).
+pub fn risk_text(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Object(m) => ["score", "level", "risk"]
+            .iter()
+            .find_map(|k| m.get(*k))
+            .map(risk_text)
+            .unwrap_or_else(|| v.to_string()),
+        other => other.to_string(),
+    }
+}
+
+/// The numeric risk of a run: the largest of `prRisk` and the findings'
+/// `riskScore` properties; 0 when there is none.
+pub fn max_risk(outcome: &ScanOutcome) -> f64 {
+    fn num(v: &serde_json::Value) -> Option<f64> {
+        match v {
+            serde_json::Value::Number(n) => n.as_f64(),
+            serde_json::Value::String(s) => s.parse().ok(),
+            serde_json::Value::Object(m) => m.get("score").and_then(num),
+            _ => None,
+        }
+    }
+    outcome
+        .findings
+        .iter()
+        .filter_map(|f| f.properties.get("riskScore").and_then(num))
+        .chain(outcome.properties.get("prRisk").and_then(num))
+        .fold(0.0, f64::max)
+}
+
+/// Counts by pack: pack → (errors, warnings, notes).
+pub fn pack_counts(findings: &[Finding]) -> BTreeMap<String, (usize, usize, usize)> {
+    let mut m: BTreeMap<String, (usize, usize, usize)> = BTreeMap::new();
+    for f in findings {
+        let pack = f.rule.split('/').next().unwrap_or("").to_string();
+        let c = m.entry(pack).or_default();
+        match f.severity {
+            Severity::Error => c.0 += 1,
+            Severity::Warning => c.1 += 1,
+            Severity::Note => c.2 += 1,
+        }
+    }
+    m
+}
+
+/// The counts table and PR risk, shared by the job summary and the PR comment.
+pub fn counts_markdown(outcome: &ScanOutcome) -> String {
+    let mut out = String::new();
+    let (e, w, n) = counts(&outcome.findings);
+    let s = &outcome.stats;
+    let _ = writeln!(
+        out,
+        "**{}** ({}, {}, {}) in {}, {}.\n",
+        plural(outcome.findings.len(), "finding"),
+        plural(e, "error"),
+        plural(w, "warning"),
+        plural(n, "note"),
+        plural(s.files, "file"),
+        plural(s.resources, "resource")
+    );
+    if let Some(risk) = outcome.properties.get("prRisk") {
+        let _ = writeln!(out, "**PR risk:** {}\n", md_cell(&risk_text(risk)));
+    }
+    let packs = pack_counts(&outcome.findings);
+    if !packs.is_empty() {
+        out.push_str("| Pack | Errors | Warnings | Notes |\n|---|---:|---:|---:|\n");
+        for (p, (e, w, n)) in &packs {
+            let _ = writeln!(out, "| {} | {e} | {w} | {n} |", md_cell(p));
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// At most `n` characters, with an ellipsis when cut.
+pub fn short(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        s.to_string()
+    } else {
+        s.chars().take(n).collect::<String>() + "…"
+    }
+}
+
+/// A findings table (most severe first, at most `rows`).
+pub fn findings_table(findings: &[&Finding], rows: usize) -> String {
+    let mut out = String::new();
+    if findings.is_empty() {
+        return out;
+    }
+    out.push_str("| Severity | Rule | Location | Message |\n|---|---|---|---|\n");
+    let mut sorted = findings.to_vec();
+    sorted.sort_by_key(|f| std::cmp::Reverse(f.severity));
+    for f in sorted.iter().take(rows) {
+        let _ = writeln!(
+            out,
+            "| {} | `{}` | `{}:{}` | {} |",
+            f.severity,
+            md_cell(&f.rule),
+            md_cell(&f.path),
+            f.span.line,
+            md_cell(&short(&f.message, 300))
+        );
+    }
+    if findings.len() > rows {
+        let _ = writeln!(out, "\n…and {} more.", findings.len() - rows);
+    }
+    out
+}
+
+/// The job summary (`$GITHUB_STEP_SUMMARY`).
+pub fn summary(outcome: &ScanOutcome, links: &Links) -> String {
+    let mut out = String::from("## shiplint\n\n");
+    out.push_str(&counts_markdown(outcome));
+    let all: Vec<&Finding> = outcome.findings.iter().collect();
+    if !all.is_empty() {
+        out.push_str("### Top findings\n\n");
+        out.push_str(&findings_table(&all, SUMMARY_ROWS));
+        out.push('\n');
+    }
+    let mut left = BTreeMap::new();
+    let mut shown: BTreeMap<Severity, usize> = BTreeMap::new();
+    for f in &outcome.findings {
+        let c = shown.entry(f.severity).or_default();
+        *c += 1;
+        if *c > MAX_PER_LEVEL {
+            *left.entry(f.severity).or_insert(0) += 1;
+        }
+    }
+    if let Some(msg) = left_out_message(&left) {
+        let _ = writeln!(out, "_{}_\n", msg.trim_start_matches("shiplint: "));
+    }
+    if let Some(url) = links.code_scanning() {
+        let _ = writeln!(
+            out,
+            "All findings: [code scanning]({url}) (when the SARIF report is uploaded).\n"
+        );
+    }
+    out
+}
+
+/// Appends to a file (the step summary), creating it if needed.
+pub fn append(path: &Path, text: &str) -> std::io::Result<()> {
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)?;
+    f.write_all(text.as_bytes())
+}
+
+/// `name<<DELIM\nvalue\nDELIM\n` lines for `$GITHUB_OUTPUT`; the delimiter
+/// never occurs in the values.
+pub fn outputs_text(values: &[(&str, String)]) -> String {
+    let mut out = String::new();
+    let seed = format!(
+        "{}{:?}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+    );
+    let mut delim = format!("ghadelimiter_{}", crate::github::short_hash(&seed));
+    while values.iter().any(|(_, v)| v.contains(&delim)) {
+        delim.push('_');
+    }
+    for (k, v) in values {
+        let _ = write!(out, "{k}<<{delim}\n{v}\n{delim}\n");
+    }
+    out
+}
+
+/// The step outputs of a run.
+pub fn outputs(outcome: &ScanOutcome, sarif_file: Option<&Path>) -> Vec<(&'static str, String)> {
+    let (e, _, _) = counts(&outcome.findings);
+    let risk = max_risk(outcome);
+    vec![
+        ("findings", outcome.findings.len().to_string()),
+        ("errors", e.to_string()),
+        ("max-risk", format!("{risk}")),
+        (
+            "sarif-file",
+            sarif_file
+                .map(|p| p.display().to_string())
+                .unwrap_or_default(),
+        ),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::Span;
+    use std::sync::Arc;
+
+    fn finding(sev: Severity, msg: &str) -> Finding {
+        let path: Arc<str> = "k8s/a,b:c.yaml".into();
+        Finding::new(
+            "schema/invalid",
+            sev,
+            &path,
+            Span {
+                line: 3,
+                col: 5,
+                end_line: 3,
+                end_col: 9,
+            },
+            msg,
+        )
+    }
+
+    #[test]
+    fn escapes_data_and_properties() {
+        assert_eq!(escape_data("100%\r\nnext"), "100%25%0D%0Anext");
+        assert_eq!(escape_property("a:b,c%\n"), "a%3Ab%2Cc%25%0A");
+        // Data keeps `:` and `,`.
+        assert_eq!(escape_data("a: b, c"), "a: b, c");
+    }
+
+    #[test]
+    fn annotation_line() {
+        let f = finding(Severity::Warning, "bad: value, 50%\nsecond line");
+        assert_eq!(
+            annotation(&f),
+            "::warning file=k8s/a%2Cb%3Ac.yaml,line=3,endLine=3,col=5,endColumn=9,title=schema/invalid::bad: value, 50%25%0Asecond line"
+        );
+        let n = finding(Severity::Note, "x");
+        assert!(annotation(&n).starts_with("::notice file="));
+    }
+
+    #[test]
+    fn outputs_are_multiline_safe() {
+        let text = outputs_text(&[("a", "1".into()), ("b", "x\ny".into())]);
+        let first = text.lines().next().unwrap();
+        let delim = first.strip_prefix("a<<").unwrap();
+        assert_eq!(
+            text,
+            format!("a<<{delim}\n1\n{delim}\nb<<{delim}\nx\ny\n{delim}\n")
+        );
+    }
+
+    #[test]
+    fn summary_counts_packs_and_risk() {
+        let mut outcome = ScanOutcome {
+            findings: vec![
+                finding(Severity::Error, "a|b"),
+                finding(Severity::Warning, "c"),
+            ],
+            stats: Default::default(),
+            notes: vec![],
+            rules: vec![],
+            properties: Default::default(),
+        };
+        outcome.findings[1].rule = "secrets/aws-key".into();
+        outcome.findings[1]
+            .properties
+            .insert("riskScore".into(), 4.into());
+        outcome.properties.insert(
+            "prRisk".into(),
+            serde_json::json!({"score": 3, "reason": "x"}),
+        );
+        let links = Links {
+            server_url: Some("https://github.com".into()),
+            repository: Some("o/r".into()),
+            pr: Some(5),
+        };
+        let md = summary(&outcome, &links);
+        assert!(md.contains("| schema | 1 | 0 | 0 |") && md.contains("| secrets | 0 | 1 | 0 |"));
+        assert!(md.contains("**PR risk:** 3"));
+        assert!(md.contains("a\\|b"));
+        assert!(md.contains(
+            "https://github.com/o/r/security/code-scanning?query=is%3Aopen+pr%3A5+tool%3Ashiplint"
+        ));
+        assert_eq!(max_risk(&outcome), 4.0);
+        let out = outputs(&outcome, Some(Path::new("x.sarif")));
+        assert_eq!(out[0], ("findings", "2".to_string()));
+        assert_eq!(out[2], ("max-risk", "4".to_string()));
+    }
+
+    #[test]
+    fn annotations_most_severe_first_within_limits() {
+        let mut findings: Vec<Finding> = (0..3).map(|_| finding(Severity::Note, "n")).collect();
+        findings.extend((0..12).map(|_| finding(Severity::Error, "e")));
+        let outcome = ScanOutcome {
+            findings,
+            stats: Default::default(),
+            notes: vec![],
+            rules: vec![],
+            properties: Default::default(),
+        };
+        let log = render(&outcome);
+        let cmds: Vec<&str> = log
+            .lines()
+            .filter(|l| l.starts_with("::") && !l.contains("group::"))
+            .collect();
+        assert_eq!(cmds.len(), 13);
+        assert!(cmds[..10].iter().all(|l| l.starts_with("::error ")));
+        assert!(cmds[10..].iter().all(|l| l.starts_with("::notice ")));
+        assert!(log.contains("shiplint: 2 errors not shown"));
+    }
+
+    #[test]
+    fn cells_cannot_break_tables() {
+        assert_eq!(md_cell("a|b\n<c>"), "a\\|b &lt;c&gt;");
+    }
+}

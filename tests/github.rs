@@ -1,0 +1,855 @@
+//! `shiplint comment` / `cleanup` / `--format github` against a fake GitHub:
+//! a wiremock server on 127.0.0.1 that keeps state and answers GitHub's
+//! documented REST and GraphQL shapes, GHES-style (`/api/v3`, `/api/graphql`).
+
+use serde_json::{json, Value};
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{Arc, Mutex};
+use wiremock::{matchers::any, Mock, MockServer, Request, Respond, ResponseTemplate};
+
+const BOT: &str = "github-actions[bot]";
+const HEAD: &str = "1111111111111111111111111111111111111111";
+const REPO: &str = "/api/v3/repos/acme/infra";
+
+/// The PR: `replicas` changed (line 6) and `bogusField` added (line 19);
+/// `svc.yaml` is not part of it.
+const PATCH_V1: &str = "@@ -3,5 +3,5 @@ kind: Deployment\n metadata:\n   name: web\n spec:\n-  replicas: 3\n+  replicas: \"three\"\n   selector:\n@@ -16,3 +16,4 @@ spec:\n         - name: web\n           image: nginx:1.27\n           imagePullPolicy: Sometimes\n+          bogusField: true";
+const PATCH_V2: &str = "@@ -3,5 +3,5 @@ kind: Deployment\n metadata:\n   name: web\n spec:\n-  replicas: 3\n+  replicas: \"three\"\n   selector:";
+
+#[derive(Default)]
+struct State {
+    base: String,
+    files: Vec<Value>,
+    /// New-side lines GitHub accepts per path (the diff as GitHub sees it).
+    diff_lines: Vec<(String, usize)>,
+    /// Lines GitHub refuses even though we think they are in the diff.
+    reject_lines: HashSet<(String, usize)>,
+    reject_file_level: bool,
+    read_only: bool,
+    rate_limit_next_write: bool,
+    page_size: usize,
+    next_id: u64,
+    issue_comments: Vec<Value>,
+    review_comments: Vec<Value>,
+    reviews: Vec<Value>,
+    labels: Vec<String>,
+    minimized: Vec<String>,
+    writes: Vec<String>,
+    graphql_paths: Vec<String>,
+}
+
+#[derive(Clone)]
+struct Fake(Arc<Mutex<State>>);
+
+fn comment(id: u64, login: &str, body: &str) -> Value {
+    json!({"id": id, "node_id": format!("NODE_{id}"), "body": body, "user": {"login": login, "type": "Bot"}})
+}
+
+impl Fake {
+    fn page(&self, s: &State, req: &Request, items: &[Value]) -> ResponseTemplate {
+        let q: std::collections::HashMap<String, String> =
+            req.url.query_pairs().into_owned().collect();
+        let per: usize = q.get("per_page").and_then(|p| p.parse().ok()).unwrap_or(30);
+        let per = per.min(s.page_size.max(1));
+        let page: usize = q.get("page").and_then(|p| p.parse().ok()).unwrap_or(1);
+        let start = (page - 1) * per;
+        let chunk: Vec<Value> = items.iter().skip(start).take(per).cloned().collect();
+        let mut t = ResponseTemplate::new(200).set_body_json(chunk);
+        if start + per < items.len() {
+            t = t.insert_header(
+                "link",
+                format!(
+                    "<{}{}?per_page={per}&page={}>; rel=\"next\", <{}{}?per_page={per}&page=999>; rel=\"last\"",
+                    s.base,
+                    req.url.path(),
+                    page + 1,
+                    s.base,
+                    req.url.path()
+                ),
+            );
+        }
+        t
+    }
+
+    fn new_id(s: &mut State) -> u64 {
+        s.next_id += 1;
+        s.next_id
+    }
+}
+
+fn unprocessable() -> ResponseTemplate {
+    ResponseTemplate::new(422).set_body_json(json!({
+        "message": "Unprocessable Entity",
+        "errors": ["Pull request review thread line must be part of the diff"],
+    }))
+}
+
+impl Respond for Fake {
+    fn respond(&self, req: &Request) -> ResponseTemplate {
+        let mut s = self.0.lock().unwrap();
+        let path = req.url.path().to_string();
+        let method = req.method.as_str().to_string();
+        let body: Value = serde_json::from_slice(&req.body).unwrap_or(Value::Null);
+        if req.headers.get("authorization").is_none() {
+            return ResponseTemplate::new(401)
+                .set_body_json(json!({"message": "Requires authentication"}));
+        }
+        if path == "/api/graphql" {
+            let query = body["query"].as_str().unwrap_or("").to_string();
+            s.graphql_paths.push(path.clone());
+            if query.contains("viewer") {
+                return ResponseTemplate::new(200)
+                    .set_body_json(json!({"data": {"viewer": {"login": "github-actions"}}}));
+            }
+            if query.contains("minimizeComment") {
+                s.minimized
+                    .push(body["variables"]["id"].as_str().unwrap_or("").to_string());
+                return ResponseTemplate::new(200).set_body_json(json!({"data": {"minimizeComment": {"minimizedComment": {"isMinimized": true}}}}));
+            }
+            return ResponseTemplate::new(200)
+                .set_body_json(json!({"errors": [{"message": "unknown query"}]}));
+        }
+        let Some(rest) = path.strip_prefix(REPO) else {
+            return ResponseTemplate::new(404).set_body_json(json!({"message": "Not Found"}));
+        };
+        let rest = rest.to_string();
+        if method != "GET" {
+            if s.read_only {
+                return ResponseTemplate::new(403)
+                    .set_body_json(json!({"message": "Resource not accessible by integration"}));
+            }
+            if s.rate_limit_next_write {
+                s.rate_limit_next_write = false;
+                return ResponseTemplate::new(403)
+                    .insert_header("retry-after", "0")
+                    .insert_header("x-ratelimit-remaining", "0")
+                    .set_body_json(json!({"message": "You have exceeded a secondary rate limit"}));
+            }
+            s.writes.push(format!("{method} {rest}"));
+        }
+        let seg: Vec<&str> = rest.trim_start_matches('/').split('/').collect();
+        match (method.as_str(), seg.as_slice()) {
+            ("GET", ["pulls", "7", "files"]) => {
+                let files = s.files.clone();
+                self.page(&s, req, &files)
+            }
+            ("GET", ["pulls", "7", "comments"]) => {
+                let items = s.review_comments.clone();
+                self.page(&s, req, &items)
+            }
+            ("GET", ["pulls", "7", "reviews"]) => {
+                let items = s.reviews.clone();
+                self.page(&s, req, &items)
+            }
+            ("GET", ["issues", "7", "comments"]) => {
+                let items = s.issue_comments.clone();
+                self.page(&s, req, &items)
+            }
+            ("GET", ["issues", "7", "labels"]) => {
+                let items: Vec<Value> = s.labels.iter().map(|l| json!({"name": l})).collect();
+                self.page(&s, req, &items)
+            }
+            ("POST", ["pulls", "7", "reviews"]) => {
+                assert_eq!(body["commit_id"], HEAD);
+                let comments = body["comments"].as_array().cloned().unwrap_or_default();
+                assert!(comments.len() <= 30, "more than 30 comments in one review");
+                for c in &comments {
+                    let key = (
+                        c["path"].as_str().unwrap().to_string(),
+                        c["line"].as_u64().unwrap() as usize,
+                    );
+                    if !s.diff_lines.contains(&key) || s.reject_lines.contains(&key) {
+                        return unprocessable();
+                    }
+                }
+                let rid = Fake::new_id(&mut s);
+                let state = if body.get("event").is_some() {
+                    "COMMENTED"
+                } else {
+                    "PENDING"
+                };
+                s.reviews.push(json!({"id": rid, "state": state, "user": {"login": BOT}, "body": body["body"]}));
+                for c in comments {
+                    let id = Fake::new_id(&mut s);
+                    let mut v = comment(id, BOT, c["body"].as_str().unwrap());
+                    v["path"] = c["path"].clone();
+                    v["line"] = c["line"].clone();
+                    v["pull_request_review_id"] = json!(rid);
+                    s.review_comments.push(v);
+                }
+                ResponseTemplate::new(200).set_body_json(json!({"id": rid, "state": state}))
+            }
+            ("POST", ["pulls", "7", "comments"]) => {
+                if s.reject_file_level || body["subject_type"] != "file" {
+                    return unprocessable();
+                }
+                let id = Fake::new_id(&mut s);
+                let mut v = comment(id, BOT, body["body"].as_str().unwrap());
+                v["path"] = body["path"].clone();
+                v["subject_type"] = json!("file");
+                s.review_comments.push(v.clone());
+                ResponseTemplate::new(201).set_body_json(v)
+            }
+            ("PATCH", ["pulls", "comments", id]) | ("PATCH", ["issues", "comments", id]) => {
+                let id: u64 = id.parse().unwrap();
+                let list = if seg[0] == "pulls" {
+                    &mut s.review_comments
+                } else {
+                    &mut s.issue_comments
+                };
+                match list.iter_mut().find(|c| c["id"] == id) {
+                    Some(c) => {
+                        c["body"] = body["body"].clone();
+                        ResponseTemplate::new(200).set_body_json(c.clone())
+                    }
+                    None => {
+                        ResponseTemplate::new(404).set_body_json(json!({"message": "Not Found"}))
+                    }
+                }
+            }
+            ("DELETE", ["pulls", "comments", id]) | ("DELETE", ["issues", "comments", id]) => {
+                let id: u64 = id.parse().unwrap();
+                let list = if seg[0] == "pulls" {
+                    &mut s.review_comments
+                } else {
+                    &mut s.issue_comments
+                };
+                list.retain(|c| c["id"] != id);
+                ResponseTemplate::new(204)
+            }
+            ("DELETE", ["pulls", "7", "reviews", id]) => {
+                let id: u64 = id.parse().unwrap();
+                let pending = s
+                    .reviews
+                    .iter()
+                    .any(|r| r["id"] == id && r["state"] == "PENDING");
+                if !pending {
+                    return unprocessable();
+                }
+                s.reviews.retain(|r| r["id"] != id);
+                ResponseTemplate::new(200).set_body_json(json!({"id": id}))
+            }
+            ("POST", ["issues", "7", "comments"]) => {
+                let id = Fake::new_id(&mut s);
+                let v = comment(id, BOT, body["body"].as_str().unwrap());
+                s.issue_comments.push(v.clone());
+                ResponseTemplate::new(201).set_body_json(v)
+            }
+            ("POST", ["issues", "7", "labels"]) => {
+                for l in body["labels"].as_array().unwrap() {
+                    let l = l.as_str().unwrap().to_string();
+                    if !s.labels.contains(&l) {
+                        s.labels.push(l);
+                    }
+                }
+                ResponseTemplate::new(200).set_body_json(json!([]))
+            }
+            ("DELETE", ["issues", "7", "labels", name]) => {
+                let name = name.replace("%3A", ":");
+                s.labels.retain(|l| *l != name);
+                ResponseTemplate::new(200).set_body_json(json!([]))
+            }
+            _ => ResponseTemplate::new(404).set_body_json(json!({"message": "Not Found"})),
+        }
+    }
+}
+
+struct World {
+    server: MockServer,
+    fake: Fake,
+    dir: tempfile::TempDir,
+}
+
+impl World {
+    async fn new() -> World {
+        let server = MockServer::start().await;
+        let state = State {
+            base: server.uri(),
+            page_size: 100,
+            next_id: 1000,
+            files: vec![
+                json!({"filename": "k8s/deploy.yaml", "status": "modified", "patch": PATCH_V1}),
+            ],
+            diff_lines: (3..=7)
+                .chain(16..=19)
+                .map(|l| ("k8s/deploy.yaml".to_string(), l))
+                .collect(),
+            ..Default::default()
+        };
+        let fake = Fake(Arc::new(Mutex::new(state)));
+        Mock::given(any())
+            .respond_with(fake.clone())
+            .mount(&server)
+            .await;
+        let dir = tempfile::tempdir().unwrap();
+        copy_dir(Path::new("tests/fixtures/github/repo"), dir.path());
+        World { server, fake, dir }
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.fake.0.lock().unwrap()
+    }
+
+    fn event(&self, extra: Value) -> PathBuf {
+        let mut pr = json!({"number": 7, "head": {"sha": HEAD, "repo": {"full_name": "acme/infra"}}, "base": {"sha": "2222222", "repo": {"full_name": "acme/infra"}}, "merged": false});
+        if let (Some(p), Some(e)) = (pr.as_object_mut(), extra.as_object()) {
+            p.extend(e.clone());
+        }
+        let path = self.dir.path().join("event.json");
+        std::fs::write(
+            &path,
+            json!({"action": "synchronize", "pull_request": pr}).to_string(),
+        )
+        .unwrap();
+        path
+    }
+
+    /// Runs the binary like a workflow step would (blocking, on a worker thread).
+    async fn run(&self, args: &[&str], event: PathBuf) -> (i32, String, String) {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_shiplint"));
+        for v in [
+            "GITHUB_API_URL",
+            "GITHUB_GRAPHQL_URL",
+            "GITHUB_SERVER_URL",
+            "GITHUB_REPOSITORY",
+            "GITHUB_EVENT_PATH",
+            "GITHUB_TOKEN",
+            "GITHUB_STEP_SUMMARY",
+            "GITHUB_OUTPUT",
+        ] {
+            cmd.env_remove(v);
+        }
+        cmd.current_dir(self.dir.path())
+            .args(args)
+            .env("GITHUB_API_URL", format!("{}/api/v3", self.server.uri()))
+            .env(
+                "GITHUB_GRAPHQL_URL",
+                format!("{}/api/graphql", self.server.uri()),
+            )
+            .env("GITHUB_SERVER_URL", "https://github.example")
+            .env("GITHUB_REPOSITORY", "acme/infra")
+            .env("GITHUB_EVENT_PATH", event)
+            .env("GITHUB_TOKEN", "ghs_testtoken_do_not_print")
+            .env("GITHUB_STEP_SUMMARY", self.dir.path().join("summary.md"))
+            .env("GITHUB_OUTPUT", self.dir.path().join("output.txt"));
+        let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+            .await
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(
+            !stdout.contains("ghs_testtoken") && !stderr.contains("ghs_testtoken"),
+            "token echoed"
+        );
+        (out.status.code().unwrap_or(-1), stdout, stderr)
+    }
+
+    async fn comment(&self, extra: &[&str]) -> (i32, String, String) {
+        // Only the schema pack: the counts below are its findings.
+        let mut args = vec!["comment", "--no-config", "--packs", "schema"];
+        args.extend_from_slice(extra);
+        args.push(".");
+        self.run(&args, self.event(json!({}))).await
+    }
+
+    fn read(&self, name: &str) -> String {
+        std::fs::read_to_string(self.dir.path().join(name)).unwrap_or_default()
+    }
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let target = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            std::fs::create_dir_all(&target).unwrap();
+            copy_dir(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), target).unwrap();
+        }
+    }
+}
+
+fn bodies(list: &[Value]) -> Vec<String> {
+    list.iter()
+        .map(|c| c["body"].as_str().unwrap().to_string())
+        .collect()
+}
+
+fn fp_of(body: &str) -> String {
+    let start = body.find("<!-- shiplint:fp=").unwrap() + 17;
+    body[start..start + 32].to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn first_run_then_fix_then_rerun() {
+    let w = World::new().await;
+    let (code, stdout, stderr) = w.comment(&["--label"]).await;
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stdout.contains(
+        "::error file=k8s/deploy.yaml,line=6,endLine=6,col=13,endColumn=20,title=schema/invalid::"
+    ));
+    assert!(stdout.contains("::group::shiplint: 3 findings"));
+    {
+        let s = w.state();
+        assert_eq!(s.issue_comments.len(), 1);
+        let summary = s.issue_comments[0]["body"].as_str().unwrap();
+        assert!(summary.starts_with("<!-- shiplint:summary -->"));
+        // svc.yaml is not in the PR: only in the summary.
+        assert!(summary.contains("`k8s/svc.yaml:9`"), "{summary}");
+        assert_eq!(s.reviews.len(), 1);
+        let lines: Vec<u64> = s
+            .review_comments
+            .iter()
+            .map(|c| c["line"].as_u64().unwrap())
+            .collect();
+        assert_eq!(lines, vec![6, 19]);
+        assert!(bodies(&s.review_comments)
+            .iter()
+            .all(|b| b.starts_with("<!-- shiplint:fp=")));
+        assert_eq!(s.labels, vec!["shiplint:findings"]);
+        // GHES layout: GraphQL at /api/graphql, not /api/v3/graphql (viewer login).
+        assert!(!s.graphql_paths.is_empty());
+    }
+    let outputs = w.read("output.txt");
+    assert!(outputs.contains("findings<<ghadelimiter_") && outputs.contains("\n3\n"));
+    assert!(w.read("summary.md").contains("| schema | 3 | 0 | 0 |"));
+
+    // Someone answers the bogusField thread, then the author fixes it.
+    let fixed_fp = {
+        let mut s = w.state();
+        let c = s
+            .review_comments
+            .iter()
+            .find(|c| c["line"] == 19)
+            .unwrap()
+            .clone();
+        let mut reply = comment(1, "alice", "why is this an error?");
+        reply["in_reply_to_id"] = c["id"].clone();
+        s.review_comments.push(reply);
+        s.files =
+            vec![json!({"filename": "k8s/deploy.yaml", "status": "modified", "patch": PATCH_V2})];
+        s.diff_lines.retain(|(_, l)| *l <= 7);
+        s.writes.clear();
+        fp_of(c["body"].as_str().unwrap())
+    };
+    let deploy = w.dir.path().join("k8s/deploy.yaml");
+    let text = std::fs::read_to_string(&deploy)
+        .unwrap()
+        .replace("          bogusField: true\n", "");
+    std::fs::write(&deploy, text).unwrap();
+
+    let (code, _, stderr) = w.comment(&[]).await;
+    assert_eq!(code, 1, "{stderr}");
+    {
+        let s = w.state();
+        assert_eq!(s.issue_comments.len(), 1, "summary duplicated");
+        assert_eq!(s.reviews.len(), 1, "a comment was posted twice");
+        assert!(
+            !s.writes.iter().any(|w| w.starts_with("POST")),
+            "{:?}",
+            s.writes
+        );
+        let fixed = s
+            .review_comments
+            .iter()
+            .find(|c| c["body"].as_str().unwrap().contains(&fixed_fp))
+            .unwrap();
+        assert!(fixed["body"]
+            .as_str()
+            .unwrap()
+            .contains("<!-- shiplint:resolved -->"));
+        assert!(fixed["body"].as_str().unwrap().contains("Resolved"));
+        // It was answered: edited, not minimized, not deleted.
+        assert!(s.minimized.is_empty());
+        assert_eq!(s.review_comments.len(), 3);
+        let summary = s.issue_comments[0]["body"].as_str().unwrap();
+        assert!(
+            summary.contains("<!-- shiplint:open=2 -->") && summary.contains("1 resolved"),
+            "{summary}"
+        );
+    }
+
+    // The finding comes back: the same comment is reopened, not duplicated.
+    let text = std::fs::read_to_string(&deploy).unwrap() + "          bogusField: true\n";
+    std::fs::write(&deploy, text).unwrap();
+    {
+        let mut s = w.state();
+        s.files =
+            vec![json!({"filename": "k8s/deploy.yaml", "status": "modified", "patch": PATCH_V1})];
+        s.diff_lines = (3..=7)
+            .chain(16..=19)
+            .map(|l| ("k8s/deploy.yaml".to_string(), l))
+            .collect();
+    }
+    w.comment(&[]).await;
+    let s = w.state();
+    assert_eq!(s.review_comments.len(), 3);
+    let again = s
+        .review_comments
+        .iter()
+        .find(|c| c["body"].as_str().unwrap().contains(&fixed_fp))
+        .unwrap();
+    assert!(!again["body"].as_str().unwrap().contains("resolved"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fixed_unanswered_comment_is_minimized() {
+    let w = World::new().await;
+    w.comment(&[]).await;
+    let deploy = w.dir.path().join("k8s/deploy.yaml");
+    let text = std::fs::read_to_string(&deploy)
+        .unwrap()
+        .replace("          bogusField: true\n", "");
+    std::fs::write(&deploy, text).unwrap();
+    w.comment(&[]).await;
+    let s = w.state();
+    let node = s.review_comments.iter().find(|c| c["line"] == 19).unwrap()["node_id"].clone();
+    assert_eq!(s.minimized, vec![node.as_str().unwrap().to_string()]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unprocessable_review_is_bisected_and_nothing_is_lost() {
+    let w = World::new().await;
+    w.state()
+        .reject_lines
+        .insert(("k8s/deploy.yaml".into(), 19));
+    let (code, _, stderr) = w.comment(&[]).await;
+    assert_eq!(code, 1, "{stderr}");
+    {
+        let s = w.state();
+        // Line 6 made it into a review; line 19 became a file-level comment.
+        assert_eq!(s.reviews.len(), 1);
+        let inline: Vec<_> = s
+            .review_comments
+            .iter()
+            .filter(|c| c["line"] == 6)
+            .collect();
+        assert_eq!(inline.len(), 1);
+        let file_level: Vec<_> = s
+            .review_comments
+            .iter()
+            .filter(|c| c["subject_type"] == "file")
+            .collect();
+        assert_eq!(file_level.len(), 1);
+        assert!(file_level[0]["body"]
+            .as_str()
+            .unwrap()
+            .contains("bogusField"));
+    }
+
+    // GitHub refuses everything: all three findings end up in the summary.
+    let w = World::new().await;
+    {
+        let mut s = w.state();
+        s.diff_lines.clear();
+        s.reject_file_level = true;
+    }
+    let (code, _, stderr) = w.comment(&[]).await;
+    assert_eq!(code, 1, "{stderr}");
+    let s = w.state();
+    assert!(s.review_comments.is_empty() && s.reviews.is_empty());
+    let summary = s.issue_comments[0]["body"].as_str().unwrap();
+    assert!(summary.contains("2 could not be anchored"), "{summary}");
+    for loc in [
+        "`k8s/deploy.yaml:6`",
+        "`k8s/deploy.yaml:19`",
+        "`k8s/svc.yaml:9`",
+    ] {
+        assert!(summary.contains(loc), "{loc} lost: {summary}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn read_only_token_falls_back_without_failing() {
+    let w = World::new().await;
+    w.state().read_only = true;
+    let (code, stdout, stderr) = w.comment(&[]).await;
+    assert_eq!(code, 1, "same exit code as a plain scan: {stderr}");
+    assert_eq!(
+        stdout.matches("read-only GITHUB_TOKEN").count(),
+        1,
+        "{stdout}"
+    );
+    assert_eq!(stdout.matches("::error ").count(), 3);
+    assert!(w.read("summary.md").contains("read-only GITHUB_TOKEN"));
+    {
+        let s = w.state();
+        assert!(s.writes.is_empty() && s.issue_comments.is_empty());
+    }
+    let (code, _, _) = w.comment(&["--fail-on", "never"]).await;
+    assert_eq!(code, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn paginates_every_list_and_waits_on_rate_limits() {
+    let w = World::new().await;
+    // First run posts everything; then the lists grow past a page.
+    w.comment(&[]).await;
+    {
+        let mut s = w.state();
+        s.page_size = 2;
+        let mut humans: Vec<Value> = (0..5).map(|i| comment(i + 1, "bob", "lgtm")).collect();
+        humans.append(&mut s.issue_comments);
+        s.issue_comments = humans;
+        let mut humans: Vec<Value> = (10..15).map(|i| comment(i, "carol", "nit")).collect();
+        humans.append(&mut s.review_comments);
+        s.review_comments = humans;
+        s.files.insert(
+            0,
+            json!({"filename": "README.md", "status": "modified", "patch": "@@ -1 +1 @@\n-a\n+b"}),
+        );
+        s.files
+            .insert(0, json!({"filename": "old.yaml", "status": "removed"}));
+        s.rate_limit_next_write = true;
+        s.writes.clear();
+    }
+    let (code, _, stderr) = w.comment(&[]).await;
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("rate limit"), "{stderr}");
+    let s = w.state();
+    assert_eq!(s.reviews.len(), 1, "{:?}", s.writes);
+    assert_eq!(s.review_comments.len(), 7);
+    let summaries = bodies(&s.issue_comments)
+        .iter()
+        .filter(|b| b.contains("shiplint:summary"))
+        .count();
+    assert_eq!(summaries, 1);
+    assert!(
+        !s.writes.iter().any(|w| w.starts_with("POST")),
+        "{:?}",
+        s.writes
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cleanup_after_merge_keeps_threads_and_finalizes_the_summary() {
+    let w = World::new().await;
+    w.comment(&["--label"]).await;
+    w.state().writes.clear();
+    let event = w.event(json!({"merged": true, "merge_commit_sha": "abcdef1234567890"}));
+    let (code, _, stderr) = w.run(&["cleanup"], event.clone()).await;
+    assert_eq!(code, 0, "{stderr}");
+    {
+        let s = w.state();
+        assert_eq!(s.issue_comments.len(), 1);
+        let body = s.issue_comments[0]["body"].as_str().unwrap();
+        assert!(
+            body.contains("Merged at abcdef1 with 3 open findings."),
+            "{body}"
+        );
+        assert!(s.labels.is_empty());
+        assert_eq!(s.review_comments.len(), 2);
+    }
+    w.state().writes.clear();
+    w.run(&["cleanup"], event).await;
+    assert!(w.state().writes.is_empty(), "not idempotent");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cleanup_after_close_removes_only_our_unanswered_comments() {
+    let w = World::new().await;
+    w.comment(&[]).await;
+    {
+        let mut s = w.state();
+        let first = s.review_comments[0]["id"].clone();
+        let mut reply = comment(2, "alice", "question");
+        reply["in_reply_to_id"] = first;
+        s.review_comments.push(reply);
+        s.issue_comments.push(comment(
+            3,
+            "bob",
+            "<!-- shiplint:summary --> quoted by a human",
+        ));
+        s.review_comments
+            .push(comment(4, "mallory", "<!-- shiplint:fp=0123 --> fake"));
+        s.reviews
+            .push(json!({"id": 5, "state": "PENDING", "user": {"login": BOT}}));
+        s.reviews
+            .push(json!({"id": 6, "state": "PENDING", "user": {"login": "alice"}}));
+    }
+    let event = w.event(json!({"merged": false}));
+    let (code, _, stderr) = w.run(&["cleanup"], event.clone()).await;
+    assert_eq!(code, 0, "{stderr}");
+    {
+        let s = w.state();
+        assert_eq!(
+            bodies(&s.issue_comments),
+            vec!["<!-- shiplint:summary --> quoted by a human"]
+        );
+        let left: Vec<&str> = s
+            .review_comments
+            .iter()
+            .map(|c| c["user"]["login"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            left,
+            vec![BOT, "alice", "mallory"],
+            "the answered thread stays"
+        );
+        let reviews: Vec<u64> = s
+            .reviews
+            .iter()
+            .map(|r| r["id"].as_u64().unwrap())
+            .collect();
+        assert!(!reviews.contains(&5) && reviews.contains(&6));
+    }
+    w.state().writes.clear();
+    w.run(&["cleanup"], event).await;
+    assert!(w.state().writes.is_empty(), "not idempotent");
+}
+
+#[test]
+fn format_github_caps_annotations_per_level() {
+    let dir = tempfile::tempdir().unwrap();
+    let fields: String = (0..12).map(|i| format!("      extra{i}: true\n")).collect();
+    std::fs::write(
+        dir.path().join("d.yaml"),
+        format!("apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n    - name: c\n      image: x\n{fields}"),
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_shiplint"))
+        .current_dir(dir.path())
+        .env_remove("GITHUB_STEP_SUMMARY")
+        .env_remove("GITHUB_OUTPUT")
+        .env_remove("GITHUB_EVENT_PATH")
+        .args(["scan", "--no-config", "--format", "github", "."])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(stdout.matches("\n::error ").count(), 10, "{stdout}");
+    assert!(
+        stdout.contains("shiplint: 2 errors not shown as annotations"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn install_hook_writes_an_executable_pre_commit_hook() {
+    let dir = tempfile::tempdir().unwrap();
+    let git = |args: &[&str]| {
+        Command::new("git")
+            .current_dir(dir.path())
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    git(&["init", "-q"]);
+    let run = |extra: &[&str]| {
+        let mut args = vec!["install-hook"];
+        args.extend_from_slice(extra);
+        Command::new(env!("CARGO_BIN_EXE_shiplint"))
+            .current_dir(dir.path())
+            .args(&args)
+            .output()
+            .unwrap()
+    };
+    assert!(run(&[]).status.success());
+    let hook = dir.path().join(".git/hooks/pre-commit");
+    let text = std::fs::read_to_string(&hook).unwrap();
+    assert!(text.starts_with("#!/bin/sh") && text.contains("shiplint scan"));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(&hook).unwrap().permissions().mode() & 0o111,
+            0o111
+        );
+    }
+    // Ours: rewritten freely. Someone else's: only with --force.
+    assert!(run(&[]).status.success());
+    std::fs::write(&hook, "#!/bin/sh\nexec other-tool\n").unwrap();
+    assert_eq!(run(&[]).status.code(), Some(2));
+    assert!(std::fs::read_to_string(&hook)
+        .unwrap()
+        .contains("other-tool"));
+    assert!(run(&["--force"]).status.success());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn second_stage_comments_a_stored_report() {
+    let w = World::new().await;
+    // Stage 1 (read-only): a JSON report.
+    let (code, _, stderr) = w
+        .run(
+            &[
+                "scan",
+                "--no-config",
+                "--format",
+                "json",
+                "--output",
+                "report.json",
+                ".",
+            ],
+            w.event(json!({})),
+        )
+        .await;
+    assert_eq!(code, 1, "{stderr}");
+    // Stage 2 (workflow_run): no checkout, PR number and head from the artifact.
+    let empty = w.dir.path().join("stage2");
+    std::fs::create_dir_all(&empty).unwrap();
+    std::fs::rename(w.dir.path().join("report.json"), empty.join("report.json")).unwrap();
+    std::fs::remove_dir_all(w.dir.path().join("k8s")).unwrap();
+    let event = w.dir.path().join("run-event.json");
+    std::fs::write(
+        &event,
+        r#"{"workflow_run": {"event": "pull_request", "pull_requests": []}}"#,
+    )
+    .unwrap();
+    let (code, stdout, stderr) = w
+        .run(
+            &[
+                "comment",
+                "--findings",
+                "stage2/report.json",
+                "--pr",
+                "7",
+                "--head-sha",
+                HEAD,
+                "--fail-on",
+                "never",
+            ],
+            event,
+        )
+        .await;
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(stdout.matches("::error ").count(), 3);
+    let s = w.state();
+    assert_eq!(s.issue_comments.len(), 1);
+    let lines: Vec<u64> = s
+        .review_comments
+        .iter()
+        .map(|c| c["line"].as_u64().unwrap())
+        .collect();
+    assert_eq!(lines, vec![6, 19]);
+}
+
+#[test]
+fn malformed_pr_context_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("a.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n",
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_shiplint"))
+        .current_dir(dir.path())
+        .env_remove("GITHUB_EVENT_PATH")
+        .env("GITHUB_REPOSITORY", "acme/infra")
+        .env("GITHUB_TOKEN", "x")
+        .args([
+            "comment",
+            "--no-config",
+            "--pr",
+            "7",
+            "--head-sha",
+            "$(curl evil)",
+            ".",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("head SHA"));
+}
