@@ -51,10 +51,15 @@ pub fn run(cli: Cli) -> Result<i32> {
                 let width = rules.iter().map(|r| r.id.len()).max().unwrap_or(0);
                 for r in &rules {
                     out.push_str(&format!(
-                        "{:<width$}  {:<7}  {}\n",
+                        "{:<width$}  {:<7}  {}{}\n",
                         r.id,
                         r.severity.as_str(),
-                        r.summary
+                        r.summary,
+                        if r.default_enabled {
+                            ""
+                        } else {
+                            " (off by default)"
+                        }
                     ));
                 }
             }
@@ -79,8 +84,16 @@ pub fn run(cli: Cli) -> Result<i32> {
                 );
             };
             write_stdout(&format!(
-                "{} ({})\n\n{}\n\n{}\n",
-                r.id, r.severity, r.summary, r.help
+                "{} ({}{})\n\n{}\n\n{}\n",
+                r.id,
+                r.severity,
+                if r.default_enabled {
+                    ""
+                } else {
+                    ", off by default"
+                },
+                r.summary,
+                r.help
             ))?;
             Ok(EXIT_CLEAN)
         }
@@ -94,9 +107,10 @@ pub fn rules_markdown(rules: &[packs::Rule]) -> String {
     for r in rules {
         let anchor = r.id.replace('/', "");
         out.push_str(&format!(
-            "| [`{}`](#{anchor}) | {} | {} |\n",
+            "| [`{}`](#{anchor}) | {}{} | {} |\n",
             r.id,
             r.severity,
+            if r.default_enabled { "" } else { ", off" },
             r.summary.replace('|', "\\|")
         ));
     }
@@ -161,6 +175,9 @@ pub fn settings_from(args: &ScanArgs) -> Result<(Settings, Option<FailOn>)> {
     }
     if let Some(v) = &args.kubernetes_version {
         s.kubernetes_version = Some(KubeVersion::parse(v)?);
+    }
+    if let Some(v) = &args.target_version {
+        s.target_version = Some(KubeVersion::parse(v)?);
     }
     if args.no_strict {
         s.strict = false;

@@ -178,6 +178,10 @@ pub struct ScanArgs {
     #[arg(long, visible_alias = "kube-version")]
     pub kubernetes_version: Option<String>,
 
+    /// Kubernetes version to check deprecated and removed APIs against (X.Y; default: --kubernetes-version, else the newest embedded).
+    #[arg(long)]
+    pub target_version: Option<String>,
+
     /// Reject fields the schema does not define, and duplicate keys (default).
     #[arg(long, overrides_with = "no_strict")]
     pub strict: bool,

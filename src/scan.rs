@@ -393,6 +393,12 @@ pub fn run(req: ScanRequest) -> Result<ScanOutcome> {
 /// removes exact duplicates and computes unique fingerprints. Every command
 /// that reports findings ends with this.
 pub fn finalize(findings: &mut Vec<Finding>, settings: &Settings) {
+    // Rules that only report when the config sets a level for them.
+    let default_off: std::collections::HashSet<String> = packs::all_rules()
+        .into_iter()
+        .filter(|r| !r.default_enabled)
+        .map(|r| r.id)
+        .collect();
     findings.retain_mut(
         |f| match settings.level_for(&f.rule).map(|l| l.severity()) {
             Some(None) => false,
@@ -400,7 +406,7 @@ pub fn finalize(findings: &mut Vec<Finding>, settings: &Settings) {
                 f.severity = sev;
                 true
             }
-            None => true,
+            None => !default_off.contains(&*f.rule),
         },
     );
     findings.sort_by(|a, b| {

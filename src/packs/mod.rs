@@ -2,6 +2,8 @@
 //! time) and at the index of every manifest in the run (once, for checks that
 //! relate objects), and emits findings. It never prints and never exits.
 
+pub mod deprecations;
+pub mod practices;
 pub mod review;
 pub mod schema;
 pub mod secrets;
@@ -28,6 +30,9 @@ pub struct Rule {
     pub precision: &'static str,
     /// GitHub's `security-severity` (0.0–10.0) for security rules.
     pub security_severity: Option<f32>,
+    /// False for rules that only report when the config turns them on
+    /// (`rules: {id: note}`); `shiplint rules` still lists them.
+    pub default_enabled: bool,
 }
 
 impl Rule {
@@ -40,6 +45,7 @@ impl Rule {
             tags: Vec::new(),
             precision: "high",
             security_severity: None,
+            default_enabled: true,
         }
     }
 
@@ -56,6 +62,12 @@ impl Rule {
     pub fn security(mut self, score: f32) -> Self {
         self.security_severity = Some(score);
         self.tags.push("security".into());
+        self
+    }
+
+    /// Reports nothing unless the config sets a level for it.
+    pub fn off_by_default(mut self) -> Self {
+        self.default_enabled = false;
         self
     }
 
@@ -138,6 +150,8 @@ pub trait Pack: Send + Sync {
 pub fn registry() -> Vec<Box<dyn Pack>> {
     vec![
         Box::new(schema::SchemaPack::default()),
+        Box::new(deprecations::DeprecationsPack),
+        Box::new(practices::PracticesPack::default()),
         Box::new(review::ReviewPack::default()),
         Box::new(secrets::SecretsPack::default()),
     ]

@@ -283,7 +283,10 @@ impl SchemaPack {
                 match crds.validator(&m.api_version, &m.kind) {
                     Ok(Some(v)) => v,
                     Ok(None) => {
-                        if !s.ignore_missing_schemas {
+                        // Reported (with its replacement) by the deprecations pack.
+                        let removed =
+                            super::deprecations::reports_removed(s, &m.api_version, &m.kind);
+                        if !s.ignore_missing_schemas && !removed {
                             out.push(missing_schema(self.loaded(), s, m).with_key(key));
                         }
                         return;

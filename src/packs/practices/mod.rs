@@ -1,0 +1,287 @@
+//! `practices`: what kube-score, kube-linter and polaris check — probes,
+//! resources, images, security contexts on every pod spec, and checks that
+//! relate objects of the whole run (selectors, StatefulSet services, HPA
+//! targets, PDBs, NetworkPolicies, duplicates). Reads the manifests the
+//! pipeline parsed; never parses again.
+
+pub mod annotations;
+mod cross;
+mod env_secret;
+mod image;
+mod index;
+pub mod podspec;
+mod probes;
+mod resources;
+mod security;
+
+use super::{Context, ManifestIndex, Pack, Rule};
+use crate::config::Settings;
+use crate::finding::{Finding, Severity};
+use crate::manifest::{Manifest, ParsedFile};
+use crate::source::{SourceFile, Span};
+use anyhow::Context as _;
+use serde::Deserialize;
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+/// `practices:` in `.shiplint.yaml`.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Options {
+    /// Every image must be pinned by digest (`image@sha256:…`).
+    pub require_digest: bool,
+}
+
+/// What a check needs besides the workload.
+pub struct Env<'a> {
+    pub file: Option<&'a SourceFile>,
+    pub options: &'a Options,
+}
+
+/// Collects findings about one manifest, with the ignores its annotations
+/// (ours and other tools') ask for.
+pub struct Emit<'a> {
+    pub m: &'a Manifest,
+    settings: &'a Settings,
+    ignores: Vec<String>,
+    pub out: &'a mut Vec<Finding>,
+}
+
+impl<'a> Emit<'a> {
+    pub fn new(settings: &'a Settings, m: &'a Manifest, out: &'a mut Vec<Finding>) -> Self {
+        let pod_meta = podspec::locate(m).and_then(|w| w.pod_meta);
+        Emit {
+            m,
+            settings,
+            ignores: annotations::ignores(m, pod_meta),
+            out,
+        }
+    }
+
+    /// Adds a finding, unless the rule is off (then the pipeline would drop
+    /// it anyway: not making it saves memory on big trees).
+    pub fn push(
+        &mut self,
+        rule: &str,
+        span: Span,
+        message: String,
+        key: String,
+    ) -> Option<&mut Finding> {
+        if !enabled(self.settings, rule) {
+            return None;
+        }
+        let f = Finding::new(rule, severity(rule), &self.m.path, span, message)
+            .with_key(key)
+            .with_doc_ignores(self.ignores.clone());
+        self.out.push(f);
+        self.out.last_mut()
+    }
+}
+
+/// Whether a rule reports in this run: its configured level, else its default.
+pub fn enabled(settings: &Settings, rule: &str) -> bool {
+    static OFF: OnceLock<Vec<String>> = OnceLock::new();
+    match settings.level_for(rule) {
+        Some(level) => level.severity().is_some(),
+        None => !OFF
+            .get_or_init(|| {
+                rules()
+                    .into_iter()
+                    .filter(|r| !r.default_enabled)
+                    .map(|r| r.id)
+                    .collect()
+            })
+            .iter()
+            .any(|id| id == rule),
+    }
+}
+
+/// A rule's default severity.
+pub fn severity(rule: &str) -> Severity {
+    static MAP: OnceLock<HashMap<String, Severity>> = OnceLock::new();
+    MAP.get_or_init(|| rules().into_iter().map(|r| (r.id, r.severity)).collect())
+        .get(rule)
+        .copied()
+        .unwrap_or(Severity::Warning)
+}
+
+/// Builds a rule whose help ends with the other tools' annotations that
+/// silence it.
+pub(crate) fn rule(name: &str, severity: Severity, summary: &str, help: &str) -> Rule {
+    let id = format!("practices/{name}");
+    let help = format!("{}{}", help.trim(), annotations::help_table(name));
+    Rule::new(&id, severity, summary, &help).tags(&["kubernetes", "best-practice"])
+}
+
+fn rules() -> Vec<Rule> {
+    let mut r = Vec::new();
+    r.extend(probes::rules());
+    r.extend(resources::rules());
+    r.extend(image::rules());
+    r.extend(security::rules());
+    r.extend(env_secret::rules());
+    r.extend(cross::rules());
+    r
+}
+
+#[derive(Default)]
+pub struct PracticesPack {
+    options: OnceLock<Options>,
+    /// What the run-wide checks need, gathered file by file.
+    facts: std::sync::Mutex<index::Facts>,
+}
+
+impl PracticesPack {
+    fn options(&self) -> &Options {
+        self.options.get_or_init(Options::default)
+    }
+}
+
+/// Every per-manifest check (used by the file phase and by tests).
+pub fn check_manifest(
+    ctx: &Context,
+    file: Option<&SourceFile>,
+    options: &Options,
+    m: &Manifest,
+    out: &mut Vec<Finding>,
+) {
+    if ctx.is_patch(&m.path) {
+        return;
+    }
+    let mut emit = Emit::new(ctx.settings, m, out);
+    let env = Env { file, options };
+    cross::check_selector(ctx, m, &mut emit);
+    let Some(w) = podspec::locate(m) else { return };
+    if w.is_partial() {
+        return;
+    }
+    let containers = w.containers();
+    probes::check(&w, &containers, &mut emit);
+    resources::check(&w, &containers, &mut emit);
+    image::check(&w, &containers, &env, &mut emit);
+    security::check(&w, &containers, &mut emit);
+    env_secret::check(&w, &containers, &env, &mut emit);
+}
+
+impl Pack for PracticesPack {
+    fn name(&self) -> &'static str {
+        "practices"
+    }
+
+    fn rules(&self) -> Vec<Rule> {
+        rules()
+    }
+
+    fn prepare(&self, ctx: &Context) -> anyhow::Result<()> {
+        let opts = match ctx.settings.options("practices") {
+            Some(v) if !v.is_null() => {
+                serde_json::from_value(v.clone()).context("in the `practices:` options")?
+            }
+            _ => Options::default(),
+        };
+        let _ = self.options.set(opts);
+        Ok(())
+    }
+
+    fn check_file(
+        &self,
+        ctx: &Context,
+        file: &SourceFile,
+        parsed: Option<&ParsedFile>,
+        out: &mut Vec<Finding>,
+    ) {
+        let mut facts = index::Facts::default();
+        match parsed {
+            None => {
+                // Folders holding templates the pipeline does not parse
+                // (`{{ }}`): their workloads are invisible to the index checks.
+                if file.is_yaml_or_json() && crate::manifest::is_template(&file.text) {
+                    facts
+                        .template_dirs
+                        .insert(cross::dir(&file.path).to_string());
+                }
+            }
+            Some(parsed) => {
+                for m in &parsed.manifests {
+                    check_manifest(ctx, Some(file), self.options(), m, out);
+                    facts.add(ctx, m);
+                }
+                cross::check_duplicates(ctx, &parsed.manifests, out);
+            }
+        }
+        if let Ok(mut all) = self.facts.lock() {
+            all.extend(facts);
+        }
+    }
+
+    fn check_index(&self, ctx: &Context, _index: &ManifestIndex, out: &mut Vec<Finding>) {
+        let facts = self
+            .facts
+            .lock()
+            .map(|mut f| std::mem::take(&mut *f))
+            .unwrap_or_default();
+        index::check(ctx.settings, &facts, out);
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod testutil {
+    use super::*;
+    use crate::config::Settings;
+    use crate::manifest::{parse_file, Limits};
+
+    /// Runs the per-file checks (and the index checks) on inline YAML;
+    /// returns (rule name without pack, line) pairs, sorted.
+    pub fn run_with(text: &str, options: &Options) -> Vec<(String, usize)> {
+        findings_with(text, options)
+            .into_iter()
+            .map(|f| {
+                (
+                    f.rule.trim_start_matches("practices/").to_string(),
+                    f.span.line,
+                )
+            })
+            .collect()
+    }
+
+    pub fn findings_with(text: &str, options: &Options) -> Vec<Finding> {
+        let mut settings = Settings::default();
+        settings.rule_levels.insert(
+            "practices/ephemeral-storage-missing".into(),
+            crate::config::RuleLevel::Note,
+        );
+        let ctx = Context {
+            settings: &settings,
+            kustomize: Default::default(),
+        };
+        let file = SourceFile::new("t.yaml", text.to_string());
+        let parsed = parse_file(&file, Limits::default());
+        let mut out = Vec::new();
+        let mut facts = index::Facts::default();
+        for m in &parsed.manifests {
+            check_manifest(&ctx, Some(&file), options, m, &mut out);
+            facts.add(&ctx, m);
+        }
+        cross::check_duplicates(&ctx, &parsed.manifests, &mut out);
+        index::check(&settings, &facts, &mut out);
+        out.retain(|f| !crate::suppress::suppressed_by_annotation(f, &[]));
+        out.sort_by(|a, b| (a.span.line, &a.rule).cmp(&(b.span.line, &b.rule)));
+        out
+    }
+
+    pub fn run(text: &str) -> Vec<(String, usize)> {
+        run_with(text, &Options::default())
+    }
+
+    /// Only the given rules' findings.
+    pub fn only(text: &str, rules: &[&str]) -> Vec<(String, usize)> {
+        run(text)
+            .into_iter()
+            .filter(|(r, _)| rules.contains(&r.as_str()))
+            .collect()
+    }
+
+    pub fn pairs(v: &[(&str, usize)]) -> Vec<(String, usize)> {
+        v.iter().map(|(r, l)| (r.to_string(), *l)).collect()
+    }
+}

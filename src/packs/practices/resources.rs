@@ -1,0 +1,160 @@
+//! Resources: cpu and memory requests, the memory limit, ephemeral storage.
+
+use super::podspec::{Container, ContainerKind, Workload};
+use super::{rule, Emit};
+use crate::finding::Severity;
+use crate::packs::Rule;
+
+pub const CPU_REQUEST: &str = "practices/cpu-request-missing";
+pub const MEMORY_REQUEST: &str = "practices/memory-request-missing";
+pub const MEMORY_LIMIT: &str = "practices/memory-limit-missing";
+pub const EPHEMERAL: &str = "practices/ephemeral-storage-missing";
+
+fn has(c: &Container, section: &str, resource: &str) -> bool {
+    c.node
+        .path(&["resources", section, resource])
+        .is_some_and(|n| !n.is_null())
+}
+
+pub fn check(w: &Workload, containers: &[Container], emit: &mut Emit) {
+    for c in containers {
+        if c.kind == ContainerKind::Ephemeral {
+            continue;
+        }
+        // A limit without a request makes the request equal to the limit.
+        if !has(c, "requests", "cpu") && !has(c, "limits", "cpu") {
+            emit.push(
+                CPU_REQUEST,
+                c.span,
+                format!("{} has no cpu request: the scheduler places it as if it needed no CPU, and it is the first to be starved", w.what(c)),
+                w.key(c),
+            );
+        }
+        if !has(c, "requests", "memory") && !has(c, "limits", "memory") {
+            emit.push(
+                MEMORY_REQUEST,
+                c.span,
+                format!("{} has no memory request: the scheduler can overcommit the node and it is evicted first", w.what(c)),
+                w.key(c),
+            );
+        }
+        if !has(c, "limits", "memory") {
+            emit.push(
+                MEMORY_LIMIT,
+                c.span,
+                format!("{} has no memory limit: a leak can use the whole node's memory and get other pods OOM-killed", w.what(c)),
+                w.key(c),
+            );
+        }
+        if !has(c, "requests", "ephemeral-storage") && !has(c, "limits", "ephemeral-storage") {
+            emit.push(
+                EPHEMERAL,
+                c.span,
+                format!("{} sets no ephemeral-storage request or limit: logs and scratch files can fill the node's disk", w.what(c)),
+                w.key(c),
+            );
+        }
+    }
+}
+
+pub fn rules() -> Vec<Rule> {
+    vec![
+        rule("cpu-request-missing", Severity::Warning, "A container has no cpu request.", r#"
+## What it finds
+A container or init container without `resources.requests.cpu` (a cpu limit alone counts, since the request then defaults to it).
+
+## Why it matters
+The scheduler counts the pod as needing no CPU: nodes get overpacked and the container is the first to be throttled under contention. HPAs on CPU utilisation cannot work without it.
+
+## How to fix
+```yaml
+  resources:
+    requests:
+      cpu: 100m
+      memory: 128Mi
+    limits:
+      memory: 256Mi
+```
+"#).precision("very-high"),
+        rule("memory-request-missing", Severity::Warning, "A container has no memory request.", r#"
+## What it finds
+A container or init container without `resources.requests.memory` (or a memory limit, which the request defaults to).
+
+## Why it matters
+The pod gets the BestEffort or Burstable class with no guaranteed memory: it is scheduled onto full nodes and evicted first under pressure.
+
+## How to fix
+```yaml
+  resources:
+    requests:
+      memory: 128Mi
+```
+"#).precision("very-high"),
+        rule("memory-limit-missing", Severity::Warning, "A container has no memory limit.", r#"
+## What it finds
+A container or init container without `resources.limits.memory`.
+
+## Why it matters
+A memory leak grows until the node runs out; the kernel then kills whatever it picks, often other teams' pods. With a limit only the leaking container restarts.
+
+## How to fix
+```yaml
+  resources:
+    requests:
+      memory: 128Mi
+    limits:
+      memory: 256Mi
+```
+"#).precision("very-high"),
+        rule("ephemeral-storage-missing", Severity::Note, "A container sets no ephemeral-storage request or limit.", r#"
+## What it finds
+A container without `resources.requests.ephemeral-storage` or `resources.limits.ephemeral-storage`. Off by default (very common and low risk on most clusters); turn it on with `rules: {practices/ephemeral-storage-missing: note}`.
+
+## Why it matters
+Container logs, writable layers and `emptyDir` count against the node's disk; without a limit one chatty container can trigger disk-pressure eviction of everything on the node.
+
+## How to fix
+```yaml
+  resources:
+    requests:
+      ephemeral-storage: 256Mi
+    limits:
+      ephemeral-storage: 1Gi
+```
+"#).precision("high").off_by_default(),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testutil::{only, pairs};
+
+    const RULES: &[&str] = &[
+        "cpu-request-missing",
+        "memory-request-missing",
+        "memory-limit-missing",
+        "ephemeral-storage-missing",
+    ];
+
+    #[test]
+    fn fires_per_missing_field() {
+        let text = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  initContainers:\n  - name: init\n    image: a:1\n    resources:\n      limits: {cpu: 1, memory: 1Gi}\n  containers:\n  - name: a\n    image: a:1\n  - name: b\n    image: a:1\n    resources:\n      requests: {cpu: 1, memory: 1Gi, ephemeral-storage: 1Gi}\n";
+        assert_eq!(
+            only(text, RULES),
+            pairs(&[
+                ("ephemeral-storage-missing", 7),
+                ("cpu-request-missing", 12),
+                ("ephemeral-storage-missing", 12),
+                ("memory-limit-missing", 12),
+                ("memory-request-missing", 12),
+                ("memory-limit-missing", 14),
+            ])
+        );
+    }
+
+    #[test]
+    fn complete_resources_are_quiet() {
+        let text = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n  - name: a\n    image: a:1\n    resources:\n      requests: {cpu: 100m, memory: 1Gi, ephemeral-storage: 1Gi}\n      limits: {memory: 1Gi}\n";
+        assert!(only(text, RULES).is_empty());
+    }
+}

@@ -1,0 +1,263 @@
+//! The `deprecations` pack through the real binary: removed vs deprecated vs
+//! fine at several target versions, `List` items, Helm templates read line
+//! by line, message contents, and the schema pack's removed-API dedupe.
+
+use assert_cmd::Command;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+
+/// Our binary, copied once. Several worktrees share one cargo target dir,
+/// so `target/debug/shiplint` may be another branch's build by the time
+/// this runs: take it only if it has this branch's packs, else the newest
+/// `deps/shiplint-*` build that has them.
+fn binary() -> &'static Path {
+    static BIN: std::sync::OnceLock<(tempfile::TempDir, PathBuf)> = std::sync::OnceLock::new();
+    &BIN.get_or_init(|| {
+        let ours = |p: &Path| {
+            std::process::Command::new(p)
+                .args(["rules", "--pack", "practices"])
+                .output()
+                .is_ok_and(|o| {
+                    let s = String::from_utf8_lossy(&o.stdout);
+                    s.contains("practices/readiness-probe-missing")
+                        && s.contains("practices/env-secret")
+                })
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let copy = dir.path().join("shiplint");
+        let uplifted = PathBuf::from(env!("CARGO_BIN_EXE_shiplint"));
+        std::fs::copy(&uplifted, &copy).unwrap();
+        if !ours(&copy) {
+            let deps = uplifted.parent().unwrap().join("deps");
+            let mut candidates: Vec<(std::time::SystemTime, PathBuf)> = std::fs::read_dir(&deps)
+                .unwrap()
+                .filter_map(|e| e.ok())
+                .map(|e| e.path())
+                .filter(|p| {
+                    p.file_name()
+                        .and_then(|n| n.to_str())
+                        .is_some_and(|n| n.starts_with("shiplint-") && !n.contains('.'))
+                })
+                .filter_map(|p| Some((std::fs::metadata(&p).ok()?.modified().ok()?, p)))
+                .collect();
+            candidates.sort();
+            let found = candidates
+                .into_iter()
+                .rev()
+                .map(|(_, p)| p)
+                .find(|p| ours(p))
+                .expect("no shiplint build with the practices pack in the target dir");
+            std::fs::copy(found, &copy).unwrap();
+        }
+        (dir, copy)
+    })
+    .1
+}
+
+fn fixtures() -> String {
+    format!("{}/tests/fixtures/deprecations", env!("CARGO_MANIFEST_DIR"))
+}
+
+fn scan(args: &[&str]) -> Value {
+    let out = Command::new(binary())
+        .current_dir(fixtures())
+        .args(["scan", "--no-config"])
+        .args(args)
+        .args(["-f", "json", "--fail-on", "never"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// (rule, path, line) per finding.
+fn found(v: &Value) -> Vec<(String, String, u64)> {
+    let mut out: Vec<_> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["rule"].as_str().unwrap().to_string(),
+                f["path"].as_str().unwrap().to_string(),
+                f["span"]["line"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+fn expect(v: &[(&str, &str, u64)]) -> Vec<(String, String, u64)> {
+    let mut out: Vec<_> = v
+        .iter()
+        .map(|(r, p, l)| (format!("deprecations/{r}"), p.to_string(), *l))
+        .collect();
+    out.sort();
+    out
+}
+
+const MANIFESTS: &str = "manifests/old-apis.yaml";
+const TEMPLATE: &str = "chart/templates/ingress.yaml";
+
+#[test]
+fn nothing_before_the_deprecation() {
+    let v = scan(&["--packs", "deprecations", "--target-version", "1.13", "."]);
+    assert_eq!(found(&v), vec![]);
+}
+
+#[test]
+fn deprecated_but_served() {
+    let v = scan(&["--packs", "deprecations", "--target-version", "1.20", "."]);
+    assert_eq!(
+        found(&v),
+        expect(&[
+            ("deprecated-api", MANIFESTS, 2),
+            ("deprecated-api", TEMPLATE, 2),
+        ])
+    );
+    let f = &v["findings"][0];
+    assert_eq!(f["severity"], "warning");
+}
+
+#[test]
+fn removed_and_deprecated_mixed_including_list_items() {
+    let v = scan(&["--packs", "deprecations", "--target-version", "1.23", "."]);
+    assert_eq!(
+        found(&v),
+        expect(&[
+            ("removed-api", MANIFESTS, 2),
+            // Items of a `kind: List`, on their own apiVersion lines.
+            ("deprecated-api", MANIFESTS, 15),
+            ("deprecated-api", MANIFESTS, 24),
+            ("removed-api", TEMPLATE, 2),
+            ("deprecated-api", TEMPLATE, 12),
+        ])
+    );
+}
+
+#[test]
+fn everything_removed_later() {
+    let v = scan(&["--packs", "deprecations", "--target-version", "1.26", "."]);
+    assert_eq!(
+        found(&v),
+        expect(&[
+            ("removed-api", MANIFESTS, 2),
+            ("removed-api", MANIFESTS, 15),
+            ("removed-api", MANIFESTS, 24),
+            ("removed-api", TEMPLATE, 2),
+            ("removed-api", TEMPLATE, 12),
+        ])
+    );
+    for f in v["findings"].as_array().unwrap() {
+        assert_eq!(f["severity"], "error");
+    }
+}
+
+#[test]
+fn messages_and_properties_say_when_and_what_instead() {
+    let v = scan(&["--packs", "deprecations", "--target-version", "1.25", "."]);
+    let f = v["findings"].as_array().unwrap();
+    let ing = f
+        .iter()
+        .find(|x| x["path"] == MANIFESTS && x["span"]["line"] == 2)
+        .unwrap();
+    let msg = ing["message"].as_str().unwrap();
+    assert!(
+        msg.contains("Ingress/shop/web uses extensions/v1beta1 Ingress"),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("deprecated in Kubernetes 1.14 and removed in 1.22"),
+        "{msg}"
+    );
+    assert!(msg.contains("Kubernetes 1.25 does not serve it"), "{msg}");
+    assert!(msg.contains("use networking.k8s.io/v1"), "{msg}");
+    assert!(
+        msg.contains("service.name") && msg.contains("service.port.number"),
+        "{msg}"
+    );
+    assert_eq!(ing["span"]["col"], 13);
+    assert_eq!(ing["properties"]["replacement"], "networking.k8s.io/v1");
+    assert_eq!(ing["properties"]["deprecatedIn"], "1.14");
+    assert_eq!(ing["properties"]["removedIn"], "1.22");
+
+    let cron = f
+        .iter()
+        .find(|x| x["path"] == MANIFESTS && x["span"]["line"] == 24)
+        .unwrap();
+    let msg = cron["message"].as_str().unwrap();
+    assert!(msg.contains("use batch/v1"), "{msg}");
+    assert!(msg.contains("only the apiVersion changes"), "{msg}");
+
+    let psp = f
+        .iter()
+        .find(|x| x["path"] == TEMPLATE && x["span"]["line"] == 12)
+        .unwrap();
+    let msg = psp["message"].as_str().unwrap();
+    assert!(msg.starts_with("Helm template: "), "{msg}");
+    assert!(msg.contains("PodSecurityPolicy/restricted"), "{msg}");
+    assert!(msg.contains("no replacement API"), "{msg}");
+    assert!(msg.contains("Pod Security Admission"), "{msg}");
+    assert_eq!(psp["properties"]["template"], true);
+    // `apiVersion: {{ include … }}` is not guessed at.
+    assert!(!f
+        .iter()
+        .any(|x| x["path"] == TEMPLATE && x["span"]["line"] == 19));
+}
+
+#[test]
+fn target_defaults_to_the_kubernetes_version() {
+    let v = scan(&[
+        "--packs",
+        "deprecations",
+        "--kubernetes-version",
+        "1.20",
+        ".",
+    ]);
+    assert_eq!(found(&v).len(), 2);
+    let v = scan(&[
+        "--packs",
+        "deprecations",
+        "--kubernetes-version",
+        "1.20",
+        "--target-version",
+        "1.26",
+        ".",
+    ]);
+    assert_eq!(found(&v).len(), 5);
+}
+
+#[test]
+fn schema_leaves_removed_apis_to_deprecations() {
+    let only_schema = scan(&["--packs", "schema", MANIFESTS]);
+    let missing: Vec<_> = found(&only_schema)
+        .into_iter()
+        .filter(|(r, _, _)| r == "schema/missing-schema")
+        .map(|(_, _, l)| l)
+        .collect();
+    assert_eq!(missing, vec![2, 15, 24]);
+
+    let both = scan(&["--packs", "schema,deprecations", MANIFESTS]);
+    let rules: Vec<_> = found(&both).into_iter().map(|(r, _, l)| (r, l)).collect();
+    assert!(
+        !rules.iter().any(|(r, _)| r == "schema/missing-schema"),
+        "{rules:?}"
+    );
+    assert!(rules.contains(&("deprecations/removed-api".to_string(), 2)));
+}
+
+#[test]
+fn target_version_is_validated() {
+    let out = Command::new(binary())
+        .args(["scan", "--no-config", "--target-version", "latest"])
+        .arg(fixtures())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a Kubernetes version"));
+}

@@ -1,0 +1,290 @@
+//! The `practices` pack through the real binary.
+//!
+//! The seed's story (tests/fixtures/practices/seed/web.yaml): a Deployment
+//! written in a hurry — `containerPort: "8080"` (a string), no probes, cpu
+//! and memory requests but no limits, no security context, 3 replicas and
+//! no PodDisruptionBudget. With `--packs schema,practices` and default rule
+//! levels exactly these fire:
+//!
+//! | rule | line | why |
+//! |---|---|---|
+//! | practices/pdb-missing (note) | 5 | 3 replicas, no PDB |
+//! | practices/automount-service-account-token (note) | 18 | pod `spec:` |
+//! | practices/readiness-probe-missing, liveness-probe-missing | 20 | `- name: web` |
+//! | practices/memory-limit-missing | 20 | |
+//! | practices/privilege-escalation, run-as-root | 20 | no securityContext |
+//! | practices/readonly-root-filesystem, capabilities-drop-all, seccomp-profile-unset (notes) | 20 | |
+//! | schema/invalid | 23 | `containerPort: "8080"` |
+//!
+//! The Service in the same file selects the Deployment, so
+//! `service-selector-no-match` stays quiet; `ephemeral-storage-missing` is
+//! off by default. The fixed manifest (fixtures/practices/fixed) yields
+//! nothing at all.
+
+use assert_cmd::Command;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+
+/// Our binary, copied once. Several worktrees share one cargo target dir,
+/// so `target/debug/shiplint` may be another branch's build by the time
+/// this runs: take it only if it has this branch's packs, else the newest
+/// `deps/shiplint-*` build that has them.
+fn binary() -> &'static Path {
+    static BIN: std::sync::OnceLock<(tempfile::TempDir, PathBuf)> = std::sync::OnceLock::new();
+    &BIN.get_or_init(|| {
+        let ours = |p: &Path| {
+            std::process::Command::new(p)
+                .args(["rules", "--pack", "practices"])
+                .output()
+                .is_ok_and(|o| {
+                    let s = String::from_utf8_lossy(&o.stdout);
+                    s.contains("practices/readiness-probe-missing")
+                        && s.contains("practices/env-secret")
+                })
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let copy = dir.path().join("shiplint");
+        let uplifted = PathBuf::from(env!("CARGO_BIN_EXE_shiplint"));
+        std::fs::copy(&uplifted, &copy).unwrap();
+        if !ours(&copy) {
+            let deps = uplifted.parent().unwrap().join("deps");
+            let mut candidates: Vec<(std::time::SystemTime, PathBuf)> = std::fs::read_dir(&deps)
+                .unwrap()
+                .filter_map(|e| e.ok())
+                .map(|e| e.path())
+                .filter(|p| {
+                    p.file_name()
+                        .and_then(|n| n.to_str())
+                        .is_some_and(|n| n.starts_with("shiplint-") && !n.contains('.'))
+                })
+                .filter_map(|p| Some((std::fs::metadata(&p).ok()?.modified().ok()?, p)))
+                .collect();
+            candidates.sort();
+            let found = candidates
+                .into_iter()
+                .rev()
+                .map(|(_, p)| p)
+                .find(|p| ours(p))
+                .expect("no shiplint build with the practices pack in the target dir");
+            std::fs::copy(found, &copy).unwrap();
+        }
+        (dir, copy)
+    })
+    .1
+}
+
+fn fixture(rel: &str) -> String {
+    format!(
+        "{}/tests/fixtures/practices/{rel}",
+        env!("CARGO_MANIFEST_DIR")
+    )
+}
+
+fn scan_json(args: &[&str]) -> Value {
+    let out = Command::new(binary())
+        .arg("scan")
+        .args(args)
+        .args(["-f", "json", "--fail-on", "never"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// (rule, line) of every finding, in report order.
+fn pairs(v: &Value) -> Vec<(String, u64)> {
+    v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["rule"].as_str().unwrap().to_string(),
+                f["span"]["line"].as_u64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+fn sorted(v: &[(&str, u64)]) -> Vec<(String, u64)> {
+    let mut v: Vec<_> = v.iter().map(|(r, l)| (r.to_string(), *l)).collect();
+    v.sort_by(|a, b| (a.1, &a.0).cmp(&(b.1, &b.0)));
+    v
+}
+
+fn sorted_pairs(v: &Value) -> Vec<(String, u64)> {
+    let mut p = pairs(v);
+    p.sort_by(|a, b| (a.1, &a.0).cmp(&(b.1, &b.0)));
+    p
+}
+
+#[test]
+fn seed_story_yields_exactly_the_schema_error_probes_and_memory_limit() {
+    let v = scan_json(&[
+        "--no-config",
+        "--packs",
+        "schema,practices",
+        &fixture("seed"),
+    ]);
+    assert_eq!(
+        sorted_pairs(&v),
+        sorted(&[
+            ("practices/pdb-missing", 5),
+            ("practices/automount-service-account-token", 18),
+            ("practices/capabilities-drop-all", 20),
+            ("practices/liveness-probe-missing", 20),
+            ("practices/memory-limit-missing", 20),
+            ("practices/privilege-escalation", 20),
+            ("practices/readiness-probe-missing", 20),
+            ("practices/readonly-root-filesystem", 20),
+            ("practices/run-as-root", 20),
+            ("practices/seccomp-profile-unset", 20),
+            ("schema/invalid", 23),
+        ])
+    );
+    // The three the story is about, on the right lines and severities.
+    let f = v["findings"].as_array().unwrap();
+    let find = |rule: &str| f.iter().find(|x| x["rule"] == rule).unwrap().clone();
+    assert_eq!(find("schema/invalid")["severity"], "error");
+    assert_eq!(
+        find("practices/readiness-probe-missing")["severity"],
+        "warning"
+    );
+    assert_eq!(
+        find("practices/liveness-probe-missing")["severity"],
+        "warning"
+    );
+    let mem = find("practices/memory-limit-missing");
+    assert_eq!(mem["severity"], "warning");
+    assert!(mem["message"].as_str().unwrap().contains("container 'web'"));
+}
+
+#[test]
+fn fixed_manifest_is_clean() {
+    let v = scan_json(&[
+        "--no-config",
+        "--packs",
+        "schema,practices",
+        &fixture("fixed"),
+    ]);
+    assert_eq!(pairs(&v), vec![]);
+}
+
+#[test]
+fn jobs_cronjobs_and_init_containers_need_no_probes() {
+    let v = scan_json(&[
+        "--no-config",
+        "--packs",
+        "schema,practices",
+        &fixture("quiet"),
+    ]);
+    assert_eq!(pairs(&v), vec![]);
+}
+
+#[test]
+fn other_tools_annotations_silence_mapped_rules_and_secrets_are_redacted() {
+    let v = scan_json(&["--no-config", "--packs", "practices", &fixture("annotated")]);
+    assert_eq!(pairs(&v), vec![("practices/env-secret".to_string(), 28)]);
+    let text = serde_json::to_string(&v).unwrap();
+    assert!(!text.contains("hunter2"), "the raw value leaked: {text}");
+    assert!(text.contains("DB_PASSWORD"));
+    let out = Command::new(binary())
+        .args(["scan", "--no-config", "--packs", "practices"])
+        .arg(fixture("annotated"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("<redacted>"), "{stdout}");
+    assert!(!stdout.contains("hunter2"), "{stdout}");
+}
+
+#[test]
+fn config_turns_on_default_off_rules_and_digest_policy() {
+    let quiet = scan_json(&["--no-config", "--packs", "practices", &fixture("optin")]);
+    let rules: Vec<String> = pairs(&quiet).into_iter().map(|(r, _)| r).collect();
+    assert!(!rules.contains(&"practices/ephemeral-storage-missing".to_string()));
+    assert!(!rules.contains(&"practices/image-digest-missing".to_string()));
+    // .shiplint.yaml in the folder: `rules: {practices/ephemeral-storage-missing: note}`
+    // and `practices: {require-digest: true}`.
+    let on = scan_json(&["--packs", "practices", &fixture("optin")]);
+    let got = pairs(&on);
+    assert!(got.contains(&("practices/ephemeral-storage-missing".to_string(), 8)));
+    assert!(got.contains(&("practices/image-digest-missing".to_string(), 9)));
+}
+
+#[test]
+fn rules_and_explain_document_every_rule() {
+    let out = Command::new(binary())
+        .args(["rules", "--pack", "practices"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success());
+    assert!(text.lines().count() >= 30, "{text}");
+    let eph = text
+        .lines()
+        .find(|l| l.starts_with("practices/ephemeral-storage-missing"))
+        .unwrap();
+    assert!(eph.contains("off by default"), "{eph}");
+    for line in text.lines() {
+        let id = line.split_whitespace().next().unwrap();
+        let out = Command::new(binary())
+            .args(["explain", id])
+            .output()
+            .unwrap();
+        let help = String::from_utf8_lossy(&out.stdout);
+        assert!(help.contains("## What it finds"), "{id}");
+        assert!(help.contains("## How to fix"), "{id}");
+        assert!(help.contains("```"), "{id} has no snippet");
+    }
+    let out = Command::new(binary())
+        .args(["explain", "practices/readiness-probe-missing"])
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&out.stdout);
+    assert!(help.contains("## Why it matters"));
+    assert!(help.contains("kube-score/ignore: pod-probes"), "{help}");
+    assert!(
+        help.contains("polaris.fairwinds.com/readinessProbeMissing-exempt"),
+        "{help}"
+    );
+    assert!(help.contains("CKV_K8S_9"), "{help}");
+}
+
+#[test]
+fn sarif_carries_rule_help() {
+    let out = Command::new(binary())
+        .args(["scan", "--no-config", "--packs", "practices", "-f", "sarif"])
+        .arg(fixture("seed"))
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rules = v["runs"][0]["tool"]["driver"]["rules"].as_array().unwrap();
+    let r = rules
+        .iter()
+        .find(|r| r["id"] == "practices/memory-limit-missing")
+        .unwrap();
+    assert!(r["help"]["markdown"]
+        .as_str()
+        .unwrap()
+        .contains("Why it matters"));
+}
+
+#[test]
+fn dangling_service_selector_unless_templates_hide_the_workload() {
+    let rule = "practices/service-selector-no-match".to_string();
+    let v = scan_json(&["--no-config", "--packs", "practices", &fixture("dangling")]);
+    assert!(pairs(&v).contains(&(rule.clone(), 21)), "{:?}", pairs(&v));
+    // Same files plus an unrendered template in the folder: the workload
+    // the Service wants may be in it, so nothing is claimed.
+    let v = scan_json(&["--no-config", "--packs", "practices", &fixture("templated")]);
+    assert!(
+        !pairs(&v).iter().any(|(r, _)| *r == rule),
+        "{:?}",
+        pairs(&v)
+    );
+}
