@@ -25,7 +25,7 @@ use cache::AnswerCache;
 use chunk::ReviewChunk;
 use client::{ChatClient, ClientConfig, Usage};
 pub use options::ReviewOptions;
-use redact::BuiltinSecrets;
+use redact::PackSecrets;
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -247,7 +247,7 @@ pub fn run_review(
             prompt::PROMPT_OVERRIDE
         ));
     }
-    let secrets = redact::redact_files(&mut files, &BuiltinSecrets);
+    let secrets = redact::redact_files(&mut files, &PackSecrets);
     let mut chunks = chunk::chunk_files(&files, opts.chunk_tokens);
     if chunks.is_empty() {
         report.notes.push(format!(

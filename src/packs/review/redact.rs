@@ -16,6 +16,36 @@ pub trait SecretFinder: Send + Sync {
     fn find_secrets(&self, text: &str) -> Vec<(Range<usize>, String)>;
 }
 
+/// The `secrets` pack's detectors (every format it knows, with checksums
+/// and placeholder filters), backed up by the minimal built-in set, so
+/// nothing either of them recognises reaches the model.
+pub struct PackSecrets;
+
+impl SecretFinder for PackSecrets {
+    fn find_secrets(&self, text: &str) -> Vec<(Range<usize>, String)> {
+        let mut out: Vec<(Range<usize>, String)> = match crate::packs::secrets::engine() {
+            Ok(engine) => engine
+                .scan(text.as_bytes(), "", &Default::default())
+                .into_iter()
+                .filter_map(|h| {
+                    let d = engine.detectors.get(h.detector)?;
+                    // Byte ranges must fall on characters of `text`.
+                    text.get(h.start..h.end)?;
+                    Some((h.start..h.end, d.rule_id.clone()))
+                })
+                .collect(),
+            Err(_) => Vec::new(),
+        };
+        for (r, id) in BuiltinSecrets.find_secrets(text) {
+            if !out.iter().any(|(o, _)| o.start < r.end && r.start < o.end) {
+                out.push((r, id));
+            }
+        }
+        out.sort_by_key(|(r, _)| r.start);
+        out
+    }
+}
+
 /// The minimal built-in detector set.
 pub struct BuiltinSecrets;
 
@@ -216,6 +246,15 @@ pub fn redact_files(
 mod tests {
     use super::super::diff::{DiffLine, FileDiff, Hunk};
     use super::*;
+
+    #[test]
+    fn the_secrets_pack_engine_masks_what_it_knows() {
+        let text = "aws_access_key_id = AKIADEFGHIJKLMNOPQRS\nregion = eu-west-1\n";
+        let found = PackSecrets.find_secrets(text);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(&text[found[0].0.clone()], "AKIADEFGHIJKLMNOPQRS");
+        assert_eq!(found[0].1, "secrets/aws-access-key-id");
+    }
 
     fn lines(s: &str) -> Vec<String> {
         s.split('\n').map(String::from).collect()
