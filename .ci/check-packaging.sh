@@ -127,13 +127,20 @@ metadata:
 spec:
   replicas: "three"
 YAML
-# A secret-looking file staged too (AWS's documented example key).
-printf 'AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE\nAWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n' > "$WORK/.env"
+# A staged credential too (made up, but in a real format: not one of the
+# documented examples, which the secrets pack rightly ignores).
+printf 'DATABASE_URL=postgres://app:Vb7nQ2xL9kTz4RwP@db.internal:5432/app\n' > "$WORK/.env"
 git -C "$WORK" add -A
 try_hook shiplint fail "a staged bad manifest"
 try_hook shiplint-system fail "a staged bad manifest"
 if shiplint rules --pack secrets >/dev/null 2>&1; then
-  out=$(cd "$WORK" && pre-commit try-repo "$SNAP" shiplint-secrets-system 2>&1) && { echo "FAILED: shiplint-secrets-system passed on a staged secret"; fail=1; } || echo "ok: shiplint-secrets-system fails on a staged secret"
+  if out=$(cd "$WORK" && pre-commit try-repo "$SNAP" shiplint-secrets-system 2>&1); then
+    echo "FAILED: shiplint-secrets-system passed on a staged secret"; fail=1
+  elif grep -q "secrets/postgres-url-password" <<<"$out" && ! grep -q "Vb7nQ2xL9kTz4RwP" <<<"$out"; then
+    echo "ok: shiplint-secrets-system fails on a staged secret, redacted"
+  else
+    echo "FAILED: shiplint-secrets-system failed for another reason, or leaked the value:"; tail -20 <<<"$out"; fail=1
+  fi
 else
   echo "skipped: shiplint-secrets-system (this build has no secrets pack yet)"
 fi

@@ -6,12 +6,12 @@ use std::path::PathBuf;
 
 pub const HOOK_MARKER: &str = "# installed by shiplint install-hook";
 
-/// The hook script. `shiplint scan` runs on the whole working tree: cross-
-/// object checks need every manifest, not only the staged ones.
-// TODO: switch to `shiplint scan --staged` once the secrets pack lands it.
+/// The hook script: `shiplint scan --staged` reads the whole index (what the
+/// commit will contain), since cross-object checks need every manifest, not
+/// only the changed ones.
 pub fn script() -> String {
     format!(
-        "#!/bin/sh\n{HOOK_MARKER}\n# Remove this file to uninstall. Skip once with `git commit --no-verify`.\ncommand -v shiplint >/dev/null 2>&1 || {{ echo 'shiplint not found on PATH; skipping the pre-commit scan' >&2; exit 0; }}\nexec shiplint scan --fail-on error .\n"
+        "#!/bin/sh\n{HOOK_MARKER}\n# Remove this file to uninstall. Skip once with `git commit --no-verify`.\ncommand -v shiplint >/dev/null 2>&1 || {{ echo 'shiplint not found on PATH; skipping the pre-commit scan' >&2; exit 0; }}\nexec shiplint scan --staged --fail-on error .\n"
     )
 }
 
