@@ -158,20 +158,27 @@ fn config_path(args: &ScanArgs) -> Option<PathBuf> {
         .or_else(|| ConfigFile::discover(Path::new(".")))
 }
 
+/// Loads a config file into `settings`; returns its `fail-on`, if any.
+fn apply_config(settings: &mut Settings, path: &Path) -> Result<Option<FailOn>> {
+    let cfg = ConfigFile::load(path)?;
+    let fail_on = match &cfg.fail_on {
+        Some(f) => Some(<FailOn as clap::ValueEnum>::from_str(f, true).map_err(|_| {
+            anyhow::anyhow!(
+                "config {}: fail-on must be error, warning, note or never",
+                path.display()
+            )
+        })?),
+        None => None,
+    };
+    settings.apply_file(cfg)?;
+    Ok(fail_on)
+}
+
 pub fn settings_from(args: &ScanArgs) -> Result<(Settings, Option<FailOn>)> {
     let mut s = Settings::default();
     let mut fail_on = None;
     if let Some(path) = config_path(args) {
-        let cfg = ConfigFile::load(&path)?;
-        if let Some(f) = &cfg.fail_on {
-            fail_on = Some(<FailOn as clap::ValueEnum>::from_str(f, true).map_err(|_| {
-                anyhow::anyhow!(
-                    "config {}: fail-on must be error, warning, note or never",
-                    path.display()
-                )
-            })?);
-        }
-        s.apply_file(cfg)?;
+        fail_on = apply_config(&mut s, &path)?;
     }
     if let Some(v) = &args.kubernetes_version {
         s.kubernetes_version = Some(KubeVersion::parse(v)?);
@@ -506,16 +513,7 @@ fn review_command(args: ReviewArgs) -> Result<i32> {
         })
     };
     if let Some(path) = cfg_path {
-        let cfg = ConfigFile::load(&path)?;
-        if let Some(f) = &cfg.fail_on {
-            fail_on = Some(<FailOn as clap::ValueEnum>::from_str(f, true).map_err(|_| {
-                anyhow::anyhow!(
-                    "config {}: fail-on must be error, warning, note or never",
-                    path.display()
-                )
-            })?);
-        }
-        settings.apply_file(cfg)?;
+        fail_on = apply_config(&mut settings, &path)?;
     }
     args.review
         .merge_into(settings.pack_options.entry("review".into()).or_default());

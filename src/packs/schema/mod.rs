@@ -276,35 +276,23 @@ impl SchemaPack {
                 );
             }
         }
-        let validator = match self.resolve(s, m) {
+        // Configured locations first; in the index phase, then the CRDs.
+        let resolved = match self.resolve(s, m) {
+            Ok(None) => match crds {
+                Some(crds) => crds.validator(&m.api_version, &m.kind),
+                None => return,
+            },
+            other => other,
+        };
+        let validator = match resolved {
             Ok(Some(v)) => v,
             Ok(None) => {
-                let Some(crds) = crds else { return };
-                match crds.validator(&m.api_version, &m.kind) {
-                    Ok(Some(v)) => v,
-                    Ok(None) => {
-                        // Reported (with its replacement) by the deprecations pack.
-                        let removed =
-                            super::deprecations::reports_removed(s, &m.api_version, &m.kind);
-                        if !s.ignore_missing_schemas && !removed {
-                            out.push(missing_schema(self.loaded(), s, m).with_key(key));
-                        }
-                        return;
-                    }
-                    Err(e) => {
-                        out.push(
-                            Finding::new(
-                                SCHEMA_ERROR,
-                                Severity::Error,
-                                &m.path,
-                                m.anchor(),
-                                format!("{e:#}"),
-                            )
-                            .with_key(key),
-                        );
-                        return;
-                    }
+                // Reported (with its replacement) by the deprecations pack.
+                let removed = super::deprecations::reports_removed(s, &m.api_version, &m.kind);
+                if !s.ignore_missing_schemas && !removed {
+                    out.push(missing_schema(self.loaded(), s, m).with_key(key));
                 }
+                return;
             }
             Err(e) => {
                 out.push(
