@@ -69,6 +69,19 @@ pub struct SchemaPack {
     /// kept, once per group/version/kind, so memory does not grow with
     /// repeated CRDs).
     crds: std::sync::Mutex<Option<CrdSchemas>>,
+    /// Files holding resources whose schema may come from a CRD seen later.
+    /// They are read and parsed again in the index phase instead of being
+    /// kept parsed, so memory does not grow with the number of such files.
+    deferred: std::sync::Mutex<Vec<Deferred>>,
+}
+
+/// A file to validate again once every CRD of the run is known.
+struct Deferred {
+    path: std::sync::Arc<str>,
+    /// Re-read from here; files without one (stdin, git blobs) keep `text`.
+    disk: Option<std::path::PathBuf>,
+    text: Option<String>,
+    explicit: bool,
 }
 
 impl SchemaPack {
@@ -134,6 +147,21 @@ impl Pack for SchemaPack {
             out.push(problem_finding(file, p));
         }
         let how = Partial::of(ctx, &file.path);
+        let s = ctx.settings;
+        let needs_crds = parsed
+            .manifests
+            .iter()
+            .any(|m| !skipped(s, m) && self.resolve(s, m).is_ok_and(|v| v.is_none()));
+        if needs_crds {
+            if let Ok(mut d) = self.deferred.lock() {
+                d.push(Deferred {
+                    path: file.path.clone(),
+                    disk: file.disk_path.clone(),
+                    text: file.disk_path.is_none().then(|| file.text.clone()),
+                    explicit: file.explicit,
+                });
+            }
+        }
         for m in &parsed.manifests {
             if m.kind == "CustomResourceDefinition" {
                 if let Ok(mut crds) = self.crds.lock() {
@@ -145,13 +173,7 @@ impl Pack for SchemaPack {
         }
     }
 
-    /// Resources whose schema is not known until every CRD of the run has
-    /// been seen.
-    fn wants_in_index(&self, ctx: &Context, m: &Manifest) -> bool {
-        !skipped(ctx.settings, m) && self.resolve(ctx.settings, m).is_ok_and(|v| v.is_none())
-    }
-
-    fn check_index(&self, ctx: &Context, index: &ManifestIndex, out: &mut Vec<Finding>) {
+    fn check_index(&self, ctx: &Context, _index: &ManifestIndex, out: &mut Vec<Finding>) {
         let s = ctx.settings;
         let mut crds = match self.crds.lock() {
             Ok(mut c) => c.take().unwrap_or_else(|| CrdSchemas::new(s.strict)),
@@ -169,11 +191,41 @@ impl Pack for SchemaPack {
                 ));
             }
         }
-        for m in &index.manifests {
-            if self.resolve(s, m).is_ok_and(|c| c.is_some()) || skipped(s, m) {
-                continue;
+        let deferred = self
+            .deferred
+            .lock()
+            .map(|mut d| std::mem::take(&mut *d))
+            .unwrap_or_default();
+        for d in deferred {
+            let text = match (d.text, &d.disk) {
+                (Some(t), _) => t,
+                (None, Some(disk)) => match std::fs::read(disk) {
+                    Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+                    Err(e) => {
+                        out.push(Finding::new(
+                            SCHEMA_ERROR,
+                            Severity::Error,
+                            &d.path,
+                            Span::line(1),
+                            format!(
+                                "could not read {} again to validate its custom resources: {e}",
+                                d.path
+                            ),
+                        ));
+                        continue;
+                    }
+                },
+                (None, None) => continue,
+            };
+            let mut file = SourceFile::new(d.path.clone(), text);
+            file.explicit = d.explicit;
+            let parsed = crate::manifest::parse_file(&file, s.limits);
+            for m in &parsed.manifests {
+                if skipped(s, m) || self.resolve(s, m).is_ok_and(|c| c.is_some()) {
+                    continue;
+                }
+                self.check_manifest(s, m, Some(&crds), Partial::of(ctx, &m.path), out);
             }
-            self.check_manifest(s, m, Some(&crds), Partial::of(ctx, &m.path), out);
         }
     }
 }
