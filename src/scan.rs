@@ -493,7 +493,10 @@ mod tests {
         let err = read_input(&input, &Settings::default(), None)
             .err()
             .expect("a read error");
-        assert!(format!("{err:#}").contains("cannot read gone.yaml"), "{err:#}");
+        assert!(
+            format!("{err:#}").contains("cannot read gone.yaml"),
+            "{err:#}"
+        );
     }
 
     /// A file over the limit is skipped as large, never parsed.
