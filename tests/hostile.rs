@@ -100,7 +100,7 @@ fn billion_laughs() -> String {
     s.push_str("  a0: &a0 [\"lol\", \"lol\", \"lol\", \"lol\", \"lol\", \"lol\", \"lol\", \"lol\", \"lol\"]\n");
     for i in 1..10 {
         let prev = format!("*a{}", i - 1);
-        let items = vec![prev.as_str(); 9].join(", ");
+        let items = [prev.as_str(); 9].join(", ");
         s.push_str(&format!("  a{i}: &a{i} [{items}]\n"));
     }
     s
