@@ -207,6 +207,11 @@ pub fn settings_from(args: &ScanArgs) -> Result<(Settings, Option<FailOn>)> {
     args.review
         .merge_into(s.pack_options.entry("review".into()).or_default());
     s.max_file_size = args.max_file_size;
+    s.limits = crate::manifest::Limits {
+        max_documents: args.max_documents as usize,
+        max_alias_nodes: args.max_alias_nodes as usize,
+        max_depth: args.max_depth as usize,
+    };
     if args.history && args.review.diff_base.is_some() {
         bail!("--history and --diff-base cannot be combined");
     }

@@ -222,6 +222,18 @@ pub struct ScanArgs {
     #[arg(long, default_value_t = 10 * 1024 * 1024)]
     pub max_file_size: u64,
 
+    /// Most YAML documents in one file; more is a syntax finding, the rest of the run goes on.
+    #[arg(long, value_name = "N", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub max_documents: u64,
+
+    /// Most nodes YAML alias expansion may add to one document (stops alias bombs).
+    #[arg(long, value_name = "N", default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(0..=10_000_000))]
+    pub max_alias_nodes: u64,
+
+    /// Deepest nesting of YAML/JSON sequences and mappings (at most 1000).
+    #[arg(long, value_name = "N", default_value_t = 200, value_parser = clap::value_parser!(u64).range(1..=1000))]
+    pub max_depth: u64,
+
     /// Timeout in seconds for schema downloads.
     #[arg(long, default_value_t = 30)]
     pub http_timeout: u64,

@@ -2,7 +2,7 @@
 //! `ignore` crate (.gitignore-aware), minus excludes, binaries and files over
 //! the size limit (each skip is noted, never silent).
 
-use anyhow::{bail, Context as _, Result};
+use anyhow::{Context as _, Result};
 use ignore::overrides::OverrideBuilder;
 use std::path::{Path, PathBuf};
 
@@ -54,7 +54,9 @@ pub fn discover(paths: &[String], base: &Path, exclude: &[String]) -> Result<Dis
         }
         let path = PathBuf::from(raw);
         let meta = std::fs::metadata(&path).with_context(|| format!("cannot read {raw}"))?;
-        if meta.is_file() {
+        // A named FIFO or device is passed on: reading it is refused with a
+        // note for that path, and the rest of the run goes on.
+        if meta.is_file() || !meta.is_dir() {
             if seen.insert(path.clone()) {
                 out.inputs.push(Input::File {
                     display: display_path(&path, base),
@@ -63,9 +65,6 @@ pub fn discover(paths: &[String], base: &Path, exclude: &[String]) -> Result<Dis
                 });
             }
             continue;
-        }
-        if !meta.is_dir() {
-            bail!("{raw} is neither a file nor a directory");
         }
         let mut overrides = OverrideBuilder::new(&path);
         for pat in exclude {

@@ -82,11 +82,27 @@ fn read_input(
             display,
             explicit,
         } => {
+            // The file may have gone (or changed) since discovery: every
+            // failure here is a note for this file, never the end of the run.
             let meta = std::fs::metadata(disk).with_context(|| format!("cannot read {display}"))?;
+            if !meta.is_file() {
+                // A FIFO or device would block or never end.
+                anyhow::bail!("skipped {display}: not a regular file");
+            }
             if meta.len() > settings.max_file_size {
                 return Ok(Err(FileKind::Large));
             }
-            let bytes = std::fs::read(disk).with_context(|| format!("cannot read {display}"))?;
+            // Read at most one byte past the limit: the file may have grown.
+            let mut bytes = Vec::new();
+            std::fs::File::open(disk)
+                .and_then(|f| {
+                    f.take(settings.max_file_size.saturating_add(1))
+                        .read_to_end(&mut bytes)
+                })
+                .with_context(|| format!("cannot read {display}"))?;
+            if bytes.len() as u64 > settings.max_file_size {
+                return Ok(Err(FileKind::Large));
+            }
             if bytes[..bytes.len().min(8192)].contains(&0) {
                 return Ok(Err(FileKind::Binary));
             }
@@ -131,6 +147,16 @@ fn scan_one(
                         "skipped {display}: larger than --max-file-size ({} bytes)",
                         ctx.settings.max_file_size
                     ));
+                }
+            }
+            // Binaries are counted; a named file or a manifest-looking name
+            // also gets a note, since the user expected it to be scanned.
+            if let Input::File {
+                display, explicit, ..
+            } = input
+            {
+                if kind == FileKind::Binary && (*explicit || has_manifest_extension(display)) {
+                    r.note = Some(format!("skipped {display}: binary (NUL bytes)"));
                 }
             }
             r.kind = kind;
@@ -445,4 +471,52 @@ fn first_introductions(findings: &mut Vec<Finding>) {
         };
         seen.insert(id)
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A file deleted between discovery and read is an error for that file
+    /// (a note in `scan_one`), not a panic.
+    #[test]
+    fn vanished_file_is_a_note() {
+        let dir = tempfile::tempdir().unwrap();
+        let disk = dir.path().join("gone.yaml");
+        std::fs::write(&disk, "a: 1\n").unwrap();
+        let input = Input::File {
+            disk: disk.clone(),
+            display: "gone.yaml".into(),
+            explicit: false,
+        };
+        std::fs::remove_file(&disk).unwrap();
+        let err = read_input(&input, &Settings::default(), None)
+            .err()
+            .expect("a read error");
+        assert!(
+            format!("{err:#}").contains("cannot read gone.yaml"),
+            "{err:#}"
+        );
+    }
+
+    /// A file over the limit is skipped as large, never parsed.
+    #[test]
+    fn size_limit_holds_while_reading() {
+        let dir = tempfile::tempdir().unwrap();
+        let disk = dir.path().join("big.yaml");
+        std::fs::write(&disk, "a: 1\n".repeat(100)).unwrap();
+        let input = Input::File {
+            disk,
+            display: "big.yaml".into(),
+            explicit: false,
+        };
+        let settings = Settings {
+            max_file_size: 10,
+            ..Settings::default()
+        };
+        assert!(matches!(
+            read_input(&input, &settings, None),
+            Ok(Err(FileKind::Large))
+        ));
+    }
 }

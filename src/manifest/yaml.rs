@@ -220,6 +220,26 @@ pub struct Stream {
 
 pub fn parse_stream(text: &str, limits: Limits) -> Stream {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    // YAML counts a lone `\r` as a line break; every other part of shiplint
+    // counts lines by `\n`. A space in its place keeps lines and columns in
+    // step (found by fuzzing: findings pointed past the end of the file).
+    let cleaned;
+    let text = if text.contains('\r') {
+        let b = text.as_bytes();
+        cleaned = text
+            .char_indices()
+            .map(|(i, c)| {
+                if c == '\r' && b.get(i + 1) != Some(&b'\n') {
+                    ' '
+                } else {
+                    c
+                }
+            })
+            .collect::<String>();
+        cleaned.as_str()
+    } else {
+        text
+    };
     let mut builder = Builder::new(limits);
     let mut parser = Parser::new_from_str(text);
     let result = parser.load(&mut builder, true);
@@ -680,5 +700,22 @@ mod tests {
         let roots: Vec<_> = s.documents.iter().filter(|d| !d.root.is_null()).collect();
         assert_eq!(roots.len(), 2);
         assert_eq!(roots[1].start_line, 6);
+    }
+}
+
+#[cfg(test)]
+mod hostile_tests {
+    use super::*;
+
+    /// Fuzz crash (manifest_parse): lone `\r`s made YAML lines run past
+    /// the file's `\n` lines.
+    #[test]
+    fn lone_carriage_returns_do_not_shift_lines() {
+        let text = "a: 1\r\r\r\r\nb: 2\r\n";
+        let s = parse_stream(text, Limits::default());
+        assert!(s.error.is_none(), "{:?}", s.error);
+        let root = &s.documents[0].root;
+        assert_eq!(root.get("b").unwrap().span.line, 2);
+        assert_eq!(root.get("a").unwrap().as_i64(), Some(1));
     }
 }
