@@ -12,6 +12,7 @@
 #   bash bench/scale.sh            # all sizes
 #   SIZES="1000 10000" bash bench/scale.sh
 #   SHARD=1/4 bash bench/scale.sh  # one shard of a matrix
+#   BUILD_ONLY=1 bash bench/scale.sh  # only build the trees
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT="$PWD"
@@ -21,7 +22,7 @@ SIZES="${SIZES:-1000 10000 100000}"
 BIN="${SHIPLINT:-${CARGO_TARGET_DIR:-$ROOT/target}/release/shiplint}"
 
 [ -d "$CORPUS" ] || { echo "no corpus at $CORPUS (set CORPUS)" >&2; exit 2; }
-[ -x "$BIN" ] || cargo build --release --quiet
+[ -x "$BIN" ] || { echo "no release build at $BIN: cargo build --release (or set SHIPLINT)" >&2; exit 2; }
 [ -x /usr/bin/time ] || { echo "needs /usr/bin/time (GNU time)" >&2; exit 2; }
 
 mkdir -p "$OUT"
@@ -58,6 +59,7 @@ for size in map(int, sizes):
     os.rename(tree + ".tmp", tree)
     print(f"built {tree}: {size} files ({len(manifests)} manifests, {len(sources)} sources in the pool)", file=sys.stderr)
 PY
+[ -n "${BUILD_ONLY:-}" ] && exit 0
 
 printf '| files | wall s | CPU s (user+sys) | files/s | peak RSS MB | findings |\n'
 printf '|---:|---:|---:|---:|---:|---:|\n'

@@ -21,7 +21,8 @@ pub struct Shard {
 impl Shard {
     /// Whether this shard reports findings on `path` (a display path).
     pub fn contains(&self, path: &str) -> bool {
-        self.total <= 1 || fnv1a(path.as_bytes()) % u64::from(self.total) == u64::from(self.index - 1)
+        self.total <= 1
+            || fnv1a(path.as_bytes()) % u64::from(self.total) == u64::from(self.index - 1)
     }
 }
 

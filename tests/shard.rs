@@ -26,7 +26,15 @@ fn shiplint() -> Command {
 
 fn scan(extra: &[&str]) -> Value {
     let out = shiplint()
-        .args(["scan", ".", "--no-config", "-f", "json", "--fail-on", "never"])
+        .args([
+            "scan",
+            ".",
+            "--no-config",
+            "-f",
+            "json",
+            "--fail-on",
+            "never",
+        ])
         .args(extra)
         .output()
         .unwrap();
@@ -38,7 +46,10 @@ fn scan(extra: &[&str]) -> Value {
     );
     // Not a terminal: no progress bar, no stray output on stderr.
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!stderr.contains("files ("), "progress bar on a pipe: {stderr}");
+    assert!(
+        !stderr.contains("files ("),
+        "progress bar on a pipe: {stderr}"
+    );
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
@@ -73,7 +84,10 @@ fn the_union_of_the_shards_is_the_whole_run() {
         assert!(rules.contains(&want), "missing {want} in {whole:#?}");
     }
     assert!(rules.iter().any(|r| r.starts_with("secrets/")), "{rules:?}");
-    assert!(rules.iter().any(|r| r.starts_with("deprecations/")), "{rules:?}");
+    assert!(
+        rules.iter().any(|r| r.starts_with("deprecations/")),
+        "{rules:?}"
+    );
     assert!(
         !rules.contains(&"schema/missing-schema"),
         "the CRD should cover the Widgets: {whole:#?}"
