@@ -244,6 +244,7 @@ fn baseline_command(args: BaselineArgs) -> Result<i32> {
         paths: args.scan.paths.clone(),
         settings,
         base,
+        shard: args.scan.shard,
     })?;
     let path = args
         .scan
@@ -292,6 +293,7 @@ pub fn run_scan(args: &ScanArgs) -> Result<(ScanOutcome, Verdict)> {
         paths: args.paths.clone(),
         settings,
         base,
+        shard: args.shard,
     })?;
     Ok((outcome, verdict))
 }
@@ -402,6 +404,9 @@ fn github_files(
 }
 
 fn comment_command(args: CommentArgs) -> Result<i32> {
+    if args.scan.shard.is_some() {
+        bail!("--shard is for `scan`: a comment needs the whole run's findings");
+    }
     let gh = &args.scan.github;
     let (outcome, verdict) = match &args.findings {
         Some(p) => {

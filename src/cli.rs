@@ -261,6 +261,12 @@ pub struct ScanArgs {
     #[arg(long, value_name = "FILE")]
     pub baseline: Option<PathBuf>,
 
+    /// Report only shard I of N (1-based): files are split by a stable hash
+    /// of their path; every shard still reads all manifests for the
+    /// cross-object checks, so N shards together report each finding once.
+    #[arg(long, value_name = "I/N", conflicts_with = "history")]
+    pub shard: Option<crate::shard::Shard>,
+
     #[command(flatten)]
     pub review: ReviewFlags,
 }

@@ -15,5 +15,6 @@ pub mod manifest;
 pub mod packs;
 pub mod report;
 pub mod scan;
+pub mod shard;
 pub mod source;
 pub mod suppress;

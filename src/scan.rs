@@ -8,6 +8,7 @@ use crate::finding::{Finding, Snippet};
 use crate::git::{self, GitMode};
 use crate::manifest::{self, Manifest};
 use crate::packs::{self, Context, ManifestIndex, Pack, Rule};
+use crate::shard::Shard;
 use crate::source::{has_manifest_extension, SourceFile};
 use crate::suppress::{self, DocIgnore};
 use anyhow::{Context as _, Result};
@@ -24,6 +25,8 @@ pub struct ScanRequest {
     pub settings: Settings,
     /// Display paths are relative to this folder (normally the current one).
     pub base: PathBuf,
+    /// Report only this shard's files (`--shard i/n`).
+    pub shard: Option<Shard>,
 }
 
 #[derive(Debug, Default, Serialize, Clone)]
@@ -64,6 +67,16 @@ enum FileKind {
     Binary,
     Large,
     Template,
+    /// Outside `--shard`: read for the index only (or not at all).
+    OutOfShard,
+}
+
+/// The path findings on this input carry (what `--shard` hashes).
+fn input_path(input: &Input) -> &str {
+    match input {
+        Input::Stdin => "<stdin>",
+        Input::File { display, .. } | Input::Blob { display, .. } => display,
+    }
 }
 
 fn read_input(
@@ -129,6 +142,7 @@ fn scan_one(
     packs: &[Box<dyn Pack>],
     ctx: &Context,
     stdin: Option<&String>,
+    reports: bool,
 ) -> FileResult {
     let mut r = FileResult {
         findings: Vec::new(),
@@ -138,6 +152,11 @@ fn scan_one(
         kind: FileKind::Scanned,
         resources: 0,
     };
+    if !reports && !has_manifest_extension(input_path(input)) {
+        // Another shard's file with nothing for the index: skip it unread.
+        r.kind = FileKind::OutOfShard;
+        return r;
+    }
     let file = match read_input(input, ctx.settings, stdin) {
         Ok(Ok(f)) => f,
         Ok(Err(kind)) => {
@@ -176,7 +195,14 @@ fn scan_one(
         None
     };
     for pack in packs {
-        pack.check_file(ctx, &file, parsed.as_ref(), &mut r.findings);
+        if reports || pack.gathers_file_facts() {
+            pack.check_file(ctx, &file, parsed.as_ref(), &mut r.findings);
+        }
+    }
+    if !reports {
+        // Another shard's manifest: only its facts and index entries count.
+        r.findings.clear();
+        r.kind = FileKind::OutOfShard;
     }
     // Split into lines only when there is something to look up.
     let lines: Vec<&str> = if r.findings.is_empty() {
@@ -233,7 +259,9 @@ fn scan_one(
             .iter()
             .filter_map(suppress::doc_ignore)
             .collect();
-        r.resources = parsed.manifests.len();
+        if reports {
+            r.resources = parsed.manifests.len();
+        }
         r.manifests = parsed
             .manifests
             .into_iter()
@@ -305,11 +333,18 @@ pub fn run(req: ScanRequest) -> Result<ScanOutcome> {
         None
     };
 
+    let reports = |path: &str| req.shard.is_none_or(|s| s.contains(path));
+    let progress = progress_bar(found.inputs.len());
     let results: Vec<FileResult> = found
         .inputs
         .par_iter()
-        .map(|i| scan_one(i, &packs, &ctx, stdin.as_ref()))
+        .map(|i| {
+            let r = scan_one(i, &packs, &ctx, stdin.as_ref(), reports(input_path(i)));
+            progress.inc(1);
+            r
+        })
         .collect();
+    progress.finish_and_clear();
 
     let mut stats = Stats::default();
     let mut findings = Vec::new();
@@ -324,6 +359,7 @@ pub fn run(req: ScanRequest) -> Result<ScanOutcome> {
                 stats.files += 1;
                 stats.skipped_templates += 1
             }
+            FileKind::OutOfShard => {}
         }
         notes.extend(r.note);
         stats.resources += r.resources;
@@ -340,6 +376,9 @@ pub fn run(req: ScanRequest) -> Result<ScanOutcome> {
         p.check_index(&ctx, &index, &mut late);
         notes.extend(p.notes());
     }
+    // Cross-object findings belong to the shard of the object's file.
+    late.retain(|f| reports(&f.path));
+    findings.retain(|f| reports(&f.path));
     if !late.is_empty() {
         let disk = found
             .inputs
@@ -397,6 +436,11 @@ pub fn run(req: ScanRequest) -> Result<ScanOutcome> {
         "packs".into(),
         packs.iter().map(|p| p.name()).collect::<Vec<_>>().into(),
     );
+    if let Some(s) = req.shard {
+        properties.insert("shard".into(), s.to_string().into());
+        properties.insert("shardIndex".into(), s.index.into());
+        properties.insert("shardCount".into(), s.total.into());
+    }
     if let Some(v) = settings.kubernetes_version {
         properties.insert("kubernetesVersion".into(), v.to_string().into());
     } else if let Ok(v) = packs::schema::store::versions() {
@@ -413,6 +457,25 @@ pub fn run(req: ScanRequest) -> Result<ScanOutcome> {
         rules: packs.iter().flat_map(|p| p.rules()).collect(),
         properties,
     })
+}
+
+/// Files done / total on stderr while the per-file phase runs, only when
+/// stderr is a terminal (never in CI logs or pipes).
+fn progress_bar(total: usize) -> indicatif::ProgressBar {
+    use std::io::IsTerminal;
+    if !std::io::stderr().is_terminal() || total < 2 {
+        return indicatif::ProgressBar::hidden();
+    }
+    let pb = indicatif::ProgressBar::with_draw_target(
+        Some(total as u64),
+        indicatif::ProgressDrawTarget::stderr_with_hz(10),
+    );
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{spinner} {bar:30} {pos}/{len} files ({per_sec}, eta {eta})",
+    ) {
+        pb.set_style(style);
+    }
+    pb
 }
 
 /// Applies the configured rule levels (dropping rules that are off), sorts,

@@ -124,6 +124,14 @@ pub trait Pack: Send + Sync {
     ) {
     }
 
+    /// Whether `check_file` records run-wide facts (CRDs, the practices
+    /// index) besides findings. Files outside `--shard` still go through
+    /// the packs that do, with their findings dropped; packs that only
+    /// report are skipped there. When unsure, say true.
+    fn gathers_file_facts(&self) -> bool {
+        !matches!(self.name(), "secrets" | "deprecations" | "review")
+    }
+
     /// Whether `check_index` needs this manifest. Only manifests some pack
     /// asks for are kept after their file is done, so memory stays flat on
     /// big trees.

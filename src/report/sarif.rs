@@ -231,6 +231,13 @@ pub fn render(outcome: &ScanOutcome) -> String {
                 "properties": outcome.properties,
             }],
         });
+        let mut doc = doc;
+        // A sharded run names itself the way `upload-sarif`'s `category`
+        // would (`shiplint-shard-N/`), so the shards' uploads never replace
+        // each other even without a category.
+        if let Some(i) = outcome.properties.get("shardIndex") {
+            doc["runs"][0]["automationDetails"] = json!({"id": format!("shiplint-shard-{i}/")});
+        }
         serde_json::to_string_pretty(&doc).unwrap_or_default()
     };
     let mut text = build(&results, &notifications);
