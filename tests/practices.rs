@@ -23,54 +23,11 @@
 
 use assert_cmd::Command;
 use serde_json::Value;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-/// Our binary, copied once. Several worktrees share one cargo target dir,
-/// so `target/debug/shiplint` may be another branch's build by the time
-/// this runs: take it only if it has this branch's packs, else the newest
-/// `deps/shiplint-*` build that has them.
+/// The binary cargo built for these tests.
 fn binary() -> &'static Path {
-    static BIN: std::sync::OnceLock<(tempfile::TempDir, PathBuf)> = std::sync::OnceLock::new();
-    &BIN.get_or_init(|| {
-        let ours = |p: &Path| {
-            std::process::Command::new(p)
-                .args(["rules", "--pack", "practices"])
-                .output()
-                .is_ok_and(|o| {
-                    let s = String::from_utf8_lossy(&o.stdout);
-                    s.contains("practices/readiness-probe-missing")
-                        && s.contains("practices/env-secret")
-                })
-        };
-        let dir = tempfile::tempdir().unwrap();
-        let copy = dir.path().join("shiplint");
-        let uplifted = PathBuf::from(env!("CARGO_BIN_EXE_shiplint"));
-        std::fs::copy(&uplifted, &copy).unwrap();
-        if !ours(&copy) {
-            let deps = uplifted.parent().unwrap().join("deps");
-            let mut candidates: Vec<(std::time::SystemTime, PathBuf)> = std::fs::read_dir(&deps)
-                .unwrap()
-                .filter_map(|e| e.ok())
-                .map(|e| e.path())
-                .filter(|p| {
-                    p.file_name()
-                        .and_then(|n| n.to_str())
-                        .is_some_and(|n| n.starts_with("shiplint-") && !n.contains('.'))
-                })
-                .filter_map(|p| Some((std::fs::metadata(&p).ok()?.modified().ok()?, p)))
-                .collect();
-            candidates.sort();
-            let found = candidates
-                .into_iter()
-                .rev()
-                .map(|(_, p)| p)
-                .find(|p| ours(p))
-                .expect("no shiplint build with the practices pack in the target dir");
-            std::fs::copy(found, &copy).unwrap();
-        }
-        (dir, copy)
-    })
-    .1
+    Path::new(env!("CARGO_BIN_EXE_shiplint"))
 }
 
 fn fixture(rel: &str) -> String {
