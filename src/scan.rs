@@ -1,13 +1,13 @@
 //! The pipeline: discover → read → parse once → packs (per file in parallel,
-//! then once over the manifest index) → suppressions and config → sorted,
+//! then once for run-wide checks) → suppressions and config → sorted,
 //! fingerprinted findings.
 
 use crate::config::Settings;
 use crate::discover::{self, Input};
 use crate::finding::{Finding, Snippet};
 use crate::git::{self, GitMode};
-use crate::manifest::{self, Manifest};
-use crate::packs::{self, Context, ManifestIndex, Pack, Rule};
+use crate::manifest;
+use crate::packs::{self, Context, Pack, Rule};
 use crate::shard::Shard;
 use crate::source::{has_manifest_extension, SourceFile};
 use crate::suppress::{self, DocIgnore};
@@ -53,11 +53,10 @@ pub struct ScanOutcome {
 
 struct FileResult {
     findings: Vec<Finding>,
-    manifests: Vec<Manifest>,
     doc_ignores: Vec<DocIgnore>,
     note: Option<String>,
     kind: FileKind,
-    /// Resources the file held (before `wants_in_index` filtered them).
+    /// Resources the file held.
     resources: usize,
 }
 
@@ -146,7 +145,6 @@ fn scan_one(
 ) -> FileResult {
     let mut r = FileResult {
         findings: Vec::new(),
-        manifests: Vec::new(),
         doc_ignores: Vec::new(),
         note: None,
         kind: FileKind::Scanned,
@@ -262,11 +260,6 @@ fn scan_one(
         if reports {
             r.resources = parsed.manifests.len();
         }
-        r.manifests = parsed
-            .manifests
-            .into_iter()
-            .filter(|m| packs.iter().any(|p| p.wants_in_index(ctx, m)))
-            .collect();
     }
     r
 }
@@ -348,7 +341,6 @@ pub fn run(req: ScanRequest) -> Result<ScanOutcome> {
 
     let mut stats = Stats::default();
     let mut findings = Vec::new();
-    let mut index = ManifestIndex::default();
     let mut doc_ignores = Vec::new();
     for r in results {
         match r.kind {
@@ -364,7 +356,6 @@ pub fn run(req: ScanRequest) -> Result<ScanOutcome> {
         notes.extend(r.note);
         stats.resources += r.resources;
         findings.extend(r.findings);
-        index.manifests.extend(r.manifests);
         doc_ignores.extend(r.doc_ignores);
     }
     if matches!(settings.git_mode, GitMode::History { .. }) {
@@ -373,7 +364,7 @@ pub fn run(req: ScanRequest) -> Result<ScanOutcome> {
 
     let mut late = Vec::new();
     for p in &packs {
-        p.check_index(&ctx, &index, &mut late);
+        p.check_index(&ctx, &mut late);
         notes.extend(p.notes());
     }
     // Cross-object findings belong to the shard of the object's file.

@@ -1,6 +1,7 @@
 //! Rule packs. A pack looks at parsed files (in parallel, one file at a
-//! time) and at the index of every manifest in the run (once, for checks that
-//! relate objects), and emits findings. It never prints and never exits.
+//! time), then once more after every file (for checks that relate objects,
+//! over the facts it gathered), and emits findings. It never prints and
+//! never exits.
 
 pub mod deprecations;
 pub mod practices;
@@ -10,7 +11,7 @@ pub mod secrets;
 
 use crate::config::Settings;
 use crate::finding::{Finding, Severity};
-use crate::manifest::{Manifest, ParsedFile};
+use crate::manifest::ParsedFile;
 use crate::source::SourceFile;
 use serde::Serialize;
 
@@ -90,12 +91,6 @@ impl Context<'_> {
     }
 }
 
-/// Every manifest of the run, for cross-object checks.
-#[derive(Default)]
-pub struct ManifestIndex {
-    pub manifests: Vec<Manifest>,
-}
-
 pub trait Pack: Send + Sync {
     /// The pack's name as used by `--packs` and the config file.
     fn name(&self) -> &'static str;
@@ -129,18 +124,13 @@ pub trait Pack: Send + Sync {
     /// the packs that do, with their findings dropped; packs that only
     /// report are skipped there. When unsure, say true.
     fn gathers_file_facts(&self) -> bool {
-        !matches!(self.name(), "secrets" | "deprecations" | "review")
+        true
     }
 
-    /// Whether `check_index` needs this manifest. Only manifests some pack
-    /// asks for are kept after their file is done, so memory stays flat on
-    /// big trees.
-    fn wants_in_index(&self, _ctx: &Context, _manifest: &Manifest) -> bool {
-        false
-    }
-
-    /// Cross-object checks over the manifests packs asked for; runs once.
-    fn check_index(&self, _ctx: &Context, _index: &ManifestIndex, _out: &mut Vec<Finding>) {}
+    /// Run-wide checks over what `check_file` gathered; runs once, after
+    /// every file. No parsed file is kept for it, so memory stays flat on
+    /// big trees: a pack keeps only the small facts it needs.
+    fn check_index(&self, _ctx: &Context, _out: &mut Vec<Finding>) {}
 
     /// Tool notifications (e.g. "review skipped: no API key") collected at the end.
     fn notes(&self) -> Vec<String> {

@@ -14,7 +14,7 @@ mod probes;
 mod resources;
 mod security;
 
-use super::{Context, ManifestIndex, Pack, Rule};
+use super::{Context, Pack, Rule};
 use crate::config::Settings;
 use crate::finding::{Finding, Severity};
 use crate::manifest::{Manifest, ParsedFile};
@@ -214,7 +214,7 @@ impl Pack for PracticesPack {
         }
     }
 
-    fn check_index(&self, ctx: &Context, _index: &ManifestIndex, out: &mut Vec<Finding>) {
+    fn check_index(&self, ctx: &Context, out: &mut Vec<Finding>) {
         let facts = self
             .facts
             .lock()

@@ -17,7 +17,7 @@ pub mod redact;
 pub mod sanitize;
 
 use crate::finding::{Finding, Severity, Snippet};
-use crate::packs::{Context, ManifestIndex, Pack, Rule};
+use crate::packs::{Context, Pack, Rule};
 use crate::source::Span;
 use answer::{Answer, ReviewComment};
 use anyhow::{bail, Result};
@@ -106,6 +106,11 @@ impl Pack for ReviewPack {
         "review"
     }
 
+    /// Only reports: nothing it sees in one file matters for another.
+    fn gathers_file_facts(&self) -> bool {
+        false
+    }
+
     fn default_enabled(&self) -> bool {
         false
     }
@@ -114,7 +119,7 @@ impl Pack for ReviewPack {
         rules()
     }
 
-    fn check_index(&self, ctx: &Context, _index: &ManifestIndex, out: &mut Vec<Finding>) {
+    fn check_index(&self, ctx: &Context, out: &mut Vec<Finding>) {
         let mut notes = Vec::new();
         let result = ReviewOptions::from_config(ctx.settings.options("review")).and_then(|opts| {
             if opts.diff_base.is_none() {

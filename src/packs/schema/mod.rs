@@ -6,7 +6,7 @@ mod crd;
 mod locations;
 pub mod store;
 
-use super::{Context, ManifestIndex, Pack, Rule};
+use super::{Context, Pack, Rule};
 use crate::config::Settings;
 use crate::finding::{Finding, Severity};
 use crate::manifest::{Manifest, ParsedFile, Problem};
@@ -173,7 +173,7 @@ impl Pack for SchemaPack {
         }
     }
 
-    fn check_index(&self, ctx: &Context, _index: &ManifestIndex, out: &mut Vec<Finding>) {
+    fn check_index(&self, ctx: &Context, out: &mut Vec<Finding>) {
         let s = ctx.settings;
         let mut crds = match self.crds.lock() {
             Ok(mut c) => c.take().unwrap_or_else(|| CrdSchemas::new(s.strict)),
