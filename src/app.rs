@@ -317,27 +317,35 @@ fn exit_for(outcome: &ScanOutcome, verdict: Verdict) -> i32 {
     }
 }
 
-fn render(outcome: &ScanOutcome, format: Format) -> String {
-    match format {
-        Format::Text => report::text::render(outcome),
-        Format::Json => report::json::render(outcome),
-        Format::Sarif => report::sarif::render(outcome),
-        Format::Github => report::github::render(outcome),
-    }
-}
-
-fn write_report(rendered: String, output: Option<&Path>) -> Result<()> {
-    match output {
-        Some(path) => {
-            std::fs::write(path, rendered).with_context(|| format!("writing {}", path.display()))
+/// Writes the report to `output` or stdout. Text and JSON stream finding by
+/// finding; SARIF and GitHub output are capped by GitHub's limits, so they
+/// are rendered whole (SARIF must measure itself against the size cap).
+fn write_report(outcome: &ScanOutcome, format: Format, output: Option<&Path>) -> Result<()> {
+    let write = |w: &mut dyn Write| -> std::io::Result<()> {
+        let mut w = std::io::BufWriter::with_capacity(1 << 16, w);
+        match format {
+            Format::Text => report::text::write(outcome, &mut w)?,
+            Format::Json => report::json::write(outcome, &mut w)?,
+            Format::Sarif => w.write_all(report::sarif::render(outcome).as_bytes())?,
+            Format::Github => w.write_all(report::github::render(outcome).as_bytes())?,
         }
-        None => write_stdout(&rendered),
+        w.flush()
+    };
+    match output {
+        Some(path) => std::fs::File::create(path)
+            .and_then(|mut f| write(&mut f))
+            .with_context(|| format!("writing {}", path.display())),
+        None => match write(&mut std::io::stdout().lock()) {
+            // A closed pipe (`shiplint scan | head`) is not an error.
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+            r => r.context("writing to stdout"),
+        },
     }
 }
 
 fn scan_command(args: ScanArgs) -> Result<i32> {
     let (outcome, verdict) = run_scan(&args)?;
-    write_report(render(&outcome, args.format), args.output.as_deref())?;
+    write_report(&outcome, args.format, args.output.as_deref())?;
     write_sarif_file(&args, &outcome)?;
     if args.format == Format::Github {
         let pr = github::event::pull_request(&args.github).ok().flatten();
@@ -558,7 +566,7 @@ fn review_command(args: ReviewArgs) -> Result<i32> {
         fail_on: args.fail_on.or(fail_on).unwrap_or(FailOn::Error),
         fail_on_risk: opts.fail_on_risk,
     };
-    write_report(render(&outcome, args.format), args.output.as_deref())?;
+    write_report(&outcome, args.format, args.output.as_deref())?;
     for n in &outcome.notes {
         eprintln!("note: {n}");
     }

@@ -64,11 +64,33 @@ pub struct Finding {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub snippet: Option<Snippet>,
     /// Extra machine-readable facts (e.g. `riskScore`, `replacement`).
-    #[serde(skip_serializing_if = "serde_json::Map::is_empty")]
-    pub properties: serde_json::Map<String, serde_json::Value>,
+    /// Boxed: most findings have none, and a big run holds many findings.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub properties: Option<Box<serde_json::Map<String, serde_json::Value>>>,
     /// Rule ids a document-level annotation silences for this finding.
     #[serde(skip)]
     pub doc_ignores: Vec<String>,
+}
+
+/// One shared copy of each rule id: findings name a few hundred rules
+/// between them, however many findings there are.
+fn rule_id(id: &str) -> Arc<str> {
+    use std::collections::HashSet;
+    use std::sync::{OnceLock, RwLock};
+    static IDS: OnceLock<RwLock<HashSet<Arc<str>>>> = OnceLock::new();
+    let ids = IDS.get_or_init(Default::default);
+    if let Some(a) = ids.read().ok().and_then(|s| s.get(id).cloned()) {
+        return a;
+    }
+    let Ok(mut ids) = ids.write() else {
+        return id.into();
+    };
+    if let Some(a) = ids.get(id) {
+        return a.clone();
+    }
+    let a: Arc<str> = id.into();
+    ids.insert(a.clone());
+    a
 }
 
 impl Finding {
@@ -80,7 +102,7 @@ impl Finding {
         message: impl Into<String>,
     ) -> Self {
         Finding {
-            rule: rule.into(),
+            rule: rule_id(rule),
             severity,
             message: message.into(),
             path: path.clone(),
@@ -88,7 +110,7 @@ impl Finding {
             key: String::new(),
             fingerprint: String::new(),
             snippet: None,
-            properties: Default::default(),
+            properties: None,
             doc_ignores: Vec::new(),
         }
     }
@@ -100,8 +122,18 @@ impl Finding {
     }
 
     pub fn with_property(mut self, name: &str, value: impl Into<serde_json::Value>) -> Self {
-        self.properties.insert(name.to_string(), value.into());
+        self.set_property(name.to_string(), value.into());
         self
+    }
+
+    pub fn set_property(&mut self, name: String, value: serde_json::Value) {
+        self.properties
+            .get_or_insert_with(Default::default)
+            .insert(name, value);
+    }
+
+    pub fn property(&self, name: &str) -> Option<&serde_json::Value> {
+        self.properties.as_ref()?.get(name)
     }
 
     pub fn with_doc_ignores(mut self, ignores: Vec<String>) -> Self {
@@ -111,8 +143,11 @@ impl Finding {
 
     /// Computes the fingerprint from rule, path and key (or, without a key,
     /// the trimmed text of the finding's line): moving unrelated lines does
-    /// not change it.
+    /// not change it. Once computed it stays; `compact` may then drop the key.
     pub fn finish_fingerprint(&mut self) {
+        if !self.fingerprint.is_empty() {
+            return;
+        }
         let content = if self.key.is_empty() {
             self.snippet
                 .as_ref()
@@ -128,5 +163,14 @@ impl Finding {
         h.update([0]);
         h.update(content.as_bytes());
         self.fingerprint = hex::encode(&h.finalize()[..16]);
+    }
+
+    /// Fingerprints the finding and frees what only the fingerprint needed
+    /// (the key): a run with a hundred thousand findings keeps them all
+    /// until the report is written.
+    pub fn compact(&mut self) {
+        self.finish_fingerprint();
+        self.key = String::new();
+        self.message.shrink_to_fit();
     }
 }

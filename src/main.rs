@@ -3,6 +3,9 @@ use shiplint::app::{self, EXIT_ERROR};
 
 // The scan allocates many small nodes across threads; mimalloc halves the
 // time spent in the allocator and in page faults compared with glibc's.
+// Built without transparent huge pages (`no_thp`): with them, a small scan's
+// resident memory rounds up to 2 MB pages (88 MB instead of 52 MB for 1k files).
+#[cfg(feature = "mimalloc")]
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

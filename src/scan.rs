@@ -17,7 +17,6 @@ use serde::Serialize;
 use std::collections::HashMap;
 use std::io::Read;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 pub struct ScanRequest {
@@ -142,6 +141,7 @@ fn scan_one(
     ctx: &Context,
     stdin: Option<&String>,
     reports: bool,
+    levels: &Levels,
 ) -> FileResult {
     let mut r = FileResult {
         findings: Vec::new(),
@@ -226,7 +226,7 @@ fn scan_one(
         }
         for f in &mut r.findings {
             for (k, v) in properties.iter() {
-                f.properties.insert(k.clone(), v.clone());
+                f.set_property(k.clone(), v.clone());
             }
         }
     }
@@ -261,39 +261,61 @@ fn scan_one(
             r.resources = parsed.manifests.len();
         }
     }
+    // Settle here what needs only this file, so that the run keeps only the
+    // findings it will report, each in its compact form.
+    r.findings
+        .retain(|f| !suppress::suppressed_by_annotation(f, &r.doc_ignores));
+    levels.apply(&mut r.findings, ctx.settings);
+    if !matches!(ctx.settings.git_mode, GitMode::History { .. }) {
+        // The history walk still needs each finding's key.
+        r.findings.iter_mut().for_each(Finding::compact);
+    }
+    r.findings.shrink_to_fit();
     r
 }
 
-/// Source lines for findings made after the per-file phase.
-struct LineSource {
-    stdin: Option<String>,
-    cache: HashMap<Arc<str>, Option<Vec<String>>>,
-    disk: HashMap<Arc<str>, PathBuf>,
-}
-
-impl LineSource {
-    fn line(&mut self, path: &Arc<str>, n: usize) -> Option<String> {
-        if n == 0 {
-            return None;
+/// Applies suppression comments and attaches snippets to the findings made
+/// after the per-file phase, one file at a time: the text of at most one
+/// file is held, however many files those findings touch.
+fn attach_late_lines(late: &mut Vec<Finding>, inputs: &[Input], stdin: Option<&String>) {
+    let sources: HashMap<&str, &Input> = inputs.iter().map(|i| (input_path(i), i)).collect();
+    late.sort_by(|a, b| a.path.cmp(&b.path));
+    let mut kept = Vec::with_capacity(late.len());
+    let mut rest = std::mem::take(late).into_iter().peekable();
+    while let Some(first) = rest.next() {
+        let path = first.path.clone();
+        let text: Option<std::borrow::Cow<str>> = match sources.get(&*path) {
+            Some(Input::Stdin) => stdin.map(|s| s.as_str().into()),
+            Some(Input::Blob { text, .. }) => Some((&**text).into()),
+            Some(Input::File { disk, .. }) => std::fs::read(disk)
+                .ok()
+                .map(|b| String::from_utf8_lossy(&b).into_owned().into()),
+            None => None,
+        };
+        let lines: Vec<&str> = text
+            .as_deref()
+            .map_or(Vec::new(), |t| t.split('\n').collect());
+        let line = |n: usize| {
+            lines
+                .get(n.wrapping_sub(1))
+                .map(|l| l.trim_end_matches('\r').to_string())
+        };
+        let group =
+            std::iter::once(first).chain(std::iter::from_fn(|| rest.next_if(|f| f.path == path)));
+        for mut f in group {
+            if suppress::suppressed_by_comment(&f, line) {
+                continue;
+            }
+            if f.snippet.is_none() {
+                f.snippet = line(f.span.line).map(|text| Snippet {
+                    line: f.span.line,
+                    text,
+                });
+            }
+            kept.push(f);
         }
-        if !self.cache.contains_key(path) {
-            let text = if &**path == "<stdin>" {
-                self.stdin.clone()
-            } else {
-                self.disk
-                    .get(path)
-                    .and_then(|p| std::fs::read(p).ok())
-                    .map(|b| String::from_utf8_lossy(&b).into_owned())
-            };
-            let lines = text.map(|t| {
-                t.split('\n')
-                    .map(|l| l.trim_end_matches('\r').to_string())
-                    .collect()
-            });
-            self.cache.insert(path.clone(), lines);
-        }
-        self.cache.get(path)?.as_ref()?.get(n - 1).cloned()
     }
+    *late = kept;
 }
 
 pub fn run(req: ScanRequest) -> Result<ScanOutcome> {
@@ -328,11 +350,13 @@ pub fn run(req: ScanRequest) -> Result<ScanOutcome> {
 
     let reports = |path: &str| req.shard.is_none_or(|s| s.contains(path));
     let progress = progress_bar(found.inputs.len());
+    let levels = Levels::new();
     let results: Vec<FileResult> = found
         .inputs
         .par_iter()
         .map(|i| {
-            let r = scan_one(i, &packs, &ctx, stdin.as_ref(), reports(input_path(i)));
+            let reports = reports(input_path(i));
+            let r = scan_one(i, &packs, &ctx, stdin.as_ref(), reports, &levels);
             progress.inc(1);
             r
         })
@@ -340,7 +364,7 @@ pub fn run(req: ScanRequest) -> Result<ScanOutcome> {
     progress.finish_and_clear();
 
     let mut stats = Stats::default();
-    let mut findings = Vec::new();
+    let mut findings = Vec::with_capacity(results.iter().map(|r| r.findings.len()).sum());
     let mut doc_ignores = Vec::new();
     for r in results {
         match r.kind {
@@ -371,48 +395,12 @@ pub fn run(req: ScanRequest) -> Result<ScanOutcome> {
     late.retain(|f| reports(&f.path));
     findings.retain(|f| reports(&f.path));
     if !late.is_empty() {
-        let disk = found
-            .inputs
-            .iter()
-            .filter_map(|i| match i {
-                Input::File { disk, display, .. } => {
-                    Some((Arc::from(display.as_str()), disk.clone()))
-                }
-                Input::Stdin | Input::Blob { .. } => None,
-            })
-            .collect();
-        let cache = found
-            .inputs
-            .iter()
-            .filter_map(|i| match i {
-                Input::Blob { display, text, .. } => Some((
-                    Arc::from(display.as_str()),
-                    Some(
-                        text.split('\n')
-                            .map(|l| l.trim_end_matches('\r').to_string())
-                            .collect(),
-                    ),
-                )),
-                _ => None,
-            })
-            .collect();
-        let mut lines = LineSource { stdin, cache, disk };
-        late.retain(|f| {
-            let path = f.path.clone();
-            !suppress::suppressed_by_comment(f, |n| lines.line(&path, n))
-        });
-        for f in &mut late {
-            if f.snippet.is_none() {
-                f.snippet = lines.line(&f.path, f.span.line).map(|text| Snippet {
-                    line: f.span.line,
-                    text,
-                });
-            }
-        }
+        attach_late_lines(&mut late, &found.inputs, stdin.as_ref());
+        // Per-file findings met their files' annotations in `scan_one`.
+        late.retain(|f| !suppress::suppressed_by_annotation(f, &doc_ignores));
         findings.extend(late);
     }
 
-    findings.retain(|f| !suppress::suppressed_by_annotation(f, &doc_ignores));
     finalize(&mut findings, settings);
 
     if let Some(known) = &settings.baseline {
@@ -469,26 +457,49 @@ fn progress_bar(total: usize) -> indicatif::ProgressBar {
     pb
 }
 
+/// The configured rule levels, applied to findings as they are made.
+pub struct Levels {
+    /// Rules that only report when the config sets a level for them.
+    default_off: std::collections::HashSet<String>,
+}
+
+impl Levels {
+    pub fn new() -> Self {
+        Levels {
+            default_off: packs::all_rules()
+                .into_iter()
+                .filter(|r| !r.default_enabled)
+                .map(|r| r.id)
+                .collect(),
+        }
+    }
+
+    /// Sets each finding's configured severity; drops rules that are off.
+    pub fn apply(&self, findings: &mut Vec<Finding>, settings: &Settings) {
+        findings.retain_mut(
+            |f| match settings.level_for(&f.rule).map(|l| l.severity()) {
+                Some(None) => false,
+                Some(Some(sev)) => {
+                    f.severity = sev;
+                    true
+                }
+                None => !self.default_off.contains(&*f.rule),
+            },
+        );
+    }
+}
+
+impl Default for Levels {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 /// Applies the configured rule levels (dropping rules that are off), sorts,
 /// removes exact duplicates and computes unique fingerprints. Every command
 /// that reports findings ends with this.
 pub fn finalize(findings: &mut Vec<Finding>, settings: &Settings) {
-    // Rules that only report when the config sets a level for them.
-    let default_off: std::collections::HashSet<String> = packs::all_rules()
-        .into_iter()
-        .filter(|r| !r.default_enabled)
-        .map(|r| r.id)
-        .collect();
-    findings.retain_mut(
-        |f| match settings.level_for(&f.rule).map(|l| l.severity()) {
-            Some(None) => false,
-            Some(Some(sev)) => {
-                f.severity = sev;
-                true
-            }
-            None => !default_off.contains(&*f.rule),
-        },
-    );
+    Levels::new().apply(findings, settings);
     findings.sort_by(|a, b| {
         (&a.path, a.span.line, a.span.col, &a.rule, &a.message).cmp(&(
             &b.path,

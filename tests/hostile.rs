@@ -359,6 +359,43 @@ fn vanished_paths_and_fifos_do_not_stop_the_run() {
     );
 }
 
+/// The report streams to stdout; a reader that stops early (`| head`)
+/// closes the pipe mid-report. That ends the output, not the process with a
+/// panic or an error.
+#[test]
+fn closed_stdout_mid_report_is_not_a_crash() {
+    use std::io::Read;
+    let dir = dir_with_good();
+    // Far more than a pipe buffer (64 KB) of report.
+    for i in 0..1000 {
+        let text = GOOD.replace("name: good", &format!("name: good{i}"));
+        std::fs::write(dir.path().join(format!("m{i:04}.yaml")), text).unwrap();
+    }
+    for format in ["text", "json"] {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_shiplint"))
+            .args(["scan", "--no-config", "--format", format, "."])
+            .current_dir(dir.path())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut head = [0u8; 100];
+        child.stdout.take().unwrap().read_exact(&mut head).unwrap();
+        // The read end is closed here, with most of the report unwritten.
+        let out = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            matches!(out.status.code(), Some(0 | 1)),
+            "{format}: {:?} {err}",
+            out.status
+        );
+        assert!(
+            !err.contains("panicked") && !err.contains("error:"),
+            "{format}: {err}"
+        );
+    }
+}
+
 #[test]
 fn staged_outside_git_is_exit_2() {
     let dir = dir_with_good();

@@ -245,3 +245,69 @@ fn dangling_service_selector_unless_templates_hide_the_workload() {
         pairs(&v)
     );
 }
+
+/// Cross-object findings are made after the per-file phase, when no file is
+/// in memory: each still gets its own file's snippet, and its own file's
+/// `# shiplint:ignore` comment or `shiplint.dev/ignore` annotation.
+#[test]
+fn cross_object_findings_across_many_files_keep_snippets_and_suppressions() {
+    let dir = tempfile::tempdir().unwrap();
+    let service = |name: &str, comment: &str, annotation: &str| {
+        format!(
+            "apiVersion: v1\nkind: Service\nmetadata:\n  name: {name}\n{annotation}spec:\n  selector:{comment}\n    app: nobody-{name}\n  ports:\n    - port: 80\n"
+        )
+    };
+    for i in 0..40 {
+        let (comment, annotation) = match i % 4 {
+            1 => (" # shiplint:ignore practices/service-selector-no-match", ""),
+            2 => (
+                "",
+                "  annotations:\n    shiplint.dev/ignore: practices/service-selector-no-match\n",
+            ),
+            _ => ("", ""),
+        };
+        let name = format!("svc{i:02}");
+        std::fs::write(
+            dir.path().join(format!("{name}.yaml")),
+            service(&name, comment, annotation),
+        )
+        .unwrap();
+    }
+    // A workload in the run: with none, a selector could match anything.
+    std::fs::write(
+        dir.path().join("web.yaml"),
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  selector:\n    matchLabels: {app: web}\n  template:\n    metadata:\n      labels: {app: web}\n    spec:\n      containers:\n        - name: web\n          image: ghcr.io/example/web:1.0.0\n",
+    )
+    .unwrap();
+    let v = scan_json(&[
+        "--no-config",
+        "--packs",
+        "practices",
+        dir.path().to_str().unwrap(),
+    ]);
+    let found: Vec<&Value> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "practices/service-selector-no-match")
+        .collect();
+    let files: Vec<String> = found
+        .iter()
+        .map(|f| {
+            let path = f["path"].as_str().unwrap();
+            path.rsplit('/').next().unwrap().to_string()
+        })
+        .collect();
+    let expected: Vec<String> = (0..40)
+        .filter(|i| i % 4 == 0 || i % 4 == 3)
+        .map(|i| format!("svc{i:02}.yaml"))
+        .collect();
+    assert_eq!(files, expected);
+    for f in found {
+        let name = f["path"].as_str().unwrap();
+        // The finding is on `selector:` (line 6): the snippet is that line
+        // of its own file.
+        assert_eq!(f["span"]["line"], 6, "{name}");
+        assert_eq!(f["snippet"]["text"], "  selector:", "{name}");
+    }
+}

@@ -40,7 +40,7 @@ fn finding(v: &Value) -> Result<Finding> {
         return Err(anyhow!("malformed fingerprint"));
     }
     if let Some(Value::Object(p)) = v.get("properties") {
-        f.properties = p.clone();
+        f.properties = Some(Box::new(p.clone()));
     }
     Ok(f)
 }

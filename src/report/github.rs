@@ -192,7 +192,7 @@ pub fn max_risk(outcome: &ScanOutcome) -> f64 {
     outcome
         .findings
         .iter()
-        .filter_map(|f| f.properties.get("riskScore").and_then(num))
+        .filter_map(|f| f.property("riskScore").and_then(num))
         .chain(outcome.properties.get("prRisk").and_then(num))
         .fold(0.0, f64::max)
 }
@@ -419,9 +419,7 @@ mod tests {
             properties: Default::default(),
         };
         outcome.findings[1].rule = "secrets/aws-key".into();
-        outcome.findings[1]
-            .properties
-            .insert("riskScore".into(), 4.into());
+        outcome.findings[1].set_property("riskScore".into(), 4.into());
         outcome.properties.insert(
             "prRisk".into(),
             serde_json::json!({"score": 3, "reason": "x"}),

@@ -19,6 +19,16 @@ struct Report<'a> {
 }
 
 pub fn render(outcome: &ScanOutcome) -> String {
+    let mut out = Vec::new();
+    if let Err(e) = write(outcome, &mut out) {
+        return format!("{{\"error\": \"{e}\"}}\n");
+    }
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// Streams the document to `w` (buffer it): the text of a big report is
+/// never held in memory as a whole.
+pub fn write(outcome: &ScanOutcome, w: &mut dyn std::io::Write) -> std::io::Result<()> {
     let (errors, warnings, notes) = counts(&outcome.findings);
     let doc = Report {
         tool: json!({"name": "shiplint", "version": env!("CARGO_PKG_VERSION")}),
@@ -40,8 +50,6 @@ pub fn render(outcome: &ScanOutcome) -> String {
         findings: &outcome.findings,
         notes: &outcome.notes,
     };
-    let mut s =
-        serde_json::to_string_pretty(&doc).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
-    s.push('\n');
-    s
+    serde_json::to_writer_pretty(&mut *w, &doc)?;
+    w.write_all(b"\n")
 }

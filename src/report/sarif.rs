@@ -168,8 +168,8 @@ fn result_json(f: &Finding, rule_index: Option<usize>) -> Value {
     if let Some(i) = rule_index {
         r["ruleIndex"] = json!(i);
     }
-    if !f.properties.is_empty() {
-        r["properties"] = Value::Object(f.properties.clone());
+    if let Some(p) = &f.properties {
+        r["properties"] = Value::Object((**p).clone());
     }
     r
 }

@@ -2,46 +2,67 @@
 //! and a summary line.
 
 use super::{counts, plural};
+use crate::finding::Finding;
 use crate::scan::ScanOutcome;
 use std::fmt::Write;
 
 pub fn render(outcome: &ScanOutcome) -> String {
+    let mut out = Vec::new();
+    let _ = write(outcome, &mut out);
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// Streams the report: one finding at a time, so a run with a hundred
+/// thousand findings never holds the whole text in memory.
+pub fn write(outcome: &ScanOutcome, w: &mut dyn std::io::Write) -> std::io::Result<()> {
     let mut out = String::new();
     for f in &outcome.findings {
+        out.clear();
+        finding(&mut out, f);
+        w.write_all(out.as_bytes())?;
+    }
+    out.clear();
+    summary(&mut out, outcome);
+    w.write_all(out.as_bytes())
+}
+
+fn finding(out: &mut String, f: &Finding) {
+    let _ = writeln!(
+        out,
+        "{}:{}:{}: {} {} {}",
+        f.path, f.span.line, f.span.col, f.severity, f.rule, f.message
+    );
+    if let Some(snip) = &f.snippet {
+        let num = snip.line.to_string();
+        let pad = " ".repeat(num.len());
+        let text = snip.text.replace('\t', " ");
+        let shown: String = text.chars().take(200).collect();
+        let _ = writeln!(out, "{pad} |");
         let _ = writeln!(
             out,
-            "{}:{}:{}: {} {} {}",
-            f.path, f.span.line, f.span.col, f.severity, f.rule, f.message
-        );
-        if let Some(snip) = &f.snippet {
-            let num = snip.line.to_string();
-            let pad = " ".repeat(num.len());
-            let text = snip.text.replace('\t', " ");
-            let shown: String = text.chars().take(200).collect();
-            let _ = writeln!(out, "{pad} |");
-            let _ = writeln!(
-                out,
-                "{num} | {shown}{}",
-                if text.chars().count() > 200 {
-                    "…"
-                } else {
-                    ""
-                }
-            );
-            let col = f.span.col.max(1);
-            let width = if f.span.end_line == f.span.line && f.span.end_col > col {
-                f.span.end_col - col
+            "{num} | {shown}{}",
+            if text.chars().count() > 200 {
+                "…"
             } else {
-                1
-            };
-            if col <= shown.chars().count() + 1 {
-                let width = width.min(shown.chars().count().saturating_sub(col - 1).max(1));
-                let _ = writeln!(out, "{pad} | {}{}", " ".repeat(col - 1), "^".repeat(width));
+                ""
             }
+        );
+        let col = f.span.col.max(1);
+        let width = if f.span.end_line == f.span.line && f.span.end_col > col {
+            f.span.end_col - col
+        } else {
+            1
+        };
+        if col <= shown.chars().count() + 1 {
+            let width = width.min(shown.chars().count().saturating_sub(col - 1).max(1));
+            let _ = writeln!(out, "{pad} | {}{}", " ".repeat(col - 1), "^".repeat(width));
         }
-        out.push('\n');
     }
-    review_summary(&mut out, outcome);
+    out.push('\n');
+}
+
+fn summary(out: &mut String, outcome: &ScanOutcome) {
+    review_summary(out, outcome);
     let (e, w, n) = counts(&outcome.findings);
     let s = &outcome.stats;
     let mut skipped = Vec::new();
@@ -75,7 +96,6 @@ pub fn render(outcome: &ScanOutcome) -> String {
         },
         s.duration.as_secs_f64()
     );
-    out
 }
 
 /// The review pack's PR risk, per-file risks, comments below the inline
