@@ -12,6 +12,7 @@
 #   bash bench/scale.sh            # all sizes
 #   SIZES="1000 10000" bash bench/scale.sh
 #   SHARD=1/4 bash bench/scale.sh  # one shard of a matrix
+#   PACKS=schema,deprecations,secrets bash bench/scale.sh  # other packs
 #   BUILD_ONLY=1 bash bench/scale.sh  # only build the trees
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -66,7 +67,8 @@ printf '|---:|---:|---:|---:|---:|---:|\n'
 for size in $SIZES; do
   tree="$OUT/$size"
   extra=()
-  [ -n "${SHARD:-}" ] && extra=(--shard "$SHARD")
+  [ -n "${SHARD:-}" ] && extra+=(--shard "$SHARD")
+  [ -n "${PACKS:-}" ] && extra+=(--packs "$PACKS")
   /usr/bin/time -f '%e %U %S %M' -o "$OUT/time-$size.txt" \
     "$BIN" scan "$tree" --no-config -f json -o "$OUT/report-$size.json" --fail-on never "${extra[@]}" \
     2>"$OUT/stderr-$size.txt" || true

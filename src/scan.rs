@@ -104,7 +104,9 @@ fn read_input(
                 return Ok(Err(FileKind::Large));
             }
             // Read at most one byte past the limit: the file may have grown.
-            let mut bytes = Vec::new();
+            // Sized from the metadata, so a file takes one read, not a
+            // series of probing ones.
+            let mut bytes = Vec::with_capacity(meta.len() as usize + 1);
             std::fs::File::open(disk)
                 .and_then(|f| {
                     f.take(settings.max_file_size.saturating_add(1))
