@@ -207,6 +207,7 @@ pub fn settings_from(args: &ScanArgs) -> Result<(Settings, Option<FailOn>)> {
     args.review
         .merge_into(s.pack_options.entry("review".into()).or_default());
     s.max_file_size = args.max_file_size;
+    s.follow_symlinks = args.follow_symlinks;
     s.limits = crate::manifest::Limits {
         max_documents: args.max_documents as usize,
         max_alias_nodes: args.max_alias_nodes as usize,

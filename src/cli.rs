@@ -222,6 +222,10 @@ pub struct ScanArgs {
     #[arg(long, default_value_t = 10 * 1024 * 1024)]
     pub max_file_size: u64,
 
+    /// Scan the targets of symbolic links met in walked folders (default: skip them with a note). Links that lead out of the scanned folder stay skipped.
+    #[arg(long)]
+    pub follow_symlinks: bool,
+
     /// Most YAML documents in one file; more is a syntax finding, the rest of the run goes on.
     #[arg(long, value_name = "N", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     pub max_documents: u64,

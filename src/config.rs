@@ -178,6 +178,8 @@ pub struct Settings {
     pub packs: Vec<String>,
     pub rule_levels: BTreeMap<String, RuleLevel>,
     pub exclude: Vec<String>,
+    /// Scan the targets of symbolic links inside walked folders.
+    pub follow_symlinks: bool,
     pub max_file_size: u64,
     pub limits: Limits,
     pub pack_options: BTreeMap<String, serde_json::Value>,
@@ -204,6 +206,7 @@ impl Default for Settings {
             packs: default_packs(),
             rule_levels: BTreeMap::new(),
             exclude: Vec::new(),
+            follow_symlinks: false,
             max_file_size: 10 * 1024 * 1024,
             limits: Limits::default(),
             pack_options: BTreeMap::new(),

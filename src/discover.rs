@@ -44,9 +44,56 @@ pub fn display_path(path: &Path, base: &Path) -> String {
     }
 }
 
-pub fn discover(paths: &[String], base: &Path, exclude: &[String]) -> Result<Discovered> {
+/// Symbolic links met while walking that were not followed, for one note.
+#[derive(Default)]
+struct SkippedLinks {
+    not_followed: Vec<String>,
+    outside: Vec<String>,
+}
+
+impl SkippedLinks {
+    fn notes(self, out: &mut Vec<String>) {
+        let list = |v: &[String]| {
+            let mut s = v.iter().take(5).cloned().collect::<Vec<_>>().join(", ");
+            if v.len() > 5 {
+                s.push_str(&format!(" and {} more", v.len() - 5));
+            }
+            s
+        };
+        if !self.not_followed.is_empty() {
+            out.push(format!(
+                "skipped {} symbolic link{} (not followed; --follow-symlinks scans their targets inside the scanned folder): {}",
+                self.not_followed.len(),
+                if self.not_followed.len() == 1 { "" } else { "s" },
+                list(&self.not_followed)
+            ));
+        }
+        if !self.outside.is_empty() {
+            out.push(format!(
+                "skipped {} symbolic link{} that lead{} out of the scanned folder: {}",
+                self.outside.len(),
+                if self.outside.len() == 1 { "" } else { "s" },
+                if self.outside.len() == 1 { "s" } else { "" },
+                list(&self.outside)
+            ));
+        }
+    }
+}
+
+/// Lists the files to scan. Folders are walked without following symbolic
+/// links unless `follow_symlinks`; even then a link whose target is outside
+/// the walked folder is skipped (a pull request must not make the scan read,
+/// and quote, files elsewhere on the runner). Every skipped link is named in
+/// a note.
+pub fn discover(
+    paths: &[String],
+    base: &Path,
+    exclude: &[String],
+    follow_symlinks: bool,
+) -> Result<Discovered> {
     let mut out = Discovered::default();
     let mut seen = std::collections::HashSet::new();
+    let mut links = SkippedLinks::default();
     for raw in paths {
         if raw == "-" {
             out.inputs.push(Input::Stdin);
@@ -73,19 +120,57 @@ pub fn discover(paths: &[String], base: &Path, exclude: &[String]) -> Result<Dis
                 .with_context(|| format!("bad exclude pattern '{pat}'"))?;
         }
         let overrides = overrides.build().context("building exclude patterns")?;
-        let walker = ignore::WalkBuilder::new(&path)
-            .hidden(false)
-            .git_global(false)
-            .require_git(false)
-            .overrides(overrides)
-            .filter_entry(|e| e.file_name() != ".git")
-            .sort_by_file_path(|a, b| a.cmp(b))
-            .build();
+        // Followed links must stay inside the walked folder; a link that
+        // leaves it is not entered (a folder) or read (a file).
+        let root = if follow_symlinks {
+            Some(std::fs::canonicalize(&path).with_context(|| format!("cannot read {raw}"))?)
+        } else {
+            None
+        };
+        let outside = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let walker = {
+            let root = root.clone();
+            let outside = outside.clone();
+            let base = base.to_path_buf();
+            ignore::WalkBuilder::new(&path)
+                .hidden(false)
+                .git_global(false)
+                .require_git(false)
+                .follow_links(follow_symlinks)
+                .overrides(overrides)
+                .filter_entry(move |e| {
+                    if e.file_name() == ".git" {
+                        return false;
+                    }
+                    let Some(root) = &root else { return true };
+                    if !e.path_is_symlink() {
+                        return true;
+                    }
+                    let inside = std::fs::canonicalize(e.path()).is_ok_and(|t| t.starts_with(root));
+                    if !inside {
+                        if let Ok(mut v) = outside.lock() {
+                            v.push(display_path(e.path(), &base));
+                        }
+                    }
+                    inside
+                })
+                .sort_by_file_path(|a, b| a.cmp(b))
+                .build()
+        };
         for entry in walker {
             match entry {
+                Ok(e) if e.file_type().is_some_and(|t| t.is_symlink()) => {
+                    links.not_followed.push(display_path(e.path(), base));
+                }
                 Ok(e) if e.file_type().is_some_and(|t| t.is_file()) => {
-                    let p = e.into_path();
-                    if seen.insert(p.clone()) {
+                    // Through links, one file can have many paths: scan it once.
+                    let id = match &root {
+                        Some(_) => std::fs::canonicalize(e.path())
+                            .unwrap_or_else(|_| e.path().to_path_buf()),
+                        None => e.path().to_path_buf(),
+                    };
+                    if seen.insert(id) {
+                        let p = e.into_path();
                         out.inputs.push(Input::File {
                             display: display_path(&p, base),
                             disk: p,
@@ -97,6 +182,9 @@ pub fn discover(paths: &[String], base: &Path, exclude: &[String]) -> Result<Dis
                 Err(e) => out.notes.push(format!("skipped: {e}")),
             }
         }
+        let skipped = outside.lock().map(|mut v| std::mem::take(&mut *v));
+        links.outside.extend(skipped.unwrap_or_default());
     }
+    links.notes(&mut out.notes);
     Ok(out)
 }

@@ -54,6 +54,9 @@ struct FileResult {
     findings: Vec<Finding>,
     doc_ignores: Vec<DocIgnore>,
     note: Option<String>,
+    /// Not valid UTF-8: the line of the first bad byte (all such files get
+    /// one note between them).
+    invalid_utf8: Option<usize>,
     kind: FileKind,
     /// Resources the file held.
     resources: usize,
@@ -81,12 +84,12 @@ fn read_input(
     input: &Input,
     settings: &Settings,
     stdin: Option<&String>,
-) -> Result<Result<SourceFile, FileKind>> {
+) -> Result<Result<(SourceFile, Option<usize>), FileKind>> {
     match input {
         Input::Stdin => {
             let mut f = SourceFile::new("<stdin>", stdin.cloned().unwrap_or_default());
             f.explicit = true;
-            Ok(Ok(f))
+            Ok(Ok((f, None)))
         }
         Input::File {
             disk,
@@ -119,20 +122,30 @@ fn read_input(
             if bytes[..bytes.len().min(8192)].contains(&0) {
                 return Ok(Err(FileKind::Binary));
             }
-            let text = match String::from_utf8(bytes) {
-                Ok(t) => t,
-                Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+            let (text, bad_line) = match String::from_utf8(bytes) {
+                Ok(t) => (t, None),
+                Err(e) => {
+                    // Scanned anyway (a Latin-1 comment should not hide a
+                    // manifest), but said: the bad bytes read as U+FFFD.
+                    let at = e.utf8_error().valid_up_to();
+                    let line = memchr::memchr_iter(b'\n', &e.as_bytes()[..at]).count() + 1;
+                    let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
+                    (text, Some(line))
+                }
             };
             let mut f = SourceFile::new(display.as_str(), text);
             f.disk_path = Some(disk.clone());
             f.explicit = *explicit;
-            Ok(Ok(f))
+            Ok(Ok((f, bad_line)))
         }
         Input::Blob { display, text, .. } => {
             if text.len() as u64 > settings.max_file_size {
                 return Ok(Err(FileKind::Large));
             }
-            Ok(Ok(SourceFile::new(display.as_str(), text.to_string())))
+            Ok(Ok((
+                SourceFile::new(display.as_str(), text.to_string()),
+                None,
+            )))
         }
     }
 }
@@ -149,6 +162,7 @@ fn scan_one(
         findings: Vec::new(),
         doc_ignores: Vec::new(),
         note: None,
+        invalid_utf8: None,
         kind: FileKind::Scanned,
         resources: 0,
     };
@@ -158,7 +172,10 @@ fn scan_one(
         return r;
     }
     let file = match read_input(input, ctx.settings, stdin) {
-        Ok(Ok(f)) => f,
+        Ok(Ok((f, bad_line))) => {
+            r.invalid_utf8 = bad_line;
+            f
+        }
         Ok(Err(kind)) => {
             if kind == FileKind::Large {
                 if let Input::File { display, .. } | Input::Blob { display, .. } = input {
@@ -328,7 +345,12 @@ pub fn run(req: ScanRequest) -> Result<ScanOutcome> {
         .filter(|p| settings.pack_enabled(p.name()))
         .collect();
     let found = match &settings.git_mode {
-        GitMode::WorkingTree => discover::discover(&req.paths, &req.base, &settings.exclude)?,
+        GitMode::WorkingTree => discover::discover(
+            &req.paths,
+            &req.base,
+            &settings.exclude,
+            settings.follow_symlinks,
+        )?,
         mode => git::discover(mode, &req.paths, &req.base, settings.max_file_size)?,
     };
     let ctx = Context {
@@ -368,7 +390,11 @@ pub fn run(req: ScanRequest) -> Result<ScanOutcome> {
     let mut stats = Stats::default();
     let mut findings = Vec::with_capacity(results.iter().map(|r| r.findings.len()).sum());
     let mut doc_ignores = Vec::new();
-    for r in results {
+    let mut invalid_utf8 = Vec::new();
+    for (input, r) in found.inputs.iter().zip(results) {
+        if let Some(line) = r.invalid_utf8 {
+            invalid_utf8.push(format!("{} (line {line})", input_path(input)));
+        }
         match r.kind {
             FileKind::Scanned => stats.files += 1,
             FileKind::Binary => stats.skipped_binary += 1,
@@ -383,6 +409,21 @@ pub fn run(req: ScanRequest) -> Result<ScanOutcome> {
         stats.resources += r.resources;
         findings.extend(r.findings);
         doc_ignores.extend(r.doc_ignores);
+    }
+    if !invalid_utf8.is_empty() {
+        let n = invalid_utf8.len();
+        let mut list = invalid_utf8[..n.min(5)].join(", ");
+        if n > 5 {
+            list.push_str(&format!(" and {} more", n - 5));
+        }
+        notes.push(format!(
+            "{} not valid UTF-8, scanned with U+FFFD in place of the bad bytes: {list}",
+            if n == 1 {
+                "1 file is".to_string()
+            } else {
+                format!("{n} files are")
+            }
+        ));
     }
     if matches!(settings.git_mode, GitMode::History { .. }) {
         first_introductions(&mut findings);

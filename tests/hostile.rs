@@ -245,13 +245,19 @@ fn nul_bytes_are_a_skipped_binary_with_a_note() {
 }
 
 #[test]
-fn invalid_utf8_is_read_lossily() {
+fn invalid_utf8_is_read_lossily_with_a_note() {
     let dir = dir_with_good();
     let mut bytes = b"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: \xff\xfe\xc3(\n".to_vec();
     bytes.extend_from_slice(b"data: \x80\x81\n");
     std::fs::write(dir.path().join("latin.yaml"), &bytes).unwrap();
     let run = scan(dir.path(), &["."]);
     run.assert_good_reported();
+    // Scanned, but said: which file, and where the first bad byte is.
+    let notes = run.notes();
+    assert!(
+        notes.contains("1 file is not valid UTF-8") && notes.contains("latin.yaml (line 4)"),
+        "{notes}"
+    );
     // `data` is a (replacement-character) string: still a schema finding.
     let found = run.rules_for("latin.yaml");
     assert!(
@@ -305,6 +311,61 @@ fn symlink_loops_end() {
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("cannot read a.yaml"), "{err}");
+}
+
+/// Links met while walking are not followed by default, and each is named
+/// in a note; `--follow-symlinks` scans targets inside the scanned folder
+/// once each and still refuses links that lead out of it (a pull request
+/// must not make the scan read and quote files elsewhere on the runner).
+#[cfg(unix)]
+#[test]
+fn symlinks_are_noted_and_followed_only_inside_the_folder() {
+    use std::os::unix::fs::symlink;
+    let top = tempfile::tempdir().unwrap();
+    let repo = top.path().join("repo");
+    std::fs::create_dir_all(repo.join("sub")).unwrap();
+    std::fs::create_dir_all(top.path().join("outside")).unwrap();
+    std::fs::write(repo.join("good.yaml"), GOOD).unwrap();
+    std::fs::write(top.path().join("outside/secret.yaml"), GOOD).unwrap();
+    symlink("../good.yaml", repo.join("sub/again.yaml")).unwrap();
+    symlink("sub", repo.join("subdir")).unwrap();
+    symlink("../outside/secret.yaml", repo.join("out.yaml")).unwrap();
+    symlink("../outside", repo.join("outdir")).unwrap();
+
+    let run = scan(&repo, &["."]);
+    run.assert_good_reported();
+    let paths = |run: &Run| -> Vec<String> {
+        run.json["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["path"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(paths(&run), ["good.yaml"]);
+    let notes = run.notes();
+    assert!(
+        notes.contains("skipped 4 symbolic links (not followed")
+            && notes.contains("out.yaml")
+            && notes.contains("sub/again.yaml"),
+        "{notes}"
+    );
+
+    let run = scan(&repo, &["--follow-symlinks", "."]);
+    // good.yaml is reachable three ways; it is scanned (and reported) once.
+    assert_eq!(paths(&run), ["good.yaml"], "{}", run.stderr);
+    let notes = run.notes();
+    assert!(
+        notes.contains(
+            "skipped 2 symbolic links that lead out of the scanned folder: out.yaml, outdir"
+        ),
+        "{notes}"
+    );
+    assert!(
+        !run.json.to_string().contains("secret.yaml"),
+        "{}",
+        run.json
+    );
 }
 
 #[cfg(unix)]
