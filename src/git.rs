@@ -195,16 +195,7 @@ fn diff_base(
     let diff = repo
         .diff_tree_to_workdir_with_index(Some(&tree), Some(&mut opts))
         .context("diffing the merge base against the working tree")?;
-    for (idx, delta) in diff.deltas().enumerate() {
-        if !changed(delta.status()) {
-            continue;
-        }
-        let Some(rel) = delta.new_file().path() else {
-            continue;
-        };
-        if !scope.includes(rel) {
-            continue;
-        }
+    for (idx, rel, _) in changed_files(&diff, scope) {
         let Ok(bytes) = std::fs::read(scope.workdir.join(rel)) else {
             continue;
         };
@@ -218,6 +209,21 @@ fn diff_base(
         }
     }
     Ok(())
+}
+
+/// The files a diff adds or modifies inside the scope: the delta's index,
+/// its path and the new blob's id.
+fn changed_files<'d>(
+    diff: &'d Diff<'_>,
+    scope: &'d Scope,
+) -> impl Iterator<Item = (usize, &'d Path, git2::Oid)> + 'd {
+    diff.deltas()
+        .enumerate()
+        .filter(|(_, d)| changed(d.status()))
+        .filter_map(|(idx, d)| {
+            let rel = d.new_file().path()?;
+            scope.includes(rel).then(|| (idx, rel, d.new_file().id()))
+        })
 }
 
 fn history(
@@ -249,17 +255,8 @@ fn history(
         };
         let diff = repo.diff_tree_to_tree(parent.as_ref(), Some(&tree), Some(&mut opts))?;
         let date = rfc3339(commit.author().when().seconds());
-        for (idx, delta) in diff.deltas().enumerate() {
-            if !changed(delta.status()) {
-                continue;
-            }
-            let Some(rel) = delta.new_file().path() else {
-                continue;
-            };
-            if !scope.includes(rel) {
-                continue;
-            }
-            let blob = repo.find_blob(delta.new_file().id())?;
+        for (idx, rel, id) in changed_files(&diff, scope) {
+            let blob = repo.find_blob(id)?;
             if too_big_or_binary(blob.content(), max) {
                 continue;
             }
