@@ -2,33 +2,24 @@
 //! fine at several target versions, `List` items, Helm templates read line
 //! by line, message contents, and the schema pack's removed-API dedupe.
 
-use assert_cmd::Command;
-use serde_json::Value;
-use std::path::Path;
+mod common;
 
-/// The binary cargo built for these tests.
-fn binary() -> &'static Path {
-    Path::new(env!("CARGO_BIN_EXE_shiplint"))
-}
+use common::{json_output, shiplint};
+use serde_json::Value;
 
 fn fixtures() -> String {
     format!("{}/tests/fixtures/deprecations", env!("CARGO_MANIFEST_DIR"))
 }
 
 fn scan(args: &[&str]) -> Value {
-    let out = Command::new(binary())
-        .current_dir(fixtures())
-        .args(["scan", "--no-config"])
-        .args(args)
-        .args(["-f", "json", "--fail-on", "never"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let (code, v) = json_output(
+        shiplint(fixtures())
+            .args(["scan", "--no-config"])
+            .args(args)
+            .args(["-f", "json", "--fail-on", "never"]),
     );
-    serde_json::from_slice(&out.stdout).unwrap()
+    assert_eq!(code, 0, "{v:#}");
+    v
 }
 
 /// (rule, path, line) per finding.
@@ -210,9 +201,8 @@ fn schema_leaves_removed_apis_to_deprecations() {
 
 #[test]
 fn target_version_is_validated() {
-    let out = Command::new(binary())
-        .args(["scan", "--no-config", "--target-version", "latest"])
-        .arg(fixtures())
+    let out = shiplint(fixtures())
+        .args(["scan", "--no-config", "--target-version", "latest", "."])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));

@@ -4,10 +4,11 @@
 //! message (a finding, a note, or exit 2 with an error) — and, unless the
 //! run as a whole is refused, `good.yaml` must still be scanned and reported.
 
+mod common;
+
 use assert_cmd::Command;
 use serde_json::Value;
 use std::path::Path;
-use std::time::Duration;
 
 /// Schema-invalid (`data` must be a mapping): one `schema/invalid` at line 5.
 const GOOD: &str = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: good\ndata: 5\n";
@@ -58,14 +59,7 @@ fn dir_with_good() -> tempfile::TempDir {
 }
 
 fn shiplint(dir: &Path) -> Command {
-    let mut c = Command::cargo_bin("shiplint").unwrap();
-    c.current_dir(dir)
-        .env(
-            "SHIPLINT_CACHE_DIR",
-            std::env::temp_dir().join("shiplint-test-cache"),
-        )
-        .timeout(Duration::from_secs(300));
-    c
+    common::shiplint(dir)
 }
 
 /// `scan --no-config --format json ARGS` in `dir` (every offline pack).
@@ -476,18 +470,9 @@ fn staged_outside_git_is_exit_2() {
 #[test]
 fn diff_base_bad_revision_is_exit_2() {
     let dir = dir_with_good();
-    let git = |args: &[&str]| {
-        let st = std::process::Command::new("git")
-            .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
-            .args(args)
-            .current_dir(dir.path())
-            .output()
-            .unwrap();
-        assert!(st.status.success(), "{st:?}");
-    };
-    git(&["init", "-q"]);
-    git(&["add", "."]);
-    git(&["commit", "-qm", "init"]);
+    common::git(dir.path(), &["init", "-q"]);
+    common::git(dir.path(), &["add", "."]);
+    common::git(dir.path(), &["commit", "-qm", "init"]);
     let out = shiplint(dir.path())
         .args(["scan", "--no-config", "--diff-base", "no-such-rev-123", "."])
         .output()

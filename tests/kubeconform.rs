@@ -1,18 +1,15 @@
 //! kubeconform's own acceptance verdicts (tests/fixtures/kubeconform/EXPECTATIONS.tsv),
 //! reached by running the real binary.
 
+mod common;
+
 use assert_cmd::Command;
 use std::path::Path;
 
 const DIR: &str = "tests/fixtures/kubeconform";
 
 fn shiplint() -> Command {
-    let mut c = Command::cargo_bin("shiplint").unwrap();
-    c.current_dir(DIR).env(
-        "SHIPLINT_CACHE_DIR",
-        std::env::temp_dir().join("shiplint-test-cache"),
-    );
-    c
+    common::shiplint(DIR)
 }
 
 struct Case {

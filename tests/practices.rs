@@ -21,14 +21,10 @@
 //! off by default. The fixed manifest (fixtures/practices/fixed) yields
 //! nothing at all.
 
-use assert_cmd::Command;
-use serde_json::Value;
-use std::path::Path;
+mod common;
 
-/// The binary cargo built for these tests.
-fn binary() -> &'static Path {
-    Path::new(env!("CARGO_BIN_EXE_shiplint"))
-}
+use common::{json_output, rule_lines as pairs, shiplint};
+use serde_json::Value;
 
 fn fixture(rel: &str) -> String {
     format!(
@@ -38,33 +34,14 @@ fn fixture(rel: &str) -> String {
 }
 
 fn scan_json(args: &[&str]) -> Value {
-    let out = Command::new(binary())
-        .arg("scan")
-        .args(args)
-        .args(["-f", "json", "--fail-on", "never"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
-}
-
-/// (rule, line) of every finding, in report order.
-fn pairs(v: &Value) -> Vec<(String, u64)> {
-    v["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| {
-            (
-                f["rule"].as_str().unwrap().to_string(),
-                f["span"]["line"].as_u64().unwrap(),
-            )
-        })
-        .collect()
+    let (code, v) = json_output(shiplint(".").arg("scan").args(args).args([
+        "-f",
+        "json",
+        "--fail-on",
+        "never",
+    ]));
+    assert_eq!(code, 0, "{v:#}");
+    v
 }
 
 fn sorted(v: &[(&str, u64)]) -> Vec<(String, u64)> {
@@ -149,7 +126,7 @@ fn other_tools_annotations_silence_mapped_rules_and_secrets_are_redacted() {
     let text = serde_json::to_string(&v).unwrap();
     assert!(!text.contains("hunter2"), "the raw value leaked: {text}");
     assert!(text.contains("DB_PASSWORD"));
-    let out = Command::new(binary())
+    let out = shiplint(".")
         .args(["scan", "--no-config", "--packs", "practices"])
         .arg(fixture("annotated"))
         .output()
@@ -175,7 +152,7 @@ fn config_turns_on_default_off_rules_and_digest_policy() {
 
 #[test]
 fn rules_and_explain_document_every_rule() {
-    let out = Command::new(binary())
+    let out = shiplint(".")
         .args(["rules", "--pack", "practices"])
         .output()
         .unwrap();
@@ -189,16 +166,13 @@ fn rules_and_explain_document_every_rule() {
     assert!(eph.contains("off by default"), "{eph}");
     for line in text.lines() {
         let id = line.split_whitespace().next().unwrap();
-        let out = Command::new(binary())
-            .args(["explain", id])
-            .output()
-            .unwrap();
+        let out = shiplint(".").args(["explain", id]).output().unwrap();
         let help = String::from_utf8_lossy(&out.stdout);
         assert!(help.contains("## What it finds"), "{id}");
         assert!(help.contains("## How to fix"), "{id}");
         assert!(help.contains("```"), "{id} has no snippet");
     }
-    let out = Command::new(binary())
+    let out = shiplint(".")
         .args(["explain", "practices/readiness-probe-missing"])
         .output()
         .unwrap();
@@ -214,12 +188,11 @@ fn rules_and_explain_document_every_rule() {
 
 #[test]
 fn sarif_carries_rule_help() {
-    let out = Command::new(binary())
-        .args(["scan", "--no-config", "--packs", "practices", "-f", "sarif"])
-        .arg(fixture("seed"))
-        .output()
-        .unwrap();
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let (_, v) = json_output(
+        shiplint(".")
+            .args(["scan", "--no-config", "--packs", "practices", "-f", "sarif"])
+            .arg(fixture("seed")),
+    );
     let rules = v["runs"][0]["tool"]["driver"]["rules"].as_array().unwrap();
     let r = rules
         .iter()

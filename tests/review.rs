@@ -2,7 +2,10 @@
 //! and an OpenAI-compatible server on 127.0.0.1 (wiremock) speaking the
 //! chat-completions JSON shapes.
 
+mod common;
+
 use assert_cmd::Command;
+use common::git;
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -51,26 +54,6 @@ impl Fixture {
     fn config(&self) -> PathBuf {
         self.dir.path().join("shiplint.yaml")
     }
-}
-
-fn git(repo: &Path, args: &[&str]) {
-    let out = std::process::Command::new("git")
-        .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
-        .args([
-            "-c",
-            "commit.gpgsign=false",
-            "-c",
-            "init.defaultBranch=main",
-        ])
-        .args(args)
-        .current_dir(repo)
-        .output()
-        .expect("git runs");
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 /// A repository with `main` holding the base files and HEAD on `feature`
@@ -147,18 +130,8 @@ fn app_answer() -> Value {
     }]})
 }
 
-/// A private copy of the binary, taken once: several worktrees share one
-/// cargo target dir, so the shared `shiplint` file can be replaced by
-/// another branch's build while these tests run.
 fn binary() -> &'static Path {
-    static BIN: std::sync::OnceLock<(TempDir, PathBuf)> = std::sync::OnceLock::new();
-    &BIN.get_or_init(|| {
-        let dir = tempfile::tempdir().unwrap();
-        let copy = dir.path().join("shiplint");
-        std::fs::copy(env!("CARGO_BIN_EXE_shiplint"), &copy).unwrap();
-        (dir, copy)
-    })
-    .1
+    Path::new(env!("CARGO_BIN_EXE_shiplint"))
 }
 
 struct Run {

@@ -1,7 +1,10 @@
 //! The scan pipeline end to end: positions of every finding kind, exit
 //! codes, config, suppressions, reporters, and bad input.
 
+mod common;
+
 use assert_cmd::Command;
+use common::json_output;
 use predicates::str::contains;
 use serde_json::Value;
 use std::path::Path;
@@ -9,35 +12,22 @@ use std::path::Path;
 const DIR: &str = "tests/fixtures/scan";
 
 fn shiplint() -> Command {
-    let mut c = Command::cargo_bin("shiplint").unwrap();
-    c.current_dir(DIR).env(
-        "SHIPLINT_CACHE_DIR",
-        std::env::temp_dir().join("shiplint-test-cache"),
-    );
-    c
+    common::shiplint(DIR)
 }
 
+/// `scan --no-config --packs schema --format json ARGS` in the fixtures.
 fn scan_json(args: &[&str]) -> (i32, Value) {
-    let out = shiplint()
-        .args([
-            "scan",
-            "--no-config",
-            "--packs",
-            "schema",
-            "--format",
-            "json",
-        ])
-        .args(args)
-        .output()
-        .unwrap();
-    let json = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "bad JSON ({e}); stderr: {}",
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
-    (out.status.code().unwrap(), json)
+    json_output(shiplint().args(SCAN_SCHEMA_JSON).args(args))
 }
+
+const SCAN_SCHEMA_JSON: [&str; 6] = [
+    "scan",
+    "--no-config",
+    "--packs",
+    "schema",
+    "--format",
+    "json",
+];
 
 /// (rule, line, col) of every finding.
 fn positions(json: &Value) -> Vec<(String, u64, u64)> {
@@ -109,21 +99,12 @@ fn missing_schema_and_rejected_kinds() {
     let dir = tempfile::tempdir().unwrap();
     let f = dir.path().join("cr.yaml");
     std::fs::write(&f, "apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: w\n---\napiVersion: v1\nkind: Secret\nmetadata:\n  name: s\n").unwrap();
-    let out = shiplint()
-        .args([
-            "scan",
-            "--no-config",
-            "--packs",
-            "schema",
-            "--format",
-            "json",
-            "--reject-kinds",
-            "Secret",
-        ])
-        .arg(&f)
-        .output()
-        .unwrap();
-    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let (_, json) = json_output(
+        shiplint()
+            .args(SCAN_SCHEMA_JSON)
+            .args(["--reject-kinds", "Secret"])
+            .arg(&f),
+    );
     assert_eq!(
         positions(&json),
         vec![
@@ -131,27 +112,13 @@ fn missing_schema_and_rejected_kinds() {
             p("schema/rejected-kind", 7, 7)
         ]
     );
-    let out = shiplint()
-        .args([
-            "scan",
-            "--no-config",
-            "--packs",
-            "schema",
-            "--format",
-            "json",
-            "--ignore-missing-schemas",
-            "--skip-kinds",
-            "v1/Secret",
-        ])
-        .arg(&f)
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
+    let (code, json) = json_output(
+        shiplint()
+            .args(SCAN_SCHEMA_JSON)
+            .args(["--ignore-missing-schemas", "--skip-kinds", "v1/Secret"])
+            .arg(&f),
     );
+    assert_eq!(code, 0, "{json:#}");
 }
 
 #[test]
@@ -166,19 +133,7 @@ fn suppressions_by_comment_and_annotation() {
         .replace("shiplint.dev/ignore", "example.com/other");
     let f = dir.path().join("bare.yaml");
     std::fs::write(&f, bare).unwrap();
-    let out = shiplint()
-        .args([
-            "scan",
-            "--no-config",
-            "--packs",
-            "schema",
-            "--format",
-            "json",
-        ])
-        .arg(&f)
-        .output()
-        .unwrap();
-    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let (_, json) = json_output(shiplint().args(SCAN_SCHEMA_JSON).arg(&f));
     assert_eq!(
         positions(&json),
         vec![p("schema/invalid", 7, 3), p("schema/invalid", 18, 3)]

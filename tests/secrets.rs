@@ -1,7 +1,9 @@
 //! End-to-end tests of the `secrets` pack through the real binary: redaction
 //! in every output format, Kubernetes Secrets, git modes and baselines.
 
-use assert_cmd::Command;
+mod common;
+
+use common::{findings, git, json_output, shiplint};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use tempfile::TempDir;
@@ -20,29 +22,14 @@ fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/secrets")
 }
 
-fn shiplint(dir: &Path) -> Command {
-    let mut c = Command::cargo_bin("shiplint").expect("binary");
-    c.current_dir(dir)
-        .env("SHIPLINT_CACHE_DIR", dir.join(".cache"));
-    c
-}
-
 /// Runs `scan --packs secrets -f json ARGS` in `dir`; returns (exit code, findings).
 fn scan_json(dir: &Path, args: &[&str]) -> (i32, Vec<Value>) {
-    let out = shiplint(dir)
-        .args(["scan", "--packs", "secrets", "--no-config", "-f", "json"])
-        .args(args)
-        .output()
-        .expect("run");
-    let code = out.status.code().unwrap_or(-1);
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let v: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| {
-        panic!(
-            "not JSON ({e}): {stdout}\nstderr: {}",
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
-    (code, v["findings"].as_array().cloned().unwrap_or_default())
+    let (code, v) = json_output(
+        shiplint(dir)
+            .args(["scan", "--packs", "secrets", "--no-config", "-f", "json"])
+            .args(args),
+    );
+    (code, findings(&v).to_vec())
 }
 
 fn rules_of(findings: &[Value]) -> Vec<String> {
@@ -50,29 +37,6 @@ fn rules_of(findings: &[Value]) -> Vec<String> {
         .iter()
         .map(|f| f["rule"].as_str().unwrap_or_default().to_string())
         .collect()
-}
-
-fn git(dir: &Path, args: &[&str]) {
-    let st = std::process::Command::new("git")
-        .current_dir(dir)
-        .args([
-            "-c",
-            "user.name=Test",
-            "-c",
-            "user.email=test@example.invalid",
-        ])
-        .args([
-            "-c",
-            "commit.gpgsign=false",
-            "-c",
-            "init.defaultBranch=main",
-        ])
-        .args(args)
-        .env("GIT_AUTHOR_DATE", "2024-01-02T03:04:05Z")
-        .env("GIT_COMMITTER_DATE", "2024-01-02T03:04:05Z")
-        .status()
-        .expect("git runs");
-    assert!(st.success(), "git {args:?}");
 }
 
 fn git_out(dir: &Path, args: &[&str]) -> String {

@@ -9,6 +9,8 @@
 //! one file and again in another, a removed API, secrets in an .env file and
 //! in a Secret, and source-like files for the secrets pack.
 
+mod common;
+
 use assert_cmd::Command;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -16,12 +18,7 @@ use std::collections::BTreeMap;
 const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/shard");
 
 fn shiplint() -> Command {
-    let mut c = Command::cargo_bin("shiplint").unwrap();
-    c.current_dir(DIR).env(
-        "SHIPLINT_CACHE_DIR",
-        std::env::temp_dir().join("shiplint-test-cache"),
-    );
-    c
+    common::shiplint(DIR)
 }
 
 fn scan(extra: &[&str]) -> Value {
