@@ -150,3 +150,27 @@ fn sarif_names_the_shard() {
     assert_eq!(run["properties"]["shard"], "2/3");
     assert_eq!(run["automationDetails"]["id"], "shiplint-shard-2/");
 }
+
+/// On a terminal, the per-file phase shows a progress bar on stderr (the
+/// pipes of every other test show that it stays silent in CI). `script`
+/// (util-linux, in every Debian) gives the run a pseudo-terminal.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_terminal_gets_a_progress_bar() {
+    let bin = env!("CARGO_BIN_EXE_shiplint");
+    let cmd = format!("{bin} scan . --no-config -f json -o /dev/null --fail-on never");
+    let out = std::process::Command::new("script")
+        .args(["-qfec", &cmd, "/dev/null"])
+        .current_dir(DIR)
+        .env(
+            "SHIPLINT_CACHE_DIR",
+            std::env::temp_dir().join("shiplint-test-cache"),
+        )
+        .output()
+        .expect("script(1) from util-linux");
+    assert!(out.status.success(), "{out:?}");
+    let tty = String::from_utf8_lossy(&out.stdout);
+    assert!(tty.contains(" files ("), "{tty}");
+    // Cleared at the end: the last thing on the terminal erases the line.
+    assert!(tty.trim_end().ends_with("\u{1b}[2K"), "{tty:?}");
+}
