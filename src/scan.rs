@@ -258,6 +258,14 @@ fn scan_one(
         .filter_map(|f| f.snippet.as_ref())
         .map(|s| (s.line, s.text.clone()))
         .collect();
+    // One problem, one finding: where the secrets pack recognised the value
+    // of a plain env var, its finding (which names the credential) stands
+    // for practices/env-secret's.
+    if !redacted.is_empty() {
+        r.findings.retain(|f| {
+            &*f.rule != packs::practices::ENV_SECRET || !redacted.contains_key(&f.span.line)
+        });
+    }
     for f in &mut r.findings {
         if f.snippet.is_none() {
             let text = redacted

@@ -284,3 +284,38 @@ fn cross_object_findings_across_many_files_keep_snippets_and_suppressions() {
         assert_eq!(f["snippet"]["text"], "  selector:", "{name}");
     }
 }
+
+/// A token in a plain env value is one problem: with the secrets pack on,
+/// its finding (which names the credential) is the only one on that line;
+/// without it, practices/env-secret still reports the value.
+#[test]
+fn a_recognised_token_in_env_is_reported_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let token = "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";
+    std::fs::write(
+        dir.path().join("web.yaml"),
+        format!("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  selector:\n    matchLabels: {{app: web}}\n  template:\n    metadata:\n      labels: {{app: web}}\n    spec:\n      containers:\n        - name: web\n          image: ghcr.io/example/web:1.0.0\n          env:\n            - name: GITHUB_TOKEN\n              value: {token}\n            - name: DB_PASSWORD\n              value: hunter2-prod\n"),
+    )
+    .unwrap();
+    let path = dir.path().to_str().unwrap();
+    let on_env_lines = |v: &Value| -> Vec<(String, u64)> {
+        pairs(v).into_iter().filter(|(_, l)| *l >= 17).collect()
+    };
+    let both = scan_json(&["--no-config", "--packs", "practices,secrets", path]);
+    assert_eq!(
+        on_env_lines(&both),
+        [
+            ("secrets/github-pat".to_string(), 17),
+            ("practices/env-secret".to_string(), 19)
+        ]
+    );
+    let alone = scan_json(&["--no-config", "--packs", "practices", path]);
+    assert_eq!(
+        on_env_lines(&alone),
+        [
+            ("practices/env-secret".to_string(), 17),
+            ("practices/env-secret".to_string(), 19)
+        ]
+    );
+    assert!(!serde_json::to_string(&both).unwrap().contains(token));
+}

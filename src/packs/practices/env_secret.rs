@@ -174,7 +174,7 @@ fn redact(line: &str, value: &str, col: usize) -> String {
 pub fn rules() -> Vec<Rule> {
     vec![rule("env-secret", Severity::Warning, "A password, token or key is written as a plain env value.", r#"
 ## What it finds
-An `env[].value` whose variable name looks like a credential (`*PASSWORD*`, `*SECRET*`, `*TOKEN*`, `*API_KEY*`, `*PRIVATE_KEY*`, `*ACCESS_KEY*`, `*CREDENTIAL*`) and whose value is non-empty and not a placeholder (`${VAR}`, `$(VAR)`, `<value>`, `changeme`, a path, a number …). Names that hold metadata (`*_FILE`, `*_PATH`, `*_NAME`, `*_URL`, `*_VERSION` …) are skipped, and so are values that look like stand-ins (`HF_TOKEN`, `yourpassword`, `fake_password`, `INSERT_TOKEN`). The value is never printed: the reported line is redacted.
+An `env[].value` whose variable name looks like a credential (`*PASSWORD*`, `*SECRET*`, `*TOKEN*`, `*API_KEY*`, `*PRIVATE_KEY*`, `*ACCESS_KEY*`, `*CREDENTIAL*`) and whose value is non-empty and not a placeholder (`${VAR}`, `$(VAR)`, `<value>`, `changeme`, a path, a number …). Names that hold metadata (`*_FILE`, `*_PATH`, `*_NAME`, `*_URL`, `*_VERSION` …) are skipped, and so are values that look like stand-ins (`HF_TOKEN`, `yourpassword`, `fake_password`, `INSERT_TOKEN`). The value is never printed: the reported line is redacted. When the `secrets` pack runs and recognises the value itself (a GitHub token, an AWS key …), its finding on that line is the one reported: one problem, one finding.
 
 ## Why it matters
 The value is in git history, in every rendered manifest, and readable by anyone who can `get` the pod; it cannot be rotated without a commit.

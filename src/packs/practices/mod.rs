@@ -7,6 +7,7 @@
 pub mod annotations;
 mod cross;
 mod env_secret;
+pub use env_secret::ENV_SECRET;
 mod image;
 mod index;
 pub mod podspec;
