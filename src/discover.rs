@@ -2,6 +2,7 @@
 //! `ignore` crate (.gitignore-aware), minus excludes, binaries and files over
 //! the size limit (each skip is noted, never silent).
 
+use crate::report::plural;
 use anyhow::{Context as _, Result};
 use ignore::overrides::OverrideBuilder;
 use std::path::{Path, PathBuf};
@@ -53,31 +54,31 @@ struct SkippedLinks {
 
 impl SkippedLinks {
     fn notes(self, out: &mut Vec<String>) {
-        let list = |v: &[String]| {
-            let mut s = v.iter().take(5).cloned().collect::<Vec<_>>().join(", ");
-            if v.len() > 5 {
-                s.push_str(&format!(" and {} more", v.len() - 5));
-            }
-            s
-        };
         if !self.not_followed.is_empty() {
             out.push(format!(
-                "skipped {} symbolic link{} (not followed; --follow-symlinks scans their targets inside the scanned folder): {}",
-                self.not_followed.len(),
-                if self.not_followed.len() == 1 { "" } else { "s" },
-                list(&self.not_followed)
+                "skipped {} (not followed; --follow-symlinks scans their targets inside the scanned folder): {}",
+                plural(self.not_followed.len(), "symbolic link"),
+                first_few(&self.not_followed)
             ));
         }
         if !self.outside.is_empty() {
             out.push(format!(
-                "skipped {} symbolic link{} that lead{} out of the scanned folder: {}",
-                self.outside.len(),
-                if self.outside.len() == 1 { "" } else { "s" },
+                "skipped {} that lead{} out of the scanned folder: {}",
+                plural(self.outside.len(), "symbolic link"),
                 if self.outside.len() == 1 { "s" } else { "" },
-                list(&self.outside)
+                first_few(&self.outside)
             ));
         }
     }
+}
+
+/// The first five names, then how many more: one note for many paths.
+pub fn first_few(names: &[String]) -> String {
+    let mut s = names[..names.len().min(5)].join(", ");
+    if names.len() > 5 {
+        s.push_str(&format!(" and {} more", names.len() - 5));
+    }
+    s
 }
 
 /// Lists the files to scan. Folders are walked without following symbolic

@@ -419,18 +419,10 @@ pub fn run(req: ScanRequest) -> Result<ScanOutcome> {
         doc_ignores.extend(r.doc_ignores);
     }
     if !invalid_utf8.is_empty() {
-        let n = invalid_utf8.len();
-        let mut list = invalid_utf8[..n.min(5)].join(", ");
-        if n > 5 {
-            list.push_str(&format!(" and {} more", n - 5));
-        }
         notes.push(format!(
-            "{} not valid UTF-8, scanned with U+FFFD in place of the bad bytes: {list}",
-            if n == 1 {
-                "1 file is".to_string()
-            } else {
-                format!("{n} files are")
-            }
+            "{} not valid UTF-8, scanned with U+FFFD in place of the bad bytes: {}",
+            crate::report::plural(invalid_utf8.len(), "file"),
+            discover::first_few(&invalid_utf8)
         ));
     }
     if matches!(settings.git_mode, GitMode::History { .. }) {

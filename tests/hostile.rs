@@ -249,7 +249,7 @@ fn invalid_utf8_is_read_lossily_with_a_note() {
     // Scanned, but said: which file, and where the first bad byte is.
     let notes = run.notes();
     assert!(
-        notes.contains("1 file is not valid UTF-8") && notes.contains("latin.yaml (line 4)"),
+        notes.contains("1 file not valid UTF-8") && notes.contains("latin.yaml (line 4)"),
         "{notes}"
     );
     // `data` is a (replacement-character) string: still a schema finding.
