@@ -31,6 +31,9 @@ pub struct Discovered {
     pub inputs: Vec<Input>,
     /// Human-readable notes about paths that were not read.
     pub notes: Vec<String>,
+    /// Content left out before it became an input because it is over the
+    /// size limit (git modes); the scan names them with the large files.
+    pub large: Vec<String>,
 }
 
 /// The display form of a path: relative to `base` when under it, with `/`.

@@ -72,8 +72,14 @@ impl Scope {
     }
 }
 
-fn too_big_or_binary(bytes: &[u8], max: u64) -> bool {
-    bytes.len() as u64 > max || bytes[..bytes.len().min(8192)].contains(&0)
+/// Whether a blob is left out: binary (NUL bytes, like a walk skips it) or
+/// over the size limit (named in the run's note, never lost silently).
+fn left_out(bytes: &[u8], max: u64, name: String, large: &mut Vec<String>) -> bool {
+    if bytes.len() as u64 > max {
+        large.push(name);
+        return true;
+    }
+    bytes[..bytes.len().min(8192)].contains(&0)
 }
 
 /// Line numbers (new side) of the `+` lines of one delta.
@@ -162,7 +168,7 @@ fn staged(repo: &Repository, scope: &Scope, max: u64, out: &mut Discovered) -> R
         let blob = repo
             .find_blob(delta.new_file().id())
             .with_context(|| format!("reading staged {}", rel.display()))?;
-        if too_big_or_binary(blob.content(), max) {
+        if left_out(blob.content(), max, scope.display(rel), &mut out.large) {
             continue;
         }
         out.inputs
@@ -199,7 +205,7 @@ fn diff_base(
         let Ok(bytes) = std::fs::read(scope.workdir.join(rel)) else {
             continue;
         };
-        if too_big_or_binary(&bytes, max) {
+        if left_out(&bytes, max, scope.display(rel), &mut out.large) {
             continue;
         }
         let lines = added_lines(&diff, idx)?;
@@ -257,7 +263,7 @@ fn history(
         let date = rfc3339(commit.author().when().seconds());
         for (idx, rel, id) in changed_files(&diff, scope) {
             let blob = repo.find_blob(id)?;
-            if too_big_or_binary(blob.content(), max) {
+            if left_out(blob.content(), max, scope.display(rel), &mut out.large) {
                 continue;
             }
             let lines = added_lines(&diff, idx)?;

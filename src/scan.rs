@@ -57,6 +57,8 @@ struct FileResult {
     /// Not valid UTF-8: the line of the first bad byte (all such files get
     /// one note between them).
     invalid_utf8: Option<usize>,
+    /// Skipped (large or binary) and worth naming in that kind's note.
+    named_skip: bool,
     kind: FileKind,
     /// Resources the file held.
     resources: usize,
@@ -163,6 +165,7 @@ fn scan_one(
         doc_ignores: Vec::new(),
         note: None,
         invalid_utf8: None,
+        named_skip: false,
         kind: FileKind::Scanned,
         resources: 0,
     };
@@ -177,24 +180,19 @@ fn scan_one(
             f
         }
         Ok(Err(kind)) => {
-            if kind == FileKind::Large {
-                if let Input::File { display, .. } | Input::Blob { display, .. } = input {
-                    r.note = Some(format!(
-                        "skipped {display}: larger than --max-file-size ({} bytes)",
-                        ctx.settings.max_file_size
-                    ));
-                }
-            }
-            // Binaries are counted; a named file or a manifest-looking name
-            // also gets a note, since the user expected it to be scanned.
-            if let Input::File {
-                display, explicit, ..
-            } = input
-            {
-                if kind == FileKind::Binary && (*explicit || has_manifest_extension(display)) {
-                    r.note = Some(format!("skipped {display}: binary (NUL bytes)"));
-                }
-            }
+            // Large files are named in a note; binaries are counted, and
+            // named too when the user named them or they look like a
+            // manifest, since then they were expected to be scanned.
+            r.named_skip = match (&kind, input) {
+                (FileKind::Large, _) => true,
+                (
+                    FileKind::Binary,
+                    Input::File {
+                        display, explicit, ..
+                    },
+                ) => *explicit || has_manifest_extension(display),
+                _ => false,
+            };
             r.kind = kind;
             return r;
         }
@@ -398,10 +396,21 @@ pub fn run(req: ScanRequest) -> Result<ScanOutcome> {
     let mut stats = Stats::default();
     let mut findings = Vec::with_capacity(results.iter().map(|r| r.findings.len()).sum());
     let mut doc_ignores = Vec::new();
-    let mut invalid_utf8 = Vec::new();
+    // Paths named in the notes, one note per kind however many there are.
+    let (mut invalid_utf8, mut binary) = (Vec::new(), Vec::new());
+    let mut large = found.large;
+    stats.skipped_large = large.len();
     for (input, r) in found.inputs.iter().zip(results) {
         if let Some(line) = r.invalid_utf8 {
             invalid_utf8.push(format!("{} (line {line})", input_path(input)));
+        }
+        if r.named_skip {
+            let names = if r.kind == FileKind::Large {
+                &mut large
+            } else {
+                &mut binary
+            };
+            names.push(input_path(input).to_string());
         }
         match r.kind {
             FileKind::Scanned => stats.files += 1,
@@ -417,6 +426,21 @@ pub fn run(req: ScanRequest) -> Result<ScanOutcome> {
         stats.resources += r.resources;
         findings.extend(r.findings);
         doc_ignores.extend(r.doc_ignores);
+    }
+    if !large.is_empty() {
+        notes.push(format!(
+            "skipped {} larger than --max-file-size ({} bytes): {}",
+            crate::report::plural(large.len(), "file"),
+            settings.max_file_size,
+            discover::first_few(&large)
+        ));
+    }
+    if !binary.is_empty() {
+        notes.push(format!(
+            "skipped {} (NUL bytes): {}",
+            crate::report::plural(binary.len(), "binary file"),
+            discover::first_few(&binary)
+        ));
     }
     if !invalid_utf8.is_empty() {
         notes.push(format!(

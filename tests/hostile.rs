@@ -203,7 +203,7 @@ fn huge_single_line_file_is_skipped_by_size_then_scanned_in_bounded_time() {
     assert_eq!(run.json["summary"]["skipped"]["large"], 1);
     assert!(
         run.notes()
-            .contains("skipped big.json: larger than --max-file-size"),
+            .contains("skipped 1 file larger than --max-file-size (10485760 bytes): big.json"),
         "{}",
         run.notes()
     );
@@ -231,7 +231,8 @@ fn nul_bytes_are_a_skipped_binary_with_a_note() {
     run.assert_good_reported();
     assert_eq!(run.json["summary"]["skipped"]["binary"], 1);
     assert!(
-        run.notes().contains("skipped binary.yaml: binary"),
+        run.notes()
+            .contains("skipped 1 binary file (NUL bytes): binary.yaml"),
         "{}",
         run.notes()
     );
@@ -464,6 +465,25 @@ fn staged_outside_git_is_exit_2() {
     assert!(
         err.contains("error:") && err.to_lowercase().contains("git"),
         "{err}"
+    );
+}
+
+/// In git modes a blob over the size limit is never read into a file input;
+/// it is still named in the note, like a large file in a folder walk.
+#[test]
+fn staged_large_file_is_named_not_lost() {
+    let dir = dir_with_good();
+    write_big(&dir.path().join("big.yaml"), 4096);
+    common::git(dir.path(), &["init", "-q"]);
+    common::git(dir.path(), &["add", "."]);
+    let run = scan(dir.path(), &["--staged", "--max-file-size", "1000", "."]);
+    run.assert_good_reported();
+    assert_eq!(run.json["summary"]["skipped"]["large"], 1);
+    assert!(
+        run.notes()
+            .contains("skipped 1 file larger than --max-file-size (1000 bytes): big.yaml"),
+        "{}",
+        run.notes()
     );
 }
 
