@@ -158,15 +158,9 @@ fn staged(repo: &Repository, scope: &Scope, max: u64, out: &mut Discovered) -> R
     let diff = repo
         .diff_tree_to_index(head.as_ref(), Some(&index), None)
         .context("diffing HEAD against the index")?;
-    for delta in diff.deltas().filter(|d| changed(d.status())) {
-        let Some(rel) = delta.new_file().path() else {
-            continue;
-        };
-        if !scope.includes(rel) {
-            continue;
-        }
+    for (_, rel, id) in changed_files(&diff, scope) {
         let blob = repo
-            .find_blob(delta.new_file().id())
+            .find_blob(id)
             .with_context(|| format!("reading staged {}", rel.display()))?;
         if left_out(blob.content(), max, scope.display(rel), &mut out.large) {
             continue;
@@ -218,14 +212,16 @@ fn diff_base(
 }
 
 /// The files a diff adds or modifies inside the scope: the delta's index,
-/// its path and the new blob's id.
+/// its path and the new blob's id. Symbolic links are left out: their blob
+/// is a path, and reading one in the working tree (`--diff-base`) would
+/// follow it wherever a pull request points it (`/etc`, `~/.ssh`).
 fn changed_files<'d>(
     diff: &'d Diff<'_>,
     scope: &'d Scope,
 ) -> impl Iterator<Item = (usize, &'d Path, git2::Oid)> + 'd {
     diff.deltas()
         .enumerate()
-        .filter(|(_, d)| changed(d.status()))
+        .filter(|(_, d)| changed(d.status()) && d.new_file().mode() != git2::FileMode::Link)
         .filter_map(|(idx, d)| {
             let rel = d.new_file().path()?;
             scope.includes(rel).then(|| (idx, rel, d.new_file().id()))

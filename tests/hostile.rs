@@ -487,6 +487,47 @@ fn staged_large_file_is_named_not_lost() {
     );
 }
 
+/// A pull request that adds a symbolic link must not make `--diff-base`
+/// read (and quote in findings) whatever the link points at on the runner.
+#[cfg(unix)]
+#[test]
+fn diff_base_does_not_follow_added_symlinks() {
+    let top = tempfile::tempdir().unwrap();
+    let repo = top.path().join("repo");
+    std::fs::create_dir(&repo).unwrap();
+    std::fs::write(repo.join("good.yaml"), GOOD).unwrap();
+    // Outside the repository, one line, schema-invalid: a finding on line 1
+    // would carry this line as its snippet.
+    std::fs::write(
+        top.path().join("private.json"),
+        r#"{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "PRIVATE-MARKER"}, "data": 5}"#,
+    )
+    .unwrap();
+    common::git(&repo, &["init", "-q"]);
+    common::git(&repo, &["add", "."]);
+    common::git(&repo, &["commit", "-qm", "base"]);
+    common::git(&repo, &["checkout", "-qb", "pr"]);
+    std::os::unix::fs::symlink("../private.json", repo.join("leak.json")).unwrap();
+    std::fs::write(repo.join("new.yaml"), GOOD).unwrap();
+    common::git(&repo, &["add", "."]);
+    common::git(&repo, &["commit", "-qm", "pr"]);
+    let run = scan(&repo, &["--diff-base", "main", "."]);
+    // The new file is scanned; the link is not followed.
+    assert!(
+        run.rules_for("new.yaml")
+            .iter()
+            .any(|(r, _, _)| r == "schema/invalid"),
+        "{}",
+        run.json
+    );
+    assert!(run.rules_for("leak.json").is_empty(), "{}", run.json);
+    assert!(
+        !run.json.to_string().contains("PRIVATE-MARKER"),
+        "{}",
+        run.json
+    );
+}
+
 #[test]
 fn diff_base_bad_revision_is_exit_2() {
     let dir = dir_with_good();
