@@ -64,18 +64,11 @@ fn shiplint(dir: &Path) -> Command {
 
 /// `scan --no-config --format json ARGS` in `dir` (every offline pack).
 fn scan(dir: &Path, args: &[&str]) -> Run {
-    let out = shiplint(dir)
-        .args(["scan", "--no-config", "--format", "json"])
-        .args(args)
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    let code = out
-        .status
-        .code()
-        .unwrap_or_else(|| panic!("killed (timeout or signal); stderr: {stderr}"));
-    let json = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("bad JSON ({e}); exit {code}; stderr: {stderr}"));
+    let (code, json, stderr) = common::json_run(
+        shiplint(dir)
+            .args(["scan", "--no-config", "--format", "json"])
+            .args(args),
+    );
     Run { code, json, stderr }
 }
 

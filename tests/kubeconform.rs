@@ -196,16 +196,8 @@ fn crd_schema_catches_a_bad_custom_resource() {
     let p = dir.path().join("bad.yaml");
     std::fs::write(&p, bad).unwrap();
     let out = shiplint()
-        .args([
-            "scan",
-            "--no-config",
-            "--packs",
-            "schema",
-            "--format",
-            "json",
-            "--crd-dir",
-            "registry",
-        ])
+        .args(common::SCAN_SCHEMA_JSON)
+        .args(["--crd-dir", "registry"])
         .arg(&p)
         .output()
         .unwrap();

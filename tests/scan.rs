@@ -4,7 +4,7 @@
 mod common;
 
 use assert_cmd::Command;
-use common::json_output;
+use common::{json_output, SCAN_SCHEMA_JSON};
 use predicates::str::contains;
 use serde_json::Value;
 use std::path::Path;
@@ -19,15 +19,6 @@ fn shiplint() -> Command {
 fn scan_json(args: &[&str]) -> (i32, Value) {
     json_output(shiplint().args(SCAN_SCHEMA_JSON).args(args))
 }
-
-const SCAN_SCHEMA_JSON: [&str; 6] = [
-    "scan",
-    "--no-config",
-    "--packs",
-    "schema",
-    "--format",
-    "json",
-];
 
 /// (rule, line, col) of every finding.
 fn positions(json: &Value) -> Vec<(String, u64, u64)> {

@@ -2,6 +2,8 @@
 //! downloads cached on disk (a second run works with the server gone),
 //! and a server that never answers times out instead of hanging.
 
+mod common;
+
 use assert_cmd::Command;
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
@@ -100,16 +102,8 @@ fn downloads_are_validated_and_cached() {
     let out = Command::cargo_bin("shiplint")
         .unwrap()
         .env("SHIPLINT_CACHE_DIR", &cache)
-        .args([
-            "scan",
-            "--no-config",
-            "--packs",
-            "schema",
-            "--format",
-            "json",
-            "--schema-location",
-            &missing,
-        ])
+        .args(common::SCAN_SCHEMA_JSON)
+        .args(["--schema-location", &missing])
         .arg(&good)
         .output()
         .unwrap();
@@ -137,16 +131,8 @@ fn a_silent_server_times_out_with_a_clear_finding() {
     let out = Command::cargo_bin("shiplint")
         .unwrap()
         .env("SHIPLINT_CACHE_DIR", dir.path().join("cache"))
-        .args([
-            "scan",
-            "--no-config",
-            "--packs",
-            "schema",
-            "--format",
-            "json",
-            "--http-timeout",
-            "1",
-        ])
+        .args(common::SCAN_SCHEMA_JSON)
+        .args(["--http-timeout", "1"])
         .args([
             "--schema-location",
             &format!("http://{addr}/{{{{ .ResourceKind }}}}.json"),

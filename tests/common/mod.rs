@@ -21,18 +21,34 @@ pub fn shiplint(dir: impl AsRef<Path>) -> Command {
     c
 }
 
+/// `scan` with the schema pack alone, no config, JSON on stdout.
+pub const SCAN_SCHEMA_JSON: [&str; 6] = [
+    "scan",
+    "--no-config",
+    "--packs",
+    "schema",
+    "--format",
+    "json",
+];
+
 /// Runs `cmd` and reads stdout as JSON: (exit code, document). Panics with
 /// stderr when the process was killed or stdout is not JSON.
 pub fn json_output(cmd: &mut Command) -> (i32, Value) {
+    let (code, json, _) = json_run(cmd);
+    (code, json)
+}
+
+/// `json_output`, and stderr too.
+pub fn json_run(cmd: &mut Command) -> (i32, Value, String) {
     let out = cmd.output().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     let code = out
         .status
         .code()
         .unwrap_or_else(|| panic!("killed (timeout or signal); stderr: {stderr}"));
     let json = serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("bad JSON ({e}); exit {code}; stderr: {stderr}"));
-    (code, json)
+    (code, json, stderr)
 }
 
 /// The findings of a JSON report.
