@@ -169,7 +169,10 @@ fn scan_one(
         kind: FileKind::Scanned,
         resources: 0,
     };
-    if !reports && !has_manifest_extension(input_path(input)) {
+    if !reports
+        && (!has_manifest_extension(input_path(input))
+            || !packs.iter().any(|p| p.gathers_file_facts()))
+    {
         // Another shard's file with nothing for the index: skip it unread.
         r.kind = FileKind::OutOfShard;
         return r;
@@ -210,13 +213,14 @@ fn scan_one(
         None
     };
     for pack in packs {
-        if reports || pack.gathers_file_facts() {
+        if reports {
             pack.check_file(ctx, &file, parsed.as_ref(), &mut r.findings);
+        } else if pack.gathers_file_facts() {
+            // Another shard's file: only its run-wide facts count here.
+            pack.gather_file_facts(ctx, &file, parsed.as_ref());
         }
     }
     if !reports {
-        // Another shard's manifest: only its facts and index entries count.
-        r.findings.clear();
         r.kind = FileKind::OutOfShard;
     }
     // Split into lines only when there is something to look up.

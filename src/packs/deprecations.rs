@@ -280,11 +280,6 @@ impl Pack for DeprecationsPack {
         "deprecations"
     }
 
-    /// Only reports: nothing it sees in one file matters for another.
-    fn gathers_file_facts(&self) -> bool {
-        false
-    }
-
     fn rules(&self) -> Vec<Rule> {
         rules()
     }

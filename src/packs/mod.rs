@@ -119,12 +119,15 @@ pub trait Pack: Send + Sync {
     ) {
     }
 
-    /// Whether `check_file` records run-wide facts (CRDs, the practices
-    /// index) besides findings. Files outside `--shard` still go through
-    /// the packs that do, with their findings dropped; packs that only
-    /// report are skipped there. When unsure, say true.
+    /// Records only the run-wide facts `check_index` needs (CRDs, the
+    /// practices index) from a file whose findings another `--shard`
+    /// reports; `check_file` gathers them itself for the files it checks.
+    fn gather_file_facts(&self, _ctx: &Context, _file: &SourceFile, _parsed: Option<&ParsedFile>) {}
+
+    /// Whether `gather_file_facts` does anything: another shard's files are
+    /// read and parsed only when some pack gathers from them.
     fn gathers_file_facts(&self) -> bool {
-        true
+        false
     }
 
     /// Run-wide checks over what `check_file` gathered; runs once, after

@@ -191,6 +191,18 @@ impl Pack for PracticesPack {
         parsed: Option<&ParsedFile>,
         out: &mut Vec<Finding>,
     ) {
+        if let Some(parsed) = parsed {
+            for m in &parsed.manifests {
+                check_manifest(ctx, Some(file), self.options(), m, out);
+            }
+            cross::check_duplicates(ctx, &parsed.manifests, out);
+        }
+        self.gather_file_facts(ctx, file, parsed);
+    }
+
+    /// Labels, selectors and names for the cross-object checks, and the
+    /// folders whose templates hide workloads from them.
+    fn gather_file_facts(&self, ctx: &Context, file: &SourceFile, parsed: Option<&ParsedFile>) {
         let mut facts = index::Facts::default();
         match parsed {
             None => {
@@ -204,15 +216,17 @@ impl Pack for PracticesPack {
             }
             Some(parsed) => {
                 for m in &parsed.manifests {
-                    check_manifest(ctx, Some(file), self.options(), m, out);
                     facts.add(ctx, m);
                 }
-                cross::check_duplicates(ctx, &parsed.manifests, out);
             }
         }
         if let Ok(mut all) = self.facts.lock() {
             all.extend(facts);
         }
+    }
+
+    fn gathers_file_facts(&self) -> bool {
+        true
     }
 
     fn check_index(&self, ctx: &Context, out: &mut Vec<Finding>) {

@@ -106,11 +106,6 @@ impl Pack for ReviewPack {
         "review"
     }
 
-    /// Only reports: nothing it sees in one file matters for another.
-    fn gathers_file_facts(&self) -> bool {
-        false
-    }
-
     fn default_enabled(&self) -> bool {
         false
     }

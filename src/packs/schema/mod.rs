@@ -162,15 +162,28 @@ impl Pack for SchemaPack {
                 });
             }
         }
+        self.gather_file_facts(ctx, file, Some(parsed));
         for m in &parsed.manifests {
-            if m.kind == "CustomResourceDefinition" {
-                if let Ok(mut crds) = self.crds.lock() {
-                    crds.get_or_insert_with(|| CrdSchemas::new(ctx.settings.strict))
-                        .add_crd(m);
-                }
-            }
             self.check_manifest(ctx.settings, m, None, how, out);
         }
+    }
+
+    /// The CRDs in the file: every file's custom resources validate against them.
+    fn gather_file_facts(&self, ctx: &Context, _file: &SourceFile, parsed: Option<&ParsedFile>) {
+        let crds = parsed
+            .into_iter()
+            .flat_map(|p| &p.manifests)
+            .filter(|m| m.kind == "CustomResourceDefinition");
+        for m in crds {
+            if let Ok(mut all) = self.crds.lock() {
+                all.get_or_insert_with(|| CrdSchemas::new(ctx.settings.strict))
+                    .add_crd(m);
+            }
+        }
+    }
+
+    fn gathers_file_facts(&self) -> bool {
+        true
     }
 
     fn check_index(&self, ctx: &Context, out: &mut Vec<Finding>) {

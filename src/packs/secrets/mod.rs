@@ -74,11 +74,6 @@ impl Pack for SecretsPack {
         "secrets"
     }
 
-    /// Only reports: nothing it sees in one file matters for another.
-    fn gathers_file_facts(&self) -> bool {
-        false
-    }
-
     fn rules(&self) -> Vec<Rule> {
         static SPECS: OnceLock<Vec<Rule>> = OnceLock::new();
         SPECS
