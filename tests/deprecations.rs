@@ -208,3 +208,51 @@ fn target_version_is_validated() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not a Kubernetes version"));
 }
+
+/// A repository that silenced kube-score's `stable-version` (or kube-linter's
+/// `no-extensions-v1beta`) is not flooded with deprecated-api warnings; a
+/// removed API is still an error whatever the annotations say.
+#[test]
+fn peer_annotations_silence_deprecated_not_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    let ingress = |name: &str, annotations: &str| {
+        format!("apiVersion: extensions/v1beta1\nkind: Ingress\nmetadata:\n  name: {name}\n  annotations:\n{annotations}spec:\n  backend:\n    serviceName: web\n    servicePort: 80\n")
+    };
+    let docs = [
+        ingress("plain", "    example.com/x: y\n"),
+        ingress(
+            "score",
+            "    kube-score/ignore: pod-probes, stable-version\n",
+        ),
+        ingress(
+            "linter",
+            "    ignore-check.kube-linter.io/no-extensions-v1beta: \"migrating in Q3\"\n",
+        ),
+    ];
+    std::fs::write(dir.path().join("old.yaml"), docs.join("---\n")).unwrap();
+    let at = |target: &str| -> Vec<(String, String, u64)> {
+        let v = scan(&[
+            "--packs",
+            "deprecations",
+            "--target-version",
+            target,
+            dir.path().to_str().unwrap(),
+        ]);
+        found(&v)
+            .into_iter()
+            .map(|(rule, _, line)| (rule, String::new(), line))
+            .collect()
+    };
+    // 1.20: deprecated, still served: only the resource without a peer
+    // annotation is reported.
+    assert_eq!(at("1.20"), expect(&[("deprecated-api", "", 1)]));
+    // 1.22: removed: every one of them fails the apply.
+    assert_eq!(
+        at("1.22"),
+        expect(&[
+            ("removed-api", "", 1),
+            ("removed-api", "", 12),
+            ("removed-api", "", 23)
+        ])
+    );
+}

@@ -202,7 +202,25 @@ fn check_manifest(s: &Settings, m: &Manifest, out: &mut Vec<Finding>) {
         template: false,
     };
     if let Some(f) = finding(s, &m.path, span, seen) {
-        out.push(f);
+        out.push(f.with_doc_ignores(peer_ignores(m)));
+    }
+}
+
+/// Other tools' annotations that accept an old apiVersion: kube-score's
+/// `stable-version` check and kube-linter's `no-extensions-v1beta`. They
+/// silence `deprecated-api` only: a removed API fails the apply whatever
+/// the annotations say.
+fn peer_ignores(m: &Manifest) -> Vec<String> {
+    let kube_score = m
+        .annotation("kube-score/ignore")
+        .is_some_and(|v| v.split(',').any(|c| c.trim() == "stable-version"));
+    let kube_linter = m
+        .annotation("ignore-check.kube-linter.io/no-extensions-v1beta")
+        .is_some();
+    if kube_score || kube_linter {
+        vec![DEPRECATED.to_string()]
+    } else {
+        Vec::new()
     }
 }
 
@@ -366,6 +384,9 @@ apiVersion: autoscaling/v2   # was autoscaling/v2beta2
 kind: HorizontalPodAutoscaler
 ```
 and apply the field changes the message lists. Check against an older cluster with `--target-version 1.24`.
+
+## Other tools' annotations
+Also silenced by `kube-score/ignore: stable-version` and `ignore-check.kube-linter.io/no-extensions-v1beta: "reason"` on the resource (their checks for old apiVersions). They do not silence `deprecations/removed-api`.
 "#).tags(&["kubernetes", "deprecation", "upgrade"]).precision("very-high"),
     ]
 }
