@@ -129,7 +129,7 @@ spec:
 YAML
 # A staged credential too (made up, but in a real format: not one of the
 # documented examples, which the secrets pack rightly ignores).
-printf 'DATABASE_URL=postgres://app:Vb7nQ2xL9kTz4RwP@db.internal:5432/app\n' > "$WORK/.env"
+printf 'DATABASE_URL=postgres://app:Vb7nQ2xL9kTz4RwP@db.internal:5432/app\n' > "$WORK/.env" # shiplint:allow (a made-up test value)
 git -C "$WORK" add -A
 try_hook shiplint fail "a staged bad manifest"
 try_hook shiplint-system fail "a staged bad manifest"

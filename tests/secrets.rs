@@ -326,3 +326,76 @@ fn other_packs_findings_on_a_secret_line_show_the_redacted_line() {
         assert!(!all.contains(STRIPE), "{format} output leaks the secret");
     }
 }
+
+/// A credential someone base64-encoded (a Helm value, a CI variable) is
+/// found, reported on the encoded run, and neither form reaches any output.
+/// In a Kubernetes Secret's `data`, where kube.rs already decodes the value,
+/// it is not reported twice.
+#[test]
+fn base64_encoded_secrets_are_found_and_never_shown() {
+    use base64::Engine as _;
+    let encoded = base64::engine::general_purpose::STANDARD.encode(GHP);
+    let dir = TempDir::new().unwrap();
+    write(
+        dir.path(),
+        "values.yaml",
+        &format!("image: web\ngithub:\n  token: {encoded}\n"),
+    );
+    write(
+        dir.path(),
+        "secret.yaml",
+        &format!(
+            "apiVersion: v1\nkind: Secret\nmetadata:\n  name: gh\ndata:\n  token: {encoded}\n"
+        ),
+    );
+    let (code, findings) = scan_json(dir.path(), &["."]);
+    assert_eq!(code, 1);
+    let got: Vec<(String, String, u64)> = findings
+        .iter()
+        .map(|f| {
+            (
+                f["path"].as_str().unwrap().to_string(),
+                f["rule"].as_str().unwrap().to_string(),
+                f["span"]["line"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("secret.yaml".into(), "secrets/github-pat".into(), 6),
+            (
+                "secret.yaml".into(),
+                "secrets/k8s-secret-committed".into(),
+                6
+            ),
+            ("values.yaml".into(), "secrets/github-pat".into(), 3),
+        ]
+    );
+    let values = &findings[2];
+    assert_eq!(values["properties"]["encoding"], "base64");
+    assert!(values["message"]
+        .as_str()
+        .unwrap()
+        .contains("base64-encoded, ghp_…"));
+    for format in ["text", "json", "sarif"] {
+        let out = shiplint(dir.path())
+            .args([
+                "scan",
+                "--packs",
+                "secrets",
+                "--no-config",
+                "-f",
+                format,
+                ".",
+            ])
+            .output()
+            .unwrap();
+        let all = String::from_utf8_lossy(&out.stdout);
+        assert!(!all.contains(GHP), "{format} leaks the token");
+        assert!(
+            !all.contains(&encoded[..12]),
+            "{format} leaks the encoded token"
+        );
+    }
+}

@@ -24,16 +24,33 @@ pub struct PackSecrets;
 impl SecretFinder for PackSecrets {
     fn find_secrets(&self, text: &str) -> Vec<(Range<usize>, String)> {
         let mut out: Vec<(Range<usize>, String)> = match crate::packs::secrets::engine() {
-            Ok(engine) => engine
-                .scan(text.as_bytes(), "", &Default::default())
-                .into_iter()
-                .filter_map(|h| {
-                    let d = engine.detectors.get(h.detector)?;
+            Ok(engine) => {
+                let bytes = text.as_bytes();
+                let plain = engine
+                    .scan(bytes, "", &Default::default())
+                    .into_iter()
+                    .map(|h| (h.detector, h.start..h.end));
+                // A base64 run that decodes to a secret is masked whole.
+                let encoded = engine
+                    .scan_encoded(bytes, "", &Default::default())
+                    .into_iter()
+                    .map(|e| (e.detector, e.start..e.end));
+                let mut found: Vec<(Range<usize>, String)> = Vec::new();
+                for (d, r) in plain.chain(encoded) {
+                    let Some(det) = engine.detectors.get(d) else {
+                        continue;
+                    };
                     // Byte ranges must fall on characters of `text`.
-                    text.get(h.start..h.end)?;
-                    Some((h.start..h.end, d.rule_id.clone()))
-                })
-                .collect(),
+                    if text.get(r.clone()).is_some()
+                        && !found
+                            .iter()
+                            .any(|(o, _)| o.start < r.end && r.start < o.end)
+                    {
+                        found.push((r, det.rule_id.clone()));
+                    }
+                }
+                found
+            }
             Err(_) => Vec::new(),
         };
         for (r, id) in BuiltinSecrets.find_secrets(text) {
@@ -254,6 +271,23 @@ mod tests {
         assert_eq!(found.len(), 1, "{found:?}");
         assert_eq!(&text[found[0].0.clone()], "AKIADEFGHIJKLMNOPQRS");
         assert_eq!(found[0].1, "secrets/aws-access-key-id");
+    }
+
+    /// An encoded credential would reach the model as readable as a plain
+    /// one (any model decodes base64): the whole run is masked.
+    #[test]
+    fn a_base64_encoded_secret_is_masked_whole() {
+        use base64::Engine as _;
+        let run = base64::engine::general_purpose::STANDARD
+            .encode("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");
+        let text = format!("env:\n  GH: {run}\n");
+        let found = PackSecrets.find_secrets(&text);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(&text[found[0].0.clone()], run);
+        assert_eq!(found[0].1, "secrets/github-pat");
+        let (masked, rules) = redact_lines(&lines(&text), &PackSecrets);
+        assert_eq!(masked[1], "  GH: «redacted:secrets/github-pat»");
+        assert_eq!(rules[1], ["secrets/github-pat"]);
     }
 
     fn lines(s: &str) -> Vec<String> {

@@ -71,6 +71,8 @@ const PLACEHOLDER_MARKS: &[&str] = &[
     "sample",
     "****",
     "....",
+    // shiplint's own redaction (`Vb7n…`), pasted from a report into docs.
+    "…",
     "${",
     "{{",
     "$(",
@@ -151,6 +153,7 @@ mod tests {
             "${token}",
             "{{ .values.x }}",
             "<redacted>",
+            "vb7n…",
             "changeme",
             "$password",
             "%nuget%",

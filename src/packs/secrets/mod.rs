@@ -3,6 +3,7 @@
 //! checksum filters, placeholder noise control, Kubernetes `Secret` checks
 //! and redaction (the raw value never reaches a finding).
 
+mod decode;
 pub mod engine;
 pub mod filters;
 pub mod kube;
@@ -138,51 +139,86 @@ impl Pack for SecretsPack {
             let before = out.len();
             kube::check(engine, file, parsed, &opts, out);
             // A committed Secret value is already reported as such; generic
-            // "password = …" heuristics on the same line only repeat it.
-            let k8s_lines: Vec<usize> = out[before..]
+            // "password = …" heuristics on the same line only repeat it, and
+            // so does the base64 pass over a `data` value kube.rs decoded.
+            let kube_lines: Vec<(usize, bool)> = out[before..]
                 .iter()
-                .filter(|f| &*f.rule == kube::K8S_SECRET)
-                .map(|f| f.span.line)
+                .map(|f| (f.span.line, &*f.rule == kube::K8S_SECRET))
                 .collect();
-            if !k8s_lines.is_empty() {
+            if !kube_lines.is_empty() {
+                let repeats = |f: &Finding| {
+                    kube_lines.iter().any(|&(line, committed)| {
+                        line == f.span.line
+                            && (f.property("encoding").is_some()
+                                || (committed && f.rule.starts_with("secrets/generic-")))
+                    })
+                };
                 let mut i = 0;
                 out.retain(|f| {
                     i += 1;
-                    i <= first
-                        || !(f.rule.starts_with("secrets/generic-")
-                            && k8s_lines.contains(&f.span.line))
+                    i <= first || i > before || !repeats(f)
                 });
             }
         }
     }
 }
 
-/// Detector findings for one file's text, each with a redacted snippet.
+/// Detector findings for one file's text, each with a redacted snippet:
+/// secrets as written, and secrets inside base64 runs (reported on the run).
 pub fn scan_text(engine: &Engine, file: &SourceFile, opts: &ScanOptions, out: &mut Vec<Finding>) {
     let text = file.text.as_bytes();
-    let hits = engine.scan(text, &file.path, opts);
-    if hits.is_empty() {
+    let mut hits = engine.scan(text, &file.path, opts);
+    let mut encoded = engine.scan_encoded(text, &file.path, opts);
+    // One finding per span: what is written wins over what it decodes to,
+    // unless only a generic heuristic ("token: <random>") saw the run and a
+    // specific detector recognises its decoded content.
+    let generic = |d: usize| engine.detectors[d].generic;
+    let decoded_wins = |h: &engine::Hit, e: &decode::EncodedHit| {
+        h.start < e.end && e.start < h.end && generic(h.detector) && !generic(e.detector)
+    };
+    hits.retain(|h| !encoded.iter().any(|e| decoded_wins(h, e)));
+    encoded.retain(|e| !hits.iter().any(|h| h.start < e.end && e.start < h.end));
+    if hits.is_empty() && encoded.is_empty() {
         return;
     }
     let index = LineIndex::new(&file.text);
-    let ranges: Vec<(usize, usize)> = hits.iter().map(|h| (h.start, h.end)).collect();
-    for h in &hits {
-        let det = &engine.detectors[h.detector];
-        let secret = &text[h.start..h.end];
+    // Every reported range is redacted in every snippet of its line.
+    let ranges: Vec<(usize, usize)> = hits
+        .iter()
+        .map(|h| (h.start, h.end))
+        .chain(encoded.iter().map(|e| (e.start, e.end)))
+        .collect();
+    let found = hits
+        .iter()
+        .map(|h| (h.detector, h.start, h.end, &text[h.start..h.end], ""))
+        .chain(encoded.iter().map(|e| {
+            (
+                e.detector,
+                e.start,
+                e.end,
+                e.secret.as_slice(),
+                "base64-encoded, ",
+            )
+        }));
+    for (detector, start, end, secret, how) in found {
+        let det = &engine.detectors[detector];
         let hash = redact::hash(secret);
         let preview = redact::preview(secret);
-        let (line, red) = redact::redacted_line(text, h.start, &ranges);
+        let (line, red) = redact::redacted_line(text, start, &ranges);
         let mut f = Finding::new(
             &det.rule_id,
             det.severity,
             &file.path,
-            index.span(h.start, h.end),
-            format!("{} ({preview})", det.description),
+            index.span(start, end),
+            format!("{} ({how}{preview})", det.description),
         )
         .with_key(format!("sha256:{hash}"))
         .with_property("secretHash", hash)
         .with_property("redacted", preview)
         .with_property("detector", det.id.clone());
+        if !how.is_empty() {
+            f = f.with_property("encoding", "base64");
+        }
         f.snippet = Some(Snippet { line, text: red });
         out.push(f);
     }
