@@ -54,6 +54,34 @@ fn repo() -> TempDir {
     t
 }
 
+/// `scan --packs secrets .` in `dir` as text, JSON and SARIF: (format, exit
+/// code, stdout and stderr together), for the redaction checks.
+fn every_format(dir: &Path) -> Vec<(&'static str, Option<i32>, String)> {
+    ["text", "json", "sarif"]
+        .into_iter()
+        .map(|format| {
+            let out = shiplint(dir)
+                .args([
+                    "scan",
+                    "--packs",
+                    "secrets",
+                    "--no-config",
+                    "-f",
+                    format,
+                    ".",
+                ])
+                .output()
+                .unwrap();
+            let all = format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            (format, out.status.code(), all)
+        })
+        .collect()
+}
+
 fn write(dir: &Path, name: &str, text: &str) {
     std::fs::write(dir.join(name), text).unwrap();
 }
@@ -71,29 +99,8 @@ fn raw_secrets_appear_in_no_output_format() {
         SSH_BODY,
         STRIPE_B64,
     ];
-    for format in ["text", "json", "sarif"] {
-        let out = shiplint(&dir)
-            .args([
-                "scan",
-                "--packs",
-                "secrets",
-                "--no-config",
-                "-f",
-                format,
-                ".",
-            ])
-            .output()
-            .unwrap();
-        assert_eq!(
-            out.status.code(),
-            Some(1),
-            "{format}: findings fail the run"
-        );
-        let all = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
+    for (format, code, all) in every_format(&dir) {
+        assert_eq!(code, Some(1), "{format}: findings fail the run");
         for r in raw {
             assert!(!all.contains(r), "{format} output leaks {r}");
         }
@@ -378,20 +385,7 @@ fn base64_encoded_secrets_are_found_and_never_shown() {
         .as_str()
         .unwrap()
         .contains("base64-encoded, ghp_…"));
-    for format in ["text", "json", "sarif"] {
-        let out = shiplint(dir.path())
-            .args([
-                "scan",
-                "--packs",
-                "secrets",
-                "--no-config",
-                "-f",
-                format,
-                ".",
-            ])
-            .output()
-            .unwrap();
-        let all = String::from_utf8_lossy(&out.stdout);
+    for (format, _, all) in every_format(dir.path()) {
         assert!(!all.contains(GHP), "{format} leaks the token");
         assert!(
             !all.contains(&encoded[..12]),
