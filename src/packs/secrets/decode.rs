@@ -107,14 +107,15 @@ fn runs(text: &[u8]) -> impl Iterator<Item = (usize, usize)> + '_ {
     })
 }
 
-/// Printable ASCII (0x20–0x7e) has its top six bits in 8..=31, so the first
-/// character of every 4-character group of its base64 is one of `I`–`Z`,
-/// `a`–`f`. Checking that costs nothing and rules out almost every long
-/// identifier (`CONFIG_…`, `kube_…`) before anything is decoded.
+/// Text as `is_text` takes it (printable ASCII 0x20–0x7e, tab, CR, LF) has
+/// its top six bits in 8..=31 (or 2..=3 for the control characters), so the
+/// first character of every 4-character group of its base64 is one of
+/// `I`–`Z`, `a`–`f` (or `C`, `D`). Checking that costs nothing and rules out
+/// almost every long identifier (`CONFIG_…`, `kube_…`) before decoding.
 fn may_decode_to_text(run: &[u8]) -> bool {
     run.iter()
         .step_by(4)
-        .all(|&c| matches!(c, b'I'..=b'Z' | b'a'..=b'f' | b'='))
+        .all(|&c| matches!(c, b'I'..=b'Z' | b'a'..=b'f' | b'C' | b'D' | b'='))
 }
 
 /// The run decoded with the alphabet it uses; `None` if it is not base64.
@@ -190,6 +191,15 @@ mod tests {
             );
         }
         assert!(decode(b"abc+def_ghijklmnopqrstuvwxyz").is_none());
+        // The quick check passes everything `is_text` would: a line break
+        // or tab that starts a 3-byte group included.
+        for t in [
+            "abc\ndefghijklmnopqrstu",
+            "abc\tdefghijklmnopqrstu",
+            "abc\r\ndefghijklmnopqrs",
+        ] {
+            assert!(may_decode_to_text(b64(t).as_bytes()), "{t:?}");
+        }
         fn runs_of(t: &str) -> Vec<String> {
             runs(t.as_bytes())
                 .map(|(s, e)| t[s..e].to_string())
