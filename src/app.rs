@@ -4,12 +4,13 @@ use crate::cli::{
     BaselineAction, BaselineArgs, CleanupArgs, Cli, Command, CommentArgs, FailOn, GithubArgs,
     ReviewArgs, ScanArgs,
 };
-use crate::config::{ConfigFile, KubeVersion, Settings};
+use crate::config::{KubeVersion, Settings};
 use crate::git::GitMode;
 use crate::github;
 use crate::packs;
 use crate::report::{self, Format};
 use crate::scan::{self, ScanOutcome, ScanRequest};
+use crate::trust;
 use anyhow::{bail, Context as _, Result};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -145,41 +146,65 @@ fn write_stdout(s: &str) -> Result<()> {
     }
 }
 
-fn config_path(args: &ScanArgs) -> Option<PathBuf> {
-    if args.no_config {
-        return None;
-    }
-    if let Some(c) = &args.config {
-        return Some(c.clone());
-    }
-    let first_dir = args.paths.iter().map(Path::new).find(|p| p.is_dir());
-    first_dir
-        .and_then(ConfigFile::discover)
-        .or_else(|| ConfigFile::discover(Path::new(".")))
+/// A run's settings, with what the trust boundary had to say about its
+/// config (`config/pr-change` findings, notes).
+pub struct Loaded {
+    pub settings: Settings,
+    pub fail_on: Option<FailOn>,
+    pub findings: Vec<crate::finding::Finding>,
+    pub notes: Vec<String>,
 }
 
-/// Loads a config file into `settings`; returns its `fail-on`, if any.
-fn apply_config(settings: &mut Settings, path: &Path) -> Result<Option<FailOn>> {
-    let cfg = ConfigFile::load(path)?;
-    let fail_on = match &cfg.fail_on {
-        Some(f) => Some(<FailOn as clap::ValueEnum>::from_str(f, true).map_err(|_| {
-            anyhow::anyhow!(
-                "config {}: fail-on must be error, warning, note or never",
-                path.display()
-            )
-        })?),
-        None => None,
-    };
-    settings.apply_file(cfg)?;
-    Ok(fail_on)
-}
-
-pub fn settings_from(args: &ScanArgs) -> Result<(Settings, Option<FailOn>)> {
-    let mut s = Settings::default();
+/// The config a run may trust: in a pull-request run, the base's (see
+/// `trust`); otherwise `--config`, or `.shiplint.yaml` in the first scanned
+/// folder, else the current one.
+fn load_config(
+    command: trust::Command,
+    explicit: Option<&Path>,
+    no_config: bool,
+    first_dir: Option<&Path>,
+    diff_base: Option<&str>,
+    gh: &GithubArgs,
+) -> Result<(Settings, Option<FailOn>, trust::LoadedConfig)> {
+    let event = std::env::var("GITHUB_EVENT_NAME").ok();
+    let pr = trust::pr_run(command, diff_base, event.as_deref(), gh);
+    let cwd = std::env::current_dir().context("reading the current directory")?;
+    let dirs = first_dir
+        .map(Path::to_path_buf)
+        .into_iter()
+        .chain(std::iter::once(PathBuf::from(".")))
+        .collect();
+    let mut loaded = trust::load(trust::ConfigRequest {
+        explicit,
+        no_config,
+        dirs,
+        pr,
+        gh,
+        display_base: &cwd,
+    })?;
+    let mut settings = Settings::default();
     let mut fail_on = None;
-    if let Some(path) = config_path(args) {
-        fail_on = apply_config(&mut s, &path)?;
+    if let Some(cfg) = loaded.config.take() {
+        fail_on = match &cfg.fail_on {
+            // Checked when the config was parsed.
+            Some(f) => <FailOn as clap::ValueEnum>::from_str(f, true).ok(),
+            None => None,
+        };
+        settings.apply_file(cfg)?;
     }
+    Ok((settings, fail_on, loaded))
+}
+
+pub fn settings_from(args: &ScanArgs, command: trust::Command) -> Result<Loaded> {
+    let first_dir = args.paths.iter().map(Path::new).find(|p| p.is_dir());
+    let (mut s, mut fail_on, trusted) = load_config(
+        command,
+        args.config.as_deref(),
+        args.no_config,
+        first_dir,
+        args.review.diff_base.as_deref(),
+        &args.github,
+    )?;
     if let Some(v) = &args.kubernetes_version {
         s.kubernetes_version = Some(KubeVersion::parse(v)?);
     }
@@ -235,11 +260,28 @@ pub fn settings_from(args: &ScanArgs) -> Result<(Settings, Option<FailOn>)> {
         fail_on = args.fail_on;
     }
     s.validate()?;
-    Ok((s, fail_on))
+    Ok(Loaded {
+        settings: s,
+        fail_on,
+        findings: trusted.findings,
+        notes: trusted.notes,
+    })
+}
+
+/// Adds the trust boundary's findings and notes to a finished run.
+fn add_trust_findings(outcome: &mut ScanOutcome, loaded: Loaded, settings: &Settings) {
+    let mut notes = loaded.notes;
+    notes.append(&mut outcome.notes);
+    outcome.notes = notes;
+    if !loaded.findings.is_empty() {
+        outcome.findings.extend(loaded.findings);
+        outcome.rules.extend(trust::rules());
+        scan::finalize(&mut outcome.findings, settings);
+    }
 }
 
 fn baseline_command(args: BaselineArgs) -> Result<i32> {
-    let (settings, _) = settings_from(&args.scan)?;
+    let settings = settings_from(&args.scan, trust::Command::Scan)?.settings;
     let base = std::env::current_dir().context("reading the current directory")?;
     let outcome = scan::run(ScanRequest {
         paths: args.scan.paths.clone(),
@@ -286,16 +328,22 @@ impl Verdict {
 }
 
 /// Runs the scan a command line asks for.
-pub fn run_scan(args: &ScanArgs) -> Result<(ScanOutcome, Verdict)> {
-    let (settings, fail_on) = settings_from(args)?;
-    let verdict = Verdict::new(fail_on.unwrap_or(FailOn::Error), &settings);
+pub fn run_scan(args: &ScanArgs, command: trust::Command) -> Result<(ScanOutcome, Verdict)> {
+    let mut loaded = settings_from(args, command)?;
+    let settings = loaded.settings.clone();
+    let verdict = Verdict::new(loaded.fail_on.unwrap_or(FailOn::Error), &settings);
     let base = std::env::current_dir().context("reading the current directory")?;
-    let outcome = scan::run(ScanRequest {
+    // Another shard reports the config's finding (shard 1 of N).
+    if args.shard.is_some_and(|s| s.index != 1) {
+        loaded.findings.clear();
+    }
+    let mut outcome = scan::run(ScanRequest {
         paths: args.paths.clone(),
-        settings,
+        settings: loaded.settings.clone(),
         base,
         shard: args.shard,
     })?;
+    add_trust_findings(&mut outcome, loaded, &settings);
     Ok((outcome, verdict))
 }
 
@@ -345,7 +393,7 @@ fn write_report(outcome: &ScanOutcome, format: Format, output: Option<&Path>) ->
 }
 
 fn scan_command(args: ScanArgs) -> Result<i32> {
-    let (outcome, verdict) = run_scan(&args)?;
+    let (outcome, verdict) = run_scan(&args, trust::Command::Scan)?;
     write_report(&outcome, args.format, args.output.as_deref())?;
     write_sarif_file(&args, &outcome)?;
     if args.format == Format::Github {
@@ -419,13 +467,14 @@ fn comment_command(args: CommentArgs) -> Result<i32> {
     let gh = &args.scan.github;
     let (outcome, verdict) = match &args.findings {
         Some(p) => {
-            let (settings, fail_on) = settings_from(&args.scan)?;
-            (
-                github::stored::load(p)?,
-                Verdict::new(fail_on.unwrap_or(FailOn::Error), &settings),
-            )
+            let loaded = settings_from(&args.scan, trust::Command::Comment)?;
+            let verdict = Verdict::new(loaded.fail_on.unwrap_or(FailOn::Error), &loaded.settings);
+            let settings = loaded.settings.clone();
+            let mut outcome = github::stored::load(p)?;
+            add_trust_findings(&mut outcome, loaded, &settings);
+            (outcome, verdict)
         }
-        None => run_scan(&args.scan)?,
+        None => run_scan(&args.scan, trust::Command::Comment)?,
     };
     write_stdout(&report::github::render(&outcome))?;
     write_sarif_file(&args.scan, &outcome)?;
@@ -522,18 +571,14 @@ fn cleanup_command(args: CleanupArgs) -> Result<i32> {
 
 fn review_command(args: ReviewArgs) -> Result<i32> {
     let started = std::time::Instant::now();
-    let mut settings = Settings::default();
-    let mut fail_on = None;
-    let cfg_path = if args.no_config {
-        None
-    } else {
-        args.config.clone().or_else(|| {
-            ConfigFile::discover(&args.repo).or_else(|| ConfigFile::discover(Path::new(".")))
-        })
-    };
-    if let Some(path) = cfg_path {
-        fail_on = apply_config(&mut settings, &path)?;
-    }
+    let (mut settings, fail_on, trusted) = load_config(
+        trust::Command::Review,
+        args.config.as_deref(),
+        args.no_config,
+        Some(&args.repo),
+        args.review.diff_base.as_deref(),
+        &args.github,
+    )?;
     args.review
         .merge_into(settings.pack_options.entry("review".into()).or_default());
     let opts = packs::review::ReviewOptions::from_config(settings.options("review"))?;
@@ -546,6 +591,7 @@ fn review_command(args: ReviewArgs) -> Result<i32> {
     )?;
     let files_reviewed = report.files_reviewed;
     let mut findings = report.findings;
+    findings.extend(trusted.findings);
     scan::finalize(&mut findings, &settings);
     let mut properties = serde_json::Map::new();
     properties.insert("packs".into(), vec!["review"].into());
@@ -556,11 +602,16 @@ fn review_command(args: ReviewArgs) -> Result<i32> {
         ..Default::default()
     };
     stats.duration_ms = stats.duration.as_millis();
+    let mut notes = trusted.notes;
+    notes.extend(report.notes);
     let outcome = scan::ScanOutcome {
         findings,
         stats,
-        notes: report.notes,
-        rules: packs::review::rules(),
+        notes,
+        rules: packs::review::rules()
+            .into_iter()
+            .chain(trust::rules())
+            .collect(),
         properties,
     };
     let verdict = Verdict {

@@ -355,6 +355,9 @@ pub struct ReviewArgs {
 
     #[command(flatten)]
     pub review: ReviewFlags,
+
+    #[command(flatten)]
+    pub github: GithubArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -31,7 +31,7 @@ impl RuleLevel {
     }
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct SchemaConfig {
     pub strict: Option<bool>,
@@ -51,7 +51,7 @@ pub struct SchemaConfig {
 /// No `deny_unknown_fields` here: serde rejects every key captured by the
 /// `flatten`ed `pack_options` under it; unknown keys are checked by
 /// [`ConfigFile::parse`] against [`KNOWN_PACK_SECTIONS`] instead.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub struct ConfigFile {
     /// Kubernetes version to validate against, e.g. "1.30".
@@ -82,25 +82,73 @@ pub enum PackSelection {
 }
 
 impl ConfigFile {
+    /// Reads a config file. A symbolic link is refused: a pull request could
+    /// point `.shiplint.yaml` at a file outside the repository (a runner's
+    /// git credentials) and have it printed in an error.
     pub fn load(path: &Path) -> Result<Self> {
+        let meta = std::fs::symlink_metadata(path)
+            .with_context(|| format!("reading config {}", path.display()))?;
+        if meta.file_type().is_symlink() {
+            bail!(
+                "config {} is a symbolic link: refused (a config is read only from a regular file, never through a link)",
+                path.display()
+            );
+        }
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("reading config {}", path.display()))?;
         Self::parse(&text).with_context(|| format!("in config {}", path.display()))
     }
 
+    /// Parses and checks a config. Errors name the line and what is wrong,
+    /// never a value from the file: the file may not be what it claims to be.
     pub fn parse(text: &str) -> Result<Self> {
         let stream = yaml::parse_stream(text, Limits::default());
         if let Some(e) = stream.error {
-            bail!("line {}:{}: {}", e.line, e.col, e.message);
+            bail!("line {}:{}: {}", e.line, e.col, scrub(&e.message));
         }
         let Some(doc) = stream.documents.into_iter().next() else {
             return Ok(ConfigFile::default());
         };
         if let Some(d) = doc.duplicates.first() {
-            bail!("line {}: key '{}' appears twice", d.second.line, d.key);
+            bail!(
+                "line {}: a key appears twice (first at line {})",
+                d.second.line,
+                d.first.line
+            );
         }
         if doc.root.is_null() {
             return Ok(ConfigFile::default());
+        }
+        if !doc.root.is_map() {
+            bail!(
+                "line {}: the config must be a mapping of keys",
+                doc.root.span.line
+            );
+        }
+        for e in doc.root.entries() {
+            let key = e.key.key_str().unwrap_or_default();
+            if !TOP_LEVEL_KEYS.contains(&key.as_ref())
+                && !KNOWN_PACK_SECTIONS.contains(&key.as_ref())
+            {
+                bail!(
+                    "line {}: unknown key (known: {}, {})",
+                    e.key.span.line,
+                    TOP_LEVEL_KEYS.join(", "),
+                    KNOWN_PACK_SECTIONS.join(", ")
+                );
+            }
+        }
+        let line_of = |pointer: &str| -> usize {
+            doc.root
+                .pointer(pointer)
+                .map(|(n, k)| k.map_or(n.span.line, |k| k.span.line))
+                .unwrap_or(doc.root.span.line)
+        };
+        if let Some(e) = doc.root.get("review").and_then(|r| r.entry("base-url")) {
+            bail!(
+                "line {}: review.base-url is not read from a config file (a pull request could send the diff and the API key to its own server): use --llm-base-url or OPENAI_BASE_URL",
+                e.key.span.line
+            );
         }
         let mut json = doc.root.to_json();
         // YAML 1.1 reads a bare `off` as false: in `rules:` it means "off".
@@ -111,13 +159,124 @@ impl ConfigFile {
                 }
             }
         }
-        let cfg: ConfigFile = serde_json::from_value(json).map_err(|e| anyhow::anyhow!("{e}"))?;
-        for key in cfg.pack_options.keys() {
-            if !KNOWN_PACK_SECTIONS.contains(&key.as_str()) {
-                bail!("unknown key '{key}' (known: kubernetes-version, target-version, packs, rules, exclude, fail-on, schema, {})", KNOWN_PACK_SECTIONS.join(", "));
+        let cfg: ConfigFile = serde_path_to_error::deserialize(&json).map_err(|e| {
+            let pointer = json_pointer(e.path());
+            anyhow::anyhow!(
+                "line {}: {}",
+                line_of(&pointer),
+                scrub(&e.inner().to_string())
+            )
+        })?;
+        cfg.check(&line_of)?;
+        Ok(cfg)
+    }
+
+    /// Checks what serde cannot: versions, rule ids, pack names and each
+    /// pack section against the options type that pack reads, so a bad
+    /// config fails when it loads, with a line.
+    fn check(&self, line_of: &dyn Fn(&str) -> usize) -> Result<()> {
+        for (key, v) in [
+            ("kubernetes-version", &self.kubernetes_version),
+            ("target-version", &self.target_version),
+        ] {
+            if let Some(v) = v {
+                if KubeVersion::parse(v).is_err() {
+                    bail!(
+                        "line {}: {key} must be a Kubernetes version such as 1.30",
+                        line_of(&format!("/{key}"))
+                    );
+                }
             }
         }
-        Ok(cfg)
+        if let Some(f) = &self.fail_on {
+            if !["error", "warning", "note", "never"].contains(&f.to_ascii_lowercase().as_str()) {
+                bail!(
+                    "line {}: fail-on must be error, warning, note or never",
+                    line_of("/fail-on")
+                );
+            }
+        }
+        for (i, pat) in self.exclude.iter().enumerate() {
+            let mut b = ignore::overrides::OverrideBuilder::new("/");
+            if b.add(&format!("!{pat}")).is_err() {
+                bail!(
+                    "line {}: exclude pattern {} is not a valid glob",
+                    line_of(&format!("/exclude/{i}")),
+                    i + 1
+                );
+            }
+        }
+        let packs = crate::packs::registry();
+        let pack_names: Vec<_> = packs.iter().map(|p| p.name()).collect();
+        let named: Vec<&String> = match &self.packs {
+            Some(PackSelection::List(l)) => l.iter().collect(),
+            Some(PackSelection::Map(m)) => m.keys().collect(),
+            None => Vec::new(),
+        };
+        for p in named {
+            if !pack_names.contains(&p.as_str()) {
+                bail!(
+                    "line {}: unknown pack (known: {})",
+                    line_of("/packs"),
+                    pack_names.join(", ")
+                );
+            }
+        }
+        let rules = crate::packs::all_rules();
+        for id in self.rules.keys() {
+            if !rule_id_known(&rules, id) {
+                bail!(
+                    "line {}: unknown rule id (see `shiplint rules`)",
+                    line_of(&format!(
+                        "/rules/{}",
+                        id.replace('~', "~0").replace('/', "~1")
+                    ))
+                );
+            }
+        }
+        for (section, v) in &self.pack_options {
+            let checked: Result<()> = match section.as_str() {
+                "review" => crate::packs::review::ReviewOptions::from_config(Some(v)).map(|_| ()),
+                "secrets" => {
+                    serde_json::from_value::<crate::packs::secrets::SecretsOptions>(v.clone())
+                        .map_err(anyhow::Error::from)
+                        .and_then(|o| {
+                            crate::packs::secrets::rules::Allowlist::compile(
+                                &o.allowlist,
+                                "allowlist",
+                            )
+                            // Regex and glob errors print the pattern: keep
+                            // only what is wrong with it.
+                            .map_err(|e| {
+                                let why = e.root_cause().to_string();
+                                let why = why
+                                    .rsplit("error: ")
+                                    .next()
+                                    .unwrap_or("")
+                                    .trim()
+                                    .to_string();
+                                anyhow::anyhow!("an allowlist pattern does not compile ({why})")
+                            })
+                        })
+                        .map(|_| ())
+                }
+                "practices" => {
+                    serde_json::from_value::<crate::packs::practices::Options>(v.clone())
+                        .map(|_| ())
+                        .map_err(anyhow::Error::from)
+                }
+                _ => Ok(()),
+            };
+            if let Err(e) = checked {
+                let root = e.root_cause().to_string();
+                bail!(
+                    "line {}: in {section}: {}",
+                    line_of(&format!("/{section}")),
+                    scrub(&root)
+                );
+            }
+        }
+        Ok(())
     }
 
     /// Finds `.shiplint.yaml` in `dir`.
@@ -125,8 +284,72 @@ impl ConfigFile {
         CONFIG_FILE_NAMES
             .iter()
             .map(|n| dir.join(n))
-            .find(|p| p.is_file())
+            .find(|p| std::fs::symlink_metadata(p).is_ok())
     }
+}
+
+/// Whether a `rules:` key names a rule or a whole pack (`pack/*`).
+pub fn rule_id_known(rules: &[crate::packs::Rule], id: &str) -> bool {
+    rules.iter().any(|r| r.id == id)
+        || id.ends_with("/*") && rules.iter().any(|r| r.pack() == id.trim_end_matches("/*"))
+}
+
+/// Top-level keys of `.shiplint.yaml` besides the pack sections.
+pub const TOP_LEVEL_KEYS: &[&str] = &[
+    "kubernetes-version",
+    "target-version",
+    "packs",
+    "rules",
+    "exclude",
+    "fail-on",
+    "schema",
+];
+
+/// The JSON pointer of a serde path (for the line of a config error).
+fn json_pointer(path: &serde_path_to_error::Path) -> String {
+    use serde_path_to_error::Segment;
+    let mut out = String::new();
+    for seg in path.iter() {
+        out.push('/');
+        match seg {
+            Segment::Seq { index } => out.push_str(&index.to_string()),
+            Segment::Map { key } => out.push_str(&key.replace('~', "~0").replace('/', "~1")),
+            Segment::Enum { variant } => out.push_str(variant),
+            Segment::Unknown => out.push('?'),
+        }
+    }
+    out
+}
+
+/// An error message without the values it quotes: serde and parsers quote
+/// what they read (`invalid type: string "…"`), and a config may be a file
+/// that holds credentials. What follows "expected" comes from shiplint's own
+/// types and stays.
+pub fn scrub(msg: &str) -> String {
+    let (head, tail) = match msg.find(", expected") {
+        Some(i) => msg.split_at(i),
+        None => (msg, ""),
+    };
+    let mut out = String::with_capacity(msg.len());
+    let mut chars = head.chars();
+    while let Some(c) = chars.next() {
+        if matches!(c, '"' | '`' | '\'') {
+            out.push(c);
+            out.push('…');
+            for d in chars.by_ref() {
+                if d == c {
+                    out.push(c);
+                    break;
+                }
+            }
+        } else if c.is_control() {
+            out.push(' ');
+        } else {
+            out.push(c);
+        }
+    }
+    out.push_str(tail);
+    out
 }
 
 /// Pack sections other packs read from the config file.

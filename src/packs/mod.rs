@@ -158,6 +158,11 @@ pub fn registry() -> Vec<Box<dyn Pack>> {
     ]
 }
 
+/// Every rule: the packs', then the trust boundary's (`config/…`).
 pub fn all_rules() -> Vec<Rule> {
-    registry().iter().flat_map(|p| p.rules()).collect()
+    registry()
+        .iter()
+        .flat_map(|p| p.rules())
+        .chain(crate::trust::rules())
+        .collect()
 }
