@@ -35,6 +35,10 @@ pub struct Stats {
     pub skipped_binary: usize,
     pub skipped_large: usize,
     pub skipped_templates: usize,
+    /// Every file skipped unread or unparsed: (path, why), for reports
+    /// that list them all (JSON); notes name the first few.
+    #[serde(skip)]
+    pub skipped_files: Vec<(String, &'static str)>,
     #[serde(skip)]
     pub duration: Duration,
     pub duration_ms: u128,
@@ -204,7 +208,9 @@ fn scan_one(
             return r;
         }
     };
-    let parsed = if has_manifest_extension(&file.path) && !manifest::is_template(&file.text) {
+    let parsed = if has_manifest_extension(&file.path)
+        && !manifest::needs_rendering(&file.path, &file.text)
+    {
         Some(manifest::parse_file(&file, ctx.settings.limits))
     } else {
         if has_manifest_extension(&file.path) {
@@ -401,7 +407,7 @@ pub fn run(req: ScanRequest) -> Result<ScanOutcome> {
     let mut findings = Vec::with_capacity(results.iter().map(|r| r.findings.len()).sum());
     let mut doc_ignores = Vec::new();
     // Paths named in the notes, one note per kind however many there are.
-    let (mut invalid_utf8, mut binary) = (Vec::new(), Vec::new());
+    let (mut invalid_utf8, mut binary, mut templates) = (Vec::new(), Vec::new(), Vec::new());
     let mut large = found.large;
     stats.skipped_large = large.len();
     for (input, r) in found.inputs.iter().zip(results) {
@@ -422,7 +428,8 @@ pub fn run(req: ScanRequest) -> Result<ScanOutcome> {
             FileKind::Large => stats.skipped_large += 1,
             FileKind::Template => {
                 stats.files += 1;
-                stats.skipped_templates += 1
+                stats.skipped_templates += 1;
+                templates.push(input_path(input).to_string());
             }
             FileKind::OutOfShard => {}
         }
@@ -430,6 +437,19 @@ pub fn run(req: ScanRequest) -> Result<ScanOutcome> {
         stats.resources += r.resources;
         findings.extend(r.findings);
         doc_ignores.extend(r.doc_ignores);
+    }
+    stats.skipped_files = large
+        .iter()
+        .map(|p| (p.clone(), "large"))
+        .chain(binary.iter().map(|p| (p.clone(), "binary")))
+        .chain(templates.iter().map(|p| (p.clone(), "template")))
+        .collect();
+    if !templates.is_empty() {
+        notes.push(format!(
+            "not parsed: {} with `{{{{ }}}}` that is not YAML until rendered (chart templates are read line by line for deprecated APIs): {}",
+            crate::report::plural(templates.len(), "template"),
+            discover::first_few(&templates)
+        ));
     }
     if !large.is_empty() {
         notes.push(format!(

@@ -256,3 +256,98 @@ fn peer_annotations_silence_deprecated_not_removed() {
         ])
     );
 }
+
+/// The table agrees with the API definitions of every embedded Kubernetes
+/// version: no release at or after an entry's `removed_in` defines that
+/// apiVersion and kind, and an entry with no removal is still defined in the
+/// newest one. (pluto's data said resource.k8s.io/v1beta1 went in 1.36,
+/// while 1.36 and 1.37 still define it.)
+#[test]
+fn the_table_agrees_with_the_embedded_api_definitions() {
+    use shiplint::config::KubeVersion;
+    use shiplint::packs::schema::store::{versions, EmbeddedSchemas};
+    let all = versions().unwrap();
+    let schemas: Vec<_> = all
+        .iter()
+        .map(|v| (*v, EmbeddedSchemas::load(Some(*v), false).unwrap()))
+        .collect();
+    let newest = &schemas.last().unwrap().1;
+    let mut wrong = Vec::new();
+    for d in shiplint::packs::deprecations::table().values() {
+        match d
+            .removed_in
+            .as_deref()
+            .map(|r| KubeVersion::parse(r).unwrap())
+        {
+            Some(removed) => {
+                for (v, s) in &schemas {
+                    if *v >= removed && s.has_kind(&d.api_version, &d.kind) {
+                        wrong.push(format!(
+                            "{} {}: removed in {removed}, defined in {v}",
+                            d.api_version, d.kind
+                        ));
+                    }
+                }
+            }
+            None => {
+                let first = all.first().unwrap();
+                let deprecated = d
+                    .deprecated_in
+                    .as_deref()
+                    .map(|r| KubeVersion::parse(r).unwrap());
+                if deprecated.is_some_and(|dv| dv >= *first)
+                    && !newest.has_kind(&d.api_version, &d.kind)
+                {
+                    wrong.push(format!(
+                        "{} {}: no removal, but {} does not define it",
+                        d.api_version,
+                        d.kind,
+                        newest.version()
+                    ));
+                }
+            }
+        }
+    }
+    wrong.sort();
+    assert!(wrong.is_empty(), "{wrong:#?}");
+}
+
+/// A chart that picks its apiVersion by `.Capabilities` is judged by the
+/// branch the target cluster renders; branches that depend on values are
+/// all read (each `apiVersion:` of a document, not only the last).
+#[test]
+fn template_branches_follow_the_target_version() {
+    let dir = format!(
+        "{}/tests/fixtures/deprecations-branches",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let run = |target: &str| {
+        let (_, v) = json_output(shiplint(&dir).args([
+            "scan",
+            "--no-config",
+            "--packs",
+            "deprecations",
+            "--target-version",
+            target,
+            "-f",
+            "json",
+            "--fail-on",
+            "never",
+        ]));
+        found(&v)
+            .into_iter()
+            .map(|(rule, _, line)| (rule, line))
+            .collect::<Vec<_>>()
+    };
+    let removed = |l| ("deprecations/removed-api".to_string(), l);
+    let deprecated = |l| ("deprecations/deprecated-api".to_string(), l);
+    // 1.33: the v1 branch is rendered; only the values-driven CronJob
+    // branch can still pick a removed API.
+    assert_eq!(run("1.33"), vec![removed(13)]);
+    // 1.20: v1 again; v1beta1 CronJob is deprecated (1.21) — not yet.
+    assert_eq!(run("1.20"), vec![]);
+    // 1.21: the CronJob branch is deprecated.
+    assert_eq!(run("1.21"), vec![deprecated(13)]);
+    // 1.16: the v1beta1 branch is rendered and still served.
+    assert_eq!(run("1.16"), vec![]);
+}

@@ -92,9 +92,52 @@ pub struct ParsedFile {
     pub other_documents: usize,
 }
 
-/// True for text that is a Helm (or other Go) template until rendered.
+/// True for text with Go-template braces (`{{ }}`): a cheap first test.
+/// Whether the file really needs rendering is [`needs_rendering`].
 pub fn is_template(text: &str) -> bool {
     text.contains("{{") && text.contains("}}")
+}
+
+/// Whether a file is a template that cannot be read before it is rendered:
+/// a file under a chart's `templates/` folder with `{{ }}` in it, or `{{ }}`
+/// text that is not plain YAML — it does not parse, or its braces parse as
+/// flow mappings (`name: {{ .Values.name }}`). Valid YAML that only holds
+/// `{{` inside strings (Prometheus rules' `{{ $labels.pod }}`, a ConfigMap's
+/// script) is a manifest like any other.
+pub fn needs_rendering(path: &str, text: &str) -> bool {
+    if !is_template(text) {
+        return false;
+    }
+    if in_chart_templates(path) {
+        return true;
+    }
+    let stream = yaml::parse_stream(text, Limits::default());
+    stream.error.is_some() || stream.documents.iter().any(|d| has_node_key(&d.root))
+}
+
+/// Under the `templates/` folder of a chart (a `Chart.yaml` beside it).
+fn in_chart_templates(path: &str) -> bool {
+    let p = std::path::Path::new(path);
+    p.ancestors()
+        .skip(1)
+        .filter(|a| a.file_name().is_some_and(|n| n == "templates"))
+        .any(|t| {
+            t.parent()
+                .is_some_and(|chart| chart.join("Chart.yaml").is_file())
+        })
+}
+
+/// A mapping key that is itself a mapping or sequence: what `{{ x }}` parses
+/// to when it is not quoted. Kubernetes objects never have one.
+fn has_node_key(node: &Node) -> bool {
+    match &node.value {
+        yaml::Value::Map(entries) => entries.iter().any(|e| {
+            matches!(e.key.value, yaml::Value::Map(_) | yaml::Value::Seq(_))
+                || has_node_key(&e.value)
+        }),
+        yaml::Value::Seq(items) => items.iter().any(has_node_key),
+        _ => false,
+    }
 }
 
 /// True for files that look like Kubernetes manifests at the text level:
@@ -131,6 +174,43 @@ pub fn parse_file(file: &SourceFile, limits: Limits) -> ParsedFile {
     out
 }
 
+/// apiVersion groups of tool configuration that looks like a resource but
+/// is never sent to an API server (kustomize, kind, kubeadm, kubeconfig,
+/// scheduler and audit policies, Flux's schema plugin …). Exact names:
+/// `flowcontrol.apiserver.k8s.io` is served though `apiserver.k8s.io` is a
+/// config group.
+const TOOL_CONFIG_GROUPS: &[&str] = &[
+    "kustomize.config.k8s.io",
+    "kind.x-k8s.io",
+    "k3d.io",
+    "kubeadm.k8s.io",
+    "kubelet.config.k8s.io",
+    "kubeproxy.config.k8s.io",
+    "apiserver.config.k8s.io",
+    "audit.k8s.io",
+    "apiserver.k8s.io",
+    "client.authentication.k8s.io",
+    "kubescheduler.config.k8s.io",
+    "skaffold",
+    "config.kubernetes.io",
+    "kpt.dev",
+    "schema.plugin.fluxcd.io",
+];
+
+/// Whether a document with this type is a tool's configuration, not a
+/// Kubernetes resource: no pack reads it.
+pub fn is_tool_config(api_version: &str, kind: &str) -> bool {
+    let group = api_version.rsplit_once('/').map_or("", |(g, _)| g);
+    TOOL_CONFIG_GROUPS.contains(&group)
+        || api_version.starts_with("skaffold/")
+        // kustomize's built-in transformers and generators
+        // (`transformers: [labels.yaml]`).
+        || api_version == "builtin"
+        // kubeconfig, and the scheduler's legacy Policy file: core v1
+        // serves neither kind.
+        || (api_version == "v1" && matches!(kind, "Config" | "Policy"))
+}
+
 fn non_empty_str(node: Option<&Node>) -> Option<String> {
     node.and_then(Node::scalar_text)
         .filter(|s| !s.trim().is_empty())
@@ -146,6 +226,9 @@ fn classify(file: &SourceFile, doc_index: usize, doc: Document, out: &mut Parsed
     let kind = non_empty_str(root.get("kind"));
     let api_version = non_empty_str(root.get("apiVersion"));
     match (api_version, kind) {
+        (Some(api_version), Some(kind)) if is_tool_config(&api_version, &kind) => {
+            out.other_documents += 1;
+        }
         (Some(api_version), Some(kind)) => {
             let items = root
                 .get("items")
@@ -272,6 +355,50 @@ mod tests {
         let mut f = SourceFile::new("x.yaml", text.to_string());
         f.explicit = explicit;
         parse_file(&f, Limits::default())
+    }
+
+    #[test]
+    fn tool_configs_are_not_resources() {
+        for (api, kind) in [
+            ("builtin", "LabelTransformer"),
+            ("schema.plugin.fluxcd.io/v1beta1", "Config"),
+            ("v1", "Policy"),
+            ("v1", "Config"),
+            ("kustomize.config.k8s.io/v1beta1", "Kustomization"),
+            ("audit.k8s.io/v1", "Policy"),
+        ] {
+            let p = parse(
+                &format!("apiVersion: {api}\nkind: {kind}\nmetadata:\n  name: x\n"),
+                false,
+            );
+            assert!(p.manifests.is_empty(), "{api} {kind}");
+            assert_eq!(p.other_documents, 1);
+        }
+        for (api, kind) in [
+            ("flowcontrol.apiserver.k8s.io/v1", "FlowSchema"),
+            ("v1", "ConfigMap"),
+        ] {
+            let p = parse(
+                &format!("apiVersion: {api}\nkind: {kind}\nmetadata:\n  name: x\n"),
+                false,
+            );
+            assert_eq!(p.manifests.len(), 1, "{api} {kind}");
+        }
+    }
+
+    #[test]
+    fn braces_in_strings_are_yaml_braces_as_values_are_templates() {
+        let strings = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\ndata:\n  s: \"{{ $labels.pod }}\"\n  t: |\n    {{PROJECT_ID}}\n";
+        assert!(!needs_rendering("k8s/a.yaml", strings));
+        assert!(needs_rendering(
+            "k8s/a.yaml",
+            "metadata:\n  name: {{ .name }}\n"
+        ));
+        assert!(needs_rendering(
+            "k8s/a.yaml",
+            "{{- if .x }}\nkind: A\n{{- end }}\n"
+        ));
+        assert!(!needs_rendering("k8s/a.yaml", "kind: A\n"));
     }
 
     #[test]

@@ -229,29 +229,114 @@ fn is_chart_template(path: &str) -> bool {
     path.starts_with("templates/") || path.contains("/templates/")
 }
 
-/// (apiVersion, its span, kind, name) per `---` document of a template, read
-/// line by line: only top-level `apiVersion:` / `kind:` lines with a literal value.
-pub fn template_resources(text: &str) -> Vec<(String, Span, String, Option<String>)> {
+/// One `apiVersion:` line of a template, with the document's kind and name
+/// and the `{{ if }}` branches it sits in.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TemplateResource {
+    pub api_version: String,
+    pub span: Span,
+    pub kind: String,
+    pub name: Option<String>,
+    /// The `if` branches it sits in, outermost first.
+    pub guards: Guards,
+}
+
+/// An open `{{ if }}` (its earlier branches' conditions, now false, and the
+/// current one) or another block (`with`, `range`, `define` …).
+struct Block {
+    is_if: bool,
+    prior: Vec<String>,
+    current: Option<String>,
+}
+
+/// (condition, whether the branch needs it true) of each open `if`.
+type Guards = Vec<(String, bool)>;
+
+fn guards_of(stack: &[Block]) -> Guards {
     let mut out = Vec::new();
-    let mut api: Option<(String, Span)> = None;
+    for b in stack.iter().filter(|b| b.is_if) {
+        out.extend(b.prior.iter().map(|c| (c.clone(), false)));
+        out.extend(b.current.iter().map(|c| (c.clone(), true)));
+    }
+    out
+}
+
+/// Applies the block actions (`if`, `else if`, `else`, `end`, `with` …) of
+/// one template line to the stack.
+fn track_blocks(line: &str, stack: &mut Vec<Block>) {
+    static ACTION: OnceLock<regex::Regex> = OnceLock::new();
+    let re = ACTION.get_or_init(|| {
+        regex::Regex::new(r"\{\{-?\s*(else\s+if|if|else|end|with|range|define|block)\b(.*?)-?\}\}")
+            .expect("constant regex")
+    });
+    for c in re.captures_iter(line) {
+        let cond = c.get(2).map_or("", |m| m.as_str()).trim().to_string();
+        match c.get(1).map_or("", |m| m.as_str()) {
+            "if" => stack.push(Block {
+                is_if: true,
+                prior: Vec::new(),
+                current: Some(cond),
+            }),
+            "end" => {
+                stack.pop();
+            }
+            "else" => {
+                if let Some(b) = stack.last_mut().filter(|b| b.is_if) {
+                    b.prior.extend(b.current.take());
+                }
+            }
+            other if other.starts_with("else") => {
+                if let Some(b) = stack.last_mut().filter(|b| b.is_if) {
+                    b.prior.extend(b.current.take());
+                    b.current = Some(cond);
+                }
+            }
+            _ => stack.push(Block {
+                is_if: false,
+                prior: Vec::new(),
+                current: None,
+            }),
+        }
+    }
+}
+
+/// Every literal `apiVersion:` per `---` document of a template, read line
+/// by line (only top-level `apiVersion:` / `kind:` lines with a literal
+/// value), with the branches each sits in: a chart that picks its Ingress
+/// apiVersion by `semverCompare` has one line per branch.
+pub fn template_resources(text: &str) -> Vec<TemplateResource> {
+    let mut out = Vec::new();
+    let mut apis: Vec<(String, Span, Guards)> = Vec::new();
     let mut kind: Option<String> = None;
     let mut name: Option<String> = None;
     let mut in_metadata = false;
-    let mut flush =
-        |api: &mut Option<(String, Span)>, kind: &mut Option<String>, name: &mut Option<String>| {
-            if let (Some((a, span)), Some(k)) = (api.take(), kind.take()) {
-                out.push((a, span, k, name.take()));
+    let mut stack: Vec<Block> = Vec::new();
+    let mut flush = |apis: &mut Vec<(String, Span, Guards)>,
+                     kind: &mut Option<String>,
+                     name: &mut Option<String>| {
+        if let Some(k) = kind.take() {
+            for (a, span, guards) in apis.drain(..) {
+                out.push(TemplateResource {
+                    api_version: a,
+                    span,
+                    kind: k.clone(),
+                    name: name.clone(),
+                    guards,
+                });
             }
-            *api = None;
-            *kind = None;
-            *name = None;
-        };
+        }
+        apis.clear();
+        *name = None;
+    };
     for (i, raw) in text.split('\n').enumerate() {
         let line = raw.trim_end_matches('\r');
         if line.starts_with("---") {
-            flush(&mut api, &mut kind, &mut name);
+            flush(&mut apis, &mut kind, &mut name);
             in_metadata = false;
             continue;
+        }
+        if line.contains("{{") {
+            track_blocks(line, &mut stack);
         }
         if !line.starts_with(' ') && !line.is_empty() && !line.starts_with('#') {
             in_metadata = line.starts_with("metadata:");
@@ -269,15 +354,13 @@ pub fn template_resources(text: &str) -> Vec<(String, Span, String, Option<Strin
         };
         if let Some((v, col)) = value("apiVersion:") {
             let len = line.chars().count() + 1 - col;
-            api = Some((
-                v,
-                Span {
-                    line: i + 1,
-                    col,
-                    end_line: i + 1,
-                    end_col: col + len.max(1),
-                },
-            ));
+            let span = Span {
+                line: i + 1,
+                col,
+                end_line: i + 1,
+                end_col: col + len.max(1),
+            };
+            apis.push((v, span, guards_of(&stack)));
         } else if let Some((v, _)) = value("kind:") {
             kind = Some(v);
         } else if in_metadata {
@@ -286,8 +369,115 @@ pub fn template_resources(text: &str) -> Vec<(String, Span, String, Option<Strin
             }
         }
     }
-    flush(&mut api, &mut kind, &mut name);
+    flush(&mut apis, &mut kind, &mut name);
     out
+}
+
+/// Whether a template condition holds on a cluster of version `target`:
+/// `semverCompare "<constraint>" .Capabilities.KubeVersion.…` and
+/// `.Capabilities.APIVersions.Has "group/version[/Kind]"` (with `not`).
+/// `None` when it depends on anything else (values, `and`/`or`).
+pub fn condition_at(cond: &str, target: KubeVersion) -> Option<bool> {
+    let c = cond.trim();
+    let c = c
+        .strip_prefix('(')
+        .and_then(|x| x.strip_suffix(')'))
+        .unwrap_or(c)
+        .trim();
+    if let Some(rest) = c.strip_prefix("not ") {
+        return condition_at(rest, target).map(|b| !b);
+    }
+    let quoted = || {
+        let start = c.find('"')? + 1;
+        let len = c[start..].find('"')?;
+        Some(&c[start..start + len])
+    };
+    if c.starts_with("semverCompare ") && c.contains(".Capabilities.KubeVersion") {
+        // Decided only when every patch release of `target` agrees.
+        let at = |patch| semver_matches(quoted()?, (target.major, target.minor, patch));
+        return match (at(0), at(999)) {
+            (Some(a), Some(b)) if a == b => Some(a),
+            _ => None,
+        };
+    }
+    if c.starts_with(".Capabilities.APIVersions.Has ") {
+        let what = quoted()?;
+        let (api, kind) = match what.matches('/').count() {
+            2 => what.rsplit_once('/').map(|(a, k)| (a, Some(k)))?,
+            _ => (what, None),
+        };
+        let removed = table().values().any(|d| {
+            d.api_version == api
+                && kind.is_none_or(|k| d.kind == k)
+                && d.removed().is_some_and(|r| r <= target)
+        });
+        if removed {
+            return Some(false);
+        }
+        let replacement_served = table().values().any(|d| {
+            d.replacement == api
+                && kind.is_none_or(|k| d.kind == k)
+                && KubeVersion::parse(&d.replacement_since).is_ok_and(|v| v <= target)
+        });
+        return replacement_served.then_some(true);
+    }
+    None
+}
+
+/// A Masterminds semver constraint (what Helm's `semverCompare` reads):
+/// `||` of `,`/space-separated comparisons; pre-release suffixes such as
+/// `-0` are ignored.
+fn semver_matches(constraint: &str, v: (u32, u32, u32)) -> Option<bool> {
+    static TERM: OnceLock<regex::Regex> = OnceLock::new();
+    let re = TERM.get_or_init(|| {
+        regex::Regex::new(r"(>=|<=|!=|=>|=<|>|<|=|\^|~)?\s*v?(\d+)(?:\.(\d+|[xX*]))?(?:\.(\d+|[xX*]))?(?:-[0-9A-Za-z.-]+)?")
+            .expect("constant regex")
+    });
+    let mut any_or = false;
+    for alt in constraint.split("||") {
+        let mut all = true;
+        let mut terms = 0;
+        for c in re.captures_iter(alt) {
+            terms += 1;
+            let num = |i| c.get(i).and_then(|m| m.as_str().parse::<u32>().ok());
+            let major = num(2)?;
+            let (minor, patch) = (num(3), num(4));
+            let wild = |i| {
+                c.get(i)
+                    .is_some_and(|m| matches!(m.as_str(), "x" | "X" | "*"))
+            };
+            // A missing part is 0, as Masterminds parses `1.19`; `x` is any.
+            let lo = (major, minor.unwrap_or(0), patch.unwrap_or(0));
+            let hi = (
+                major,
+                if wild(3) { u32::MAX } else { lo.1 },
+                if wild(3) || wild(4) { u32::MAX } else { lo.2 },
+            );
+            // `=1.19` (no patch) means any 1.19.x.
+            let eq_hi = (
+                major,
+                minor.map_or(u32::MAX, |_| hi.1),
+                patch.map_or(u32::MAX, |_| hi.2),
+            );
+            let ok = match c.get(1).map_or("", |m| m.as_str()) {
+                "" | "=" => v >= lo && v <= eq_hi,
+                "!=" => !(v >= lo && v <= eq_hi),
+                ">=" | "=>" => v >= lo,
+                ">" => v > hi,
+                "<" => v < lo,
+                "<=" | "=<" => v <= hi,
+                "^" => v >= lo && v < (major + 1, 0, 0),
+                "~" => v >= lo && v < (major, lo.1 + 1, 0),
+                _ => return None,
+            };
+            all &= ok;
+        }
+        if terms == 0 {
+            return None;
+        }
+        any_or |= all;
+    }
+    Some(any_or)
 }
 
 #[derive(Default)]
@@ -323,7 +513,26 @@ impl Pack for DeprecationsPack {
                 {
                     return;
                 }
-                for (api, span, kind, name) in template_resources(&file.text) {
+                let target = target_version(s);
+                for r in template_resources(&file.text) {
+                    // A branch the target cluster never renders (the old
+                    // apiVersion under `semverCompare "<1.19-0"`) is not
+                    // what gets applied there.
+                    let dead = target.is_some_and(|t| {
+                        r.guards
+                            .iter()
+                            .any(|(c, want)| condition_at(c, t).is_some_and(|b| b != *want))
+                    });
+                    if dead {
+                        continue;
+                    }
+                    let TemplateResource {
+                        api_version: api,
+                        span,
+                        kind,
+                        name,
+                        ..
+                    } = r;
                     let what = format!("{kind}/{}", name.as_deref().unwrap_or("<templated name>"));
                     let key = format!("template:{what}:{api}");
                     let seen = Seen {
@@ -448,13 +657,71 @@ mod tests {
         let text = "{{- if .Values.on }}\napiVersion: extensions/v1beta1\nkind: Ingress\nmetadata:\n  name: {{ .Release.Name }}\n  labels:\n    name: x\n{{- end }}\n---\napiVersion: \"batch/v1beta1\" # old\nkind: CronJob\nmetadata:\n  name: nightly\n---\napiVersion: {{ .Values.api }}\nkind: Ingress\n";
         let r = template_resources(text);
         assert_eq!(r.len(), 2);
-        assert_eq!(r[0].0, "extensions/v1beta1");
-        assert_eq!(r[0].1.line, 2);
-        assert_eq!(r[0].1.col, 13);
-        assert_eq!(r[0].3, None);
-        assert_eq!(r[1].0, "batch/v1beta1");
-        assert_eq!(r[1].1.line, 10);
-        assert_eq!(r[1].3.as_deref(), Some("nightly"));
+        assert_eq!(r[0].api_version, "extensions/v1beta1");
+        assert_eq!(r[0].span.line, 2);
+        assert_eq!(r[0].span.col, 13);
+        assert_eq!(r[0].name, None);
+        assert_eq!(r[1].api_version, "batch/v1beta1");
+        assert_eq!(r[1].span.line, 10);
+        assert_eq!(r[1].name.as_deref(), Some("nightly"));
+    }
+
+    #[test]
+    fn every_branch_of_a_document_is_read_with_its_guards() {
+        let text = "{{- if semverCompare \">=1.19-0\" .Capabilities.KubeVersion.GitVersion }}\napiVersion: networking.k8s.io/v1\n{{- else if .Capabilities.APIVersions.Has \"networking.k8s.io/v1beta1\" }}\napiVersion: networking.k8s.io/v1beta1\n{{- else }}\napiVersion: extensions/v1beta1\n{{- end }}\nkind: Ingress\n";
+        let r = template_resources(text);
+        let apis: Vec<_> = r.iter().map(|x| x.api_version.as_str()).collect();
+        assert_eq!(
+            apis,
+            [
+                "networking.k8s.io/v1",
+                "networking.k8s.io/v1beta1",
+                "extensions/v1beta1"
+            ]
+        );
+        assert!(r.iter().all(|x| x.kind == "Ingress"));
+        let semver = "semverCompare \">=1.19-0\" .Capabilities.KubeVersion.GitVersion";
+        let has = ".Capabilities.APIVersions.Has \"networking.k8s.io/v1beta1\"";
+        assert_eq!(r[0].guards, vec![(semver.to_string(), true)]);
+        assert_eq!(
+            r[2].guards,
+            vec![(semver.to_string(), false), (has.to_string(), false)]
+        );
+    }
+
+    #[test]
+    fn capability_conditions_are_decided_at_the_target() {
+        let v = |s| KubeVersion::parse(s).unwrap();
+        let sc = |c: &str| format!("semverCompare \"{c}\" .Capabilities.KubeVersion.GitVersion");
+        assert_eq!(condition_at(&sc(">=1.19-0"), v("1.30")), Some(true));
+        assert_eq!(condition_at(&sc(">=1.19-0"), v("1.18")), Some(false));
+        assert_eq!(condition_at(&sc("<1.22"), v("1.22")), Some(false));
+        assert_eq!(
+            condition_at(&sc(">=1.14-0, <1.19-0"), v("1.16")),
+            Some(true)
+        );
+        assert_eq!(condition_at(&sc("^1.20 || ~1.18"), v("1.19")), Some(false));
+        assert_eq!(condition_at(&sc("~1.18"), v("1.18")), Some(true));
+        // 1.19.0 is not > 1.19, 1.19.5 is: undecided.
+        assert_eq!(condition_at(&sc(">1.19"), v("1.19")), None);
+        assert_eq!(
+            condition_at(&format!("not ({})", sc(">=1.19-0")), v("1.30")),
+            Some(false)
+        );
+        let has = |a: &str| format!(".Capabilities.APIVersions.Has \"{a}\"");
+        assert_eq!(
+            condition_at(&has("networking.k8s.io/v1beta1/Ingress"), v("1.22")),
+            Some(false)
+        );
+        assert_eq!(
+            condition_at(&has("networking.k8s.io/v1"), v("1.22")),
+            Some(true)
+        );
+        assert_eq!(condition_at(".Values.ingress.enabled", v("1.22")), None);
+        assert_eq!(
+            condition_at(&format!("and .Values.x ({})", sc(">=1.19")), v("1.22")),
+            None
+        );
     }
 
     #[test]

@@ -43,6 +43,9 @@ pub fn write(outcome: &ScanOutcome, w: &mut dyn std::io::Write) -> std::io::Resu
                 "binary": outcome.stats.skipped_binary,
                 "large": outcome.stats.skipped_large,
                 "templates": outcome.stats.skipped_templates,
+                "files": outcome.stats.skipped_files.iter()
+                    .map(|(path, reason)| json!({"path": path, "reason": reason}))
+                    .collect::<Vec<_>>(),
             },
             "durationMs": outcome.stats.duration_ms,
         }),
