@@ -135,6 +135,7 @@ mod tests {
                 .map(|i| DiffLine {
                     origin: '+',
                     new_line: Some(start + i),
+                    old_line: None,
                     text: format!("key{i}: value number {i} with some words"),
                 })
                 .collect(),
@@ -151,6 +152,7 @@ mod tests {
         let f = FileDiff {
             path: "a.yaml".into(),
             hunks: vec![hunk(1, 3), hunk(50, 3), hunk(100, 400)],
+            ..Default::default()
         };
         let chunks = chunk_files(&[f], 1000);
         assert!(chunks.len() >= 3);
