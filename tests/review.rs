@@ -764,31 +764,45 @@ async fn pr_risk_is_at_least_the_riskiest_comment() {
     assert_eq!(doc["properties"]["reviewFiles"][0]["riskScore"], 4);
 }
 
+/// A redirect is not followed: a 302 would turn the POST into a GET that
+/// still carries the `api-key` header (only `Authorization` is dropped by
+/// the HTTP client), and a 307 would resend the prompt too.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redirects_never_carry_the_azure_key_to_another_host() {
-    let f = app_fixture("  retries: 0\n");
-    let elsewhere = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(ok(&app_answer()))
-        .mount(&elsewhere)
-        .await;
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/openai/v1/chat/completions"))
-        .and(header("api-key", "sk-test-key-123"))
-        .respond_with(ResponseTemplate::new(307).insert_header(
-            "location",
-            format!("{}/openai/v1/chat/completions", elsewhere.uri()).as_str(),
-        ))
-        .expect(1)
-        .mount(&server)
-        .await;
-    let url = format!("{}/openai/v1?api-version=2024-10-21", server.uri());
-    let run = shiplint_at(&f, Some(url), &["-f", "json"]).await;
-    let got = elsewhere.received_requests().await.unwrap_or_default();
-    assert!(got.is_empty(), "redirect followed: {:?}", got[0].headers);
-    assert_eq!(run.code, 0, "{}", run.stderr);
-    assert!(run.json()["notes"].to_string().contains("HTTP 307"));
+    for status in [302, 307] {
+        let f = app_fixture("  retries: 0\n");
+        let elsewhere = MockServer::start().await;
+        Mock::given(wiremock::matchers::any())
+            .respond_with(ok(&app_answer()))
+            .mount(&elsewhere)
+            .await;
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(header("api-key", "sk-test-key-123"))
+            .respond_with(ResponseTemplate::new(status).insert_header(
+                "location",
+                format!("{}/openai/v1/chat/completions", elsewhere.uri()).as_str(),
+            ))
+            .expect(1)
+            .mount(&server)
+            .await;
+        let url = format!("{}/openai/v1?api-version=2024-10-21", server.uri());
+        let run = shiplint_at(&f, Some(url), &["-f", "json"]).await;
+        let got = elsewhere.received_requests().await.unwrap_or_default();
+        assert!(
+            got.iter()
+                .all(|r| !format!("{:?}", r.headers).contains("sk-test-key-123")),
+            "{status}: the key went to another host"
+        );
+        assert!(got.is_empty(), "{status}: redirect followed");
+        let sent = server.received_requests().await.unwrap_or_default();
+        assert_eq!(sent[0].url.path(), "/openai/v1/chat/completions");
+        assert_eq!(sent[0].url.query(), Some("api-version=2024-10-21"));
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        assert!(run.json()["notes"]
+            .to_string()
+            .contains(&format!("HTTP {status}")));
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
