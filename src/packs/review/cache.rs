@@ -30,7 +30,12 @@ impl AnswerCache {
     /// of the key, so one server's answers are never replayed for another.
     pub fn key(base_url: &str, model: &str, prompt_hash: &str, chunk_hash: &str) -> String {
         let mut h = Sha256::new();
-        for part in [base_url.trim_end_matches('/'), model, prompt_hash, chunk_hash] {
+        for part in [
+            base_url.trim_end_matches('/'),
+            model,
+            prompt_hash,
+            chunk_hash,
+        ] {
             h.update(part.as_bytes());
             h.update([0]);
         }

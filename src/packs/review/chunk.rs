@@ -95,7 +95,8 @@ fn cut_long_lines(h: &Hunk, budget: usize) -> Hunk {
             }
             let cut = l.text.len() - end;
             l.text.truncate(end);
-            l.text.push_str(&format!(" … [line cut: {cut} more bytes not shown]"));
+            l.text
+                .push_str(&format!(" … [line cut: {cut} more bytes not shown]"));
         }
     }
     h
@@ -238,7 +239,13 @@ mod tests {
 
     #[test]
     fn diff_close_tags_are_neutralised_in_any_case_and_spacing() {
-        for t in ["</diff>", "</DIFF>", "</ diff >", "< /Diff\t>", "</diff foo>"] {
+        for t in [
+            "</diff>",
+            "</DIFF>",
+            "</ diff >",
+            "< /Diff\t>",
+            "</diff foo>",
+        ] {
             let out = escape_diff_text(&format!("a {t} b"));
             assert!(!DIFF_CLOSE.is_match(&out), "{t} -> {out}");
             assert!(out.contains("<\\/diff>"), "{out}");

@@ -138,7 +138,9 @@ pub fn redact_lines_with(
     }
     for (range, rule) in &found {
         // Lines are sorted by start: the first line the range touches.
-        let first = starts.partition_point(|&s| s <= range.start).saturating_sub(1);
+        let first = starts
+            .partition_point(|&s| s <= range.start)
+            .saturating_sub(1);
         for (i, l) in lines.iter().enumerate().skip(first) {
             let (s, e) = (starts[i], starts[i] + l.len());
             if s > range.end || (s == range.end && !range.is_empty()) {
@@ -272,7 +274,9 @@ fn line_bounds(text: &str) -> Vec<(usize, usize)> {
 
 /// Spreads a range of the whole text over the lines it touches.
 fn add_global(m: &mut LineMasks, bounds: &[(usize, usize)], r: &Range<usize>, rule: &str) {
-    let first = bounds.partition_point(|&(s, _)| s <= r.start).saturating_sub(1);
+    let first = bounds
+        .partition_point(|&(s, _)| s <= r.start)
+        .saturating_sub(1);
     for (i, &(s, e)) in bounds.iter().enumerate().skip(first) {
         if s >= r.end && !(r.is_empty() && s == r.start) {
             break;
@@ -368,7 +372,11 @@ fn kube_secret_masks(text: &str, lines: &[&str], m: &mut LineMasks) {
                 continue;
             };
             for entry in map.entries() {
-                if entry.value.scalar_text().is_none_or(|v| v.trim().is_empty()) {
+                if entry
+                    .value
+                    .scalar_text()
+                    .is_none_or(|v| v.trim().is_empty())
+                {
                     continue;
                 }
                 let (line, col) = (entry.value.span.line, entry.value.span.col);
@@ -603,7 +611,10 @@ mod tests {
         let key = private_key().replace('\n', "\n    ");
         let src = lines(&format!("data:\n  key: |\n    {key}\nnext: 1"));
         let (out, hits) = redact_lines(&src, &PackSecrets);
-        assert!(out.iter().all(|l| !l.contains("BAAKCAQEA1xq7pL9vR2")), "{out:#?}");
+        assert!(
+            out.iter().all(|l| !l.contains("BAAKCAQEA1xq7pL9vR2")),
+            "{out:#?}"
+        );
         assert_eq!(out[0], "data:");
         assert_eq!(out.last().unwrap(), "next: 1");
         assert!(out[2].contains("«redacted:secrets/private-key"), "{out:#?}");
@@ -612,7 +623,8 @@ mod tests {
 
     #[test]
     fn credential_urls_lose_their_password() {
-        let t = "DATABASE_URL=mysql://root:pass@db:3306/app and https://user:hunter2@git.example.com/x";
+        let t =
+            "DATABASE_URL=mysql://root:pass@db:3306/app and https://user:hunter2@git.example.com/x";
         let out = redact_text(t);
         assert!(!out.contains(":pass@") && !out.contains("hunter2"), "{out}");
         assert!(out.contains("mysql://root:«redacted:secrets/url-password»@db:3306/app"));
@@ -636,8 +648,14 @@ mod tests {
         for v in [blob.as_str(), "correct horse", "first line", "second line"] {
             assert!(!out.contains(v), "{v}: {out}");
         }
-        assert!(out.contains("  blob: «redacted:secrets/k8s-secret-committed»"), "{out}");
-        assert!(out.contains("  name: app") && out.contains("type: Opaque"), "{out}");
+        assert!(
+            out.contains("  blob: «redacted:secrets/k8s-secret-committed»"),
+            "{out}"
+        );
+        assert!(
+            out.contains("  name: app") && out.contains("type: Opaque"),
+            "{out}"
+        );
         assert!(out.contains("  multi: |"), "{out}");
     }
 
@@ -664,7 +682,10 @@ mod tests {
             .chunks(76)
             .map(|c| std::str::from_utf8(c).unwrap())
             .collect();
-        let text = format!("tls:\n  key: |\n    {}\nport: 443\n", wrapped.join("\n    "));
+        let text = format!(
+            "tls:\n  key: |\n    {}\nport: 443\n",
+            wrapped.join("\n    ")
+        );
         let m = file_masks(&text);
         for i in 0..wrapped.len() {
             assert!(!m.get(3 + i).is_empty(), "line {}", 3 + i);
@@ -676,7 +697,8 @@ mod tests {
         assert!(run.len() > 4096);
         let text = format!("key: {run}\n");
         let m = file_masks(&text);
-        assert_eq!(mask_ranges(&format!("key: {run}"), m.get(1).to_vec()).0.len() < 100, true);
+        let out = mask_ranges(&format!("key: {run}"), m.get(1).to_vec()).0;
+        assert_eq!(out, "key: «redacted:secrets/private-key-rsa»");
     }
 
     #[test]
@@ -687,9 +709,15 @@ mod tests {
         let header = format!("@@ -2,2 +2,3 @@ token: {}", &GH[..25]);
         let (out, rules) = redact_header(&header, &old, &LineMasks::default());
         assert!(!out.contains(&GH[4..25]), "{out}");
-        assert!(out.starts_with("@@ -2,2 +2,3 @@ token: «redacted:secrets/"), "{out}");
+        assert!(
+            out.starts_with("@@ -2,2 +2,3 @@ token: «redacted:secrets/"),
+            "{out}"
+        );
         assert!(!out.contains("0123456789"), "{out}");
-        assert!(rules.contains(&"secrets/github-pat".to_string()), "{rules:?}");
+        assert!(
+            rules.contains(&"secrets/github-pat".to_string()),
+            "{rules:?}"
+        );
         let (out, _) = redact_header(
             "@@ -1,3 +1,4 @@ DATABASE_URL=mysql://root:pass@db/x",
             &LineMasks::default(),
