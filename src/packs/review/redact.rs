@@ -352,6 +352,7 @@ pub fn file_masks(text: &str) -> LineMasks {
         }
     }
     kube_secret_masks(text, &lines, &mut m);
+    kube_secret_text_masks(&lines, &mut m);
     block_scalar_masks(&lines, &mut m);
     m
 }
@@ -405,6 +406,55 @@ fn kube_secret_masks(text: &str, lines: &[&str], m: &mut LineMasks) {
                     m.add(i + 1, indent(l)..l.trim_end().len(), K8S_SECRET);
                 }
             }
+        }
+    }
+}
+
+static SECRET_KIND: Lazy<Regex> =
+    Lazy::new(|| Regex::new(r#"^kind:\s*["']?Secret["']?\s*(?:#.*)?$"#).expect("kind regex"));
+static SECRET_SECTION: Lazy<Regex> = Lazy::new(|| {
+    Regex::new(r#"^["']?(?:data|stringData)["']?:\s*(?:#.*)?$"#).expect("section regex")
+});
+
+/// The same by the text alone, for a `kind: Secret` document the YAML
+/// parser gives up on (a syntax error further up must not unmask it): in a
+/// document with a top-level `kind: Secret`, every indented line under a
+/// top-level `data:` or `stringData:` is masked from its value on.
+fn kube_secret_text_masks(lines: &[&str], m: &mut LineMasks) {
+    let mut doc_start = 0;
+    for end in (0..=lines.len()).filter(|&i| i == lines.len() || lines[i].starts_with("---")) {
+        let doc = doc_start..end;
+        doc_start = end + 1;
+        if !lines[doc.clone()].iter().any(|l| SECRET_KIND.is_match(l)) {
+            continue;
+        }
+        let mut in_section = false;
+        for i in doc {
+            let l = lines[i];
+            if l.trim().is_empty() || l.trim_start().starts_with('#') {
+                continue;
+            }
+            if indent(l) == 0 {
+                in_section = SECRET_SECTION.is_match(l);
+                continue;
+            }
+            if !in_section {
+                continue;
+            }
+            let content = indent(l)..l.trim_end().len();
+            // `key: value` masks the value; a continuation line is all value.
+            let from = match l[content.clone()].find(": ") {
+                Some(p) if !l[content.start..content.start + p].contains(' ') => {
+                    content.start + p + 2
+                }
+                _ => content.start,
+            };
+            let rest = l[from..].trim();
+            if rest.is_empty() || matches!(rest.chars().next(), Some('|' | '>')) && rest.len() <= 3
+            {
+                continue;
+            }
+            m.add(i + 1, from..content.end, K8S_SECRET);
         }
     }
 }
@@ -657,6 +707,17 @@ mod tests {
             "{out}"
         );
         assert!(out.contains("  multi: |"), "{out}");
+    }
+
+    #[test]
+    fn a_kube_secret_the_parser_rejects_is_masked_by_its_text() {
+        let text = "apiVersion: v1\nkind: Secret\nmetadata: {name: [oops\ndata:\n  blob: aHVudGVyMmh1bnRlcjI=\n  cert: |\n    line-one-of-it\n---\nkind: ConfigMap\ndata:\n  plain: visible\n";
+        let m = file_masks(text);
+        let l5 = mask_ranges("  blob: aHVudGVyMmh1bnRlcjI=", m.get(5).to_vec()).0;
+        assert_eq!(l5, "  blob: «redacted:secrets/k8s-secret-committed»");
+        assert!(m.get(6).is_empty(), "the block indicator stays");
+        assert!(!m.get(7).is_empty());
+        assert!(m.get(11).is_empty(), "another document's data");
     }
 
     #[test]
