@@ -102,6 +102,7 @@ mod tests {
         let l = |o, n: Option<usize>, t: &str| DiffLine {
             origin: o,
             new_line: n,
+            old_line: None,
             text: t.into(),
         };
         Hunk {

@@ -1,4 +1,4 @@
-//! Answers on disk keyed by (model, prompt hash, chunk hash), so a re-run on
+//! Answers on disk keyed by (endpoint, model, prompt hash, chunk hash), so a re-run on
 //! the same commit sends nothing. Only validated answers are stored, and
 //! they hold no secret: the chunk was redacted before it was sent.
 
@@ -26,9 +26,16 @@ impl AnswerCache {
         }
     }
 
-    pub fn key(model: &str, prompt_hash: &str, chunk_hash: &str) -> String {
+    /// An answer belongs to the server that gave it: the base URL is part
+    /// of the key, so one server's answers are never replayed for another.
+    pub fn key(base_url: &str, model: &str, prompt_hash: &str, chunk_hash: &str) -> String {
         let mut h = Sha256::new();
-        for part in [model, prompt_hash, chunk_hash] {
+        for part in [
+            base_url.trim_end_matches('/'),
+            model,
+            prompt_hash,
+            chunk_hash,
+        ] {
             h.update(part.as_bytes());
             h.update([0]);
         }
@@ -79,11 +86,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn round_trips_and_keys_differ_by_model() {
+    fn round_trips_and_keys_differ_by_model_and_endpoint() {
         let dir = tempfile::tempdir().unwrap();
         let c = AnswerCache::new(Some(dir.path().to_path_buf()));
-        let k = AnswerCache::key("m", "p", "c");
-        assert_ne!(k, AnswerCache::key("m2", "p", "c"));
+        let k = AnswerCache::key("http://a/v1", "m", "p", "c");
+        assert_ne!(k, AnswerCache::key("http://a/v1", "m2", "p", "c"));
+        assert_ne!(k, AnswerCache::key("http://b/v1", "m", "p", "c"));
+        assert_eq!(k, AnswerCache::key("http://a/v1/", "m", "p", "c"));
         assert!(c.get(&k).is_none());
         let u = Usage {
             prompt_tokens: 3,

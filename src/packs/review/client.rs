@@ -87,6 +87,10 @@ impl ChatClient {
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .timeout_global(Some(cfg.timeout))
             .http_status_as_error(false)
+            // A redirect would carry the key (`api-key` or `Authorization`)
+            // and the prompt to wherever the endpoint points: none is
+            // followed, and a 3xx answer is an error.
+            .max_redirects(0)
             .build()
             .into();
         ChatClient {
@@ -96,11 +100,19 @@ impl ChatClient {
         }
     }
 
+    /// `/chat/completions` after the base URL's path (before its query, so
+    /// `…/openai/v1?api-version=…` keeps its query).
     pub fn endpoint(&self) -> String {
-        format!(
-            "{}/chat/completions",
-            self.cfg.base_url.trim_end_matches('/')
-        )
+        let (base, query) = match self.cfg.base_url.split_once('?') {
+            Some((b, q)) => (b, Some(q)),
+            None => (self.cfg.base_url.as_str(), None),
+        };
+        let mut url = format!("{}/chat/completions", base.trim_end_matches('/'));
+        if let Some(q) = query {
+            url.push('?');
+            url.push_str(q);
+        }
+        url
     }
 
     fn is_azure(&self) -> bool {
@@ -242,5 +254,30 @@ mod tests {
         assert!(parse_completion(r#"{"choices":[]}"#).is_err());
         assert_eq!(retry_after(Some("2")), Some(Duration::from_secs(2)));
         assert_eq!(retry_after(Some("Wed, 21 Oct 2015 07:28:00 GMT")), None);
+    }
+
+    #[test]
+    fn the_endpoint_keeps_a_query_after_the_path() {
+        let c = |base: &str| {
+            ChatClient::new(ClientConfig {
+                base_url: base.into(),
+                api_key: None,
+                model: "m".into(),
+                timeout: Duration::from_secs(1),
+                retries: 0,
+                backoff: Duration::from_millis(1),
+                max_retry_after: Duration::from_secs(1),
+            })
+        };
+        assert_eq!(
+            c("http://127.0.0.1:1/v1/").endpoint(),
+            "http://127.0.0.1:1/v1/chat/completions"
+        );
+        let azure = c("http://127.0.0.1:1/openai/v1?api-version=preview");
+        assert_eq!(
+            azure.endpoint(),
+            "http://127.0.0.1:1/openai/v1/chat/completions?api-version=preview"
+        );
+        assert!(azure.is_azure());
     }
 }

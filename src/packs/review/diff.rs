@@ -13,6 +13,8 @@ pub struct DiffLine {
     pub origin: char,
     /// Line number in the new file (None for removed lines).
     pub new_line: Option<usize>,
+    /// Line number in the old file (None for added lines).
+    pub old_line: Option<usize>,
     pub text: String,
 }
 
@@ -41,11 +43,16 @@ impl Hunk {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct FileDiff {
     /// New path, `/`-separated, relative to the repository root.
     pub path: String,
     pub hunks: Vec<Hunk>,
+    /// The whole file at the merge base and at head (what masking reads to
+    /// see the context of a changed line: a `kind: Secret`, a block scalar,
+    /// the line git quotes in a hunk header). Never sent.
+    pub old_text: Option<String>,
+    pub new_text: Option<String>,
 }
 
 /// Files the review leaves out, and why (for the summary).
@@ -231,6 +238,7 @@ pub fn read_diff(repo_dir: &Path, spec: &DiffSpec) -> Result<DiffResult> {
                 lines.push(DiffLine {
                     origin,
                     new_line: line.new_lineno().map(|n| n as usize),
+                    old_line: line.old_lineno().map(|n| n as usize),
                     text,
                 });
             }
@@ -241,7 +249,18 @@ pub fn read_diff(repo_dir: &Path, spec: &DiffSpec) -> Result<DiffResult> {
         if hunks.is_empty() {
             skipped.files.push((path, "no added lines"));
         } else {
-            files.push(FileDiff { path, hunks });
+            let blob_text = |id: git2::Oid| {
+                (!id.is_zero())
+                    .then(|| repo.find_blob(id).ok())
+                    .flatten()
+                    .map(|b| String::from_utf8_lossy(b.content()).into_owned())
+            };
+            files.push(FileDiff {
+                path,
+                hunks,
+                old_text: blob_text(delta.old_file().id()),
+                new_text: blob_text(delta.new_file().id()),
+            });
         }
     }
     Ok(DiffResult {

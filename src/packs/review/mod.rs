@@ -159,14 +159,16 @@ enum ChunkResult {
 struct Reviewer<'a> {
     client: ChatClient,
     cache: AnswerCache,
-    system: &'a str,
+    /// The system prompt after the final guard.
+    system: String,
     prompt_hash: String,
     model: &'a str,
+    base_url: String,
 }
 
 impl Reviewer<'_> {
     fn review_chunk(&self, chunk: &ReviewChunk) -> ChunkResult {
-        let key = AnswerCache::key(self.model, &self.prompt_hash, &chunk.hash());
+        let key = AnswerCache::key(&self.base_url, self.model, &self.prompt_hash, &chunk.hash());
         if let Some((content, usage)) = self.cache.get(&key) {
             if let Ok(answer) = answer::validate(&content) {
                 return ChunkResult::Answer {
@@ -176,9 +178,10 @@ impl Reviewer<'_> {
                 };
             }
         }
+        // The exact text that is sent passes the secrets engine once more.
         let body = self.client.body(
-            self.system,
-            &prompt::user_prompt(chunk),
+            &self.system,
+            &prompt::guard(&prompt::user_prompt(chunk)),
             &prompt::response_format(),
         );
         let mut usage = Usage::default();
@@ -269,12 +272,13 @@ pub fn run_review(
         ));
         chunks.truncate(opts.max_chunks);
     }
+    let base_url = endpoint
+        .base_url
+        .clone()
+        .unwrap_or_else(|| DEFAULT_BASE_URL.into());
     let reviewer = Reviewer {
         client: ChatClient::new(ClientConfig {
-            base_url: endpoint
-                .base_url
-                .clone()
-                .unwrap_or_else(|| DEFAULT_BASE_URL.into()),
+            base_url: base_url.clone(),
             api_key: endpoint.api_key.clone(),
             model: opts.model.clone(),
             timeout: Duration::from_secs_f64(opts.timeout_secs.max(0.05)),
@@ -283,9 +287,10 @@ pub fn run_review(
             max_retry_after: Duration::from_secs_f64(opts.max_retry_after_secs.max(0.0)),
         }),
         cache: AnswerCache::new(cache_dir.filter(|_| opts.cache)),
-        system: &prompt.system,
+        system: prompt::guard(&prompt.system),
         prompt_hash: prompt.hash(),
         model: &opts.model,
+        base_url,
     };
     let results: Vec<Mutex<Option<ChunkResult>>> =
         chunks.iter().map(|_| Mutex::new(None)).collect();
@@ -328,7 +333,9 @@ pub fn run_review(
                     .entry(chunk.path.clone())
                     .or_insert((1, String::new(), "model"));
                 for fa in &answer.files {
-                    if !answer::same_file(&fa.file_name, &chunk.path) {
+                    if !answer::same_file(&fa.file_name, &chunk.path)
+                        && !answer::same_file(&fa.file_name, &chunk.shown_path)
+                    {
                         report.notes.push(format!(
                             "review: dropped the model's comments on '{}', which is not in the chunk of {}",
                             san.clean(&fa.file_name, 80),
@@ -345,6 +352,15 @@ pub fn run_review(
                         e.1 = san.clean(&fa.summary, 300);
                     }
                     for c in &fa.comments {
+                        // The PR risk is the highest risk of any file or
+                        // comment: ten risk-4 comments are not a risk-1 PR.
+                        let cr = c.risk_score.clamp(1, 5);
+                        if cr > e.0 {
+                            e.0 = cr;
+                            if e.1.is_empty() {
+                                e.1 = san.clean(&c.title, 120).replace('\n', " ");
+                            }
+                        }
                         let rc = answer::prepare_comment(
                             c,
                             &chunk.path,

@@ -45,16 +45,24 @@ impl Prompt {
 }
 
 /// Bump when [`user_prompt`] changes shape, so cached answers are not reused.
-const USER_TEMPLATE_VERSION: &str = "user-v1";
+const USER_TEMPLATE_VERSION: &str = "user-v2";
 
 pub fn user_prompt(chunk: &ReviewChunk) -> String {
     format!(
         "File: {path}\nLanguage: {lang}. {hint}\n\nReview this part of the diff. Line numbers are new-file lines; `+` added, `-` removed, ` ` context.\n\n<diff>\n{text}</diff>\n\nAnswer with exactly one entry in `files`, with fileName \"{path}\".",
-        path = chunk.path,
+        path = chunk.shown_path,
         lang = chunk.language,
         hint = language_hint(chunk.language),
         text = chunk.text,
     )
+}
+
+/// The last guard before a request leaves: the assembled prompt text goes
+/// through the secrets engine once more and whatever it still finds is
+/// masked (the parts were masked already; this catches what assembly may
+/// have joined, and anything a future change forgets to mask).
+pub fn guard(text: &str) -> String {
+    super::redact::redact_text(text)
 }
 
 /// A language name from the file name.
