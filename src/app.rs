@@ -238,7 +238,10 @@ pub fn settings_from(args: &ScanArgs) -> Result<(Settings, Option<FailOn>)> {
     Ok((s, fail_on))
 }
 
-fn baseline_command(args: BaselineArgs) -> Result<i32> {
+fn baseline_command(mut args: BaselineArgs) -> Result<i32> {
+    // `--baseline FILE` names the file written, like `-o` (it is not a
+    // filter here: the file may not exist yet).
+    let target = args.scan.baseline.take();
     let (settings, _) = settings_from(&args.scan)?;
     let base = std::env::current_dir().context("reading the current directory")?;
     let outcome = scan::run(ScanRequest {
@@ -246,11 +249,13 @@ fn baseline_command(args: BaselineArgs) -> Result<i32> {
         settings,
         base,
         shard: args.scan.shard,
+        revision_config: revision_config(&args.scan),
     })?;
     let path = args
         .scan
         .output
         .clone()
+        .or(target)
         .unwrap_or_else(|| PathBuf::from(crate::baseline::DEFAULT_FILE));
     let keep = args.action == BaselineAction::Update;
     let n = crate::baseline::write(&path, &outcome.findings, keep)?;
@@ -295,8 +300,15 @@ pub fn run_scan(args: &ScanArgs) -> Result<(ScanOutcome, Verdict)> {
         settings,
         base,
         shard: args.shard,
+        revision_config: revision_config(args),
     })?;
     Ok((outcome, verdict))
+}
+
+/// Whether git modes add the `exclude:` of the scanned revision's
+/// `.shiplint.yaml` (not with `--config` or `--no-config`).
+fn revision_config(args: &ScanArgs) -> bool {
+    !args.no_config && args.config.is_none()
 }
 
 fn exit_for(outcome: &ScanOutcome, verdict: Verdict) -> i32 {
