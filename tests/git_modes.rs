@@ -370,3 +370,63 @@ fn staged_binaries_and_links_get_a_note() {
         "{notes}"
     );
 }
+
+/// `pre-commit run --all-files` as the hooks in `.pre-commit-hooks.yaml`
+/// declare it: entry, args, then every file the hook's types select. With
+/// a committed error (nothing staged) each lint hook fails; this is what
+/// `.ci/check-packaging.sh` checks with the real pre-commit.
+#[test]
+fn pre_commit_hooks_fail_on_a_committed_error_with_all_files() {
+    let manifest = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join(".pre-commit-hooks.yaml"),
+    )
+    .unwrap();
+    let docs = yaml_rust2::YamlLoader::load_from_str(&manifest).unwrap();
+    let hooks = docs[0].as_vec().unwrap();
+    let t = repo();
+    let d = t.path();
+    write(d, "k8s/ok.yaml", DEPLOYMENT);
+    write(d, "k8s/bad.yaml", BAD);
+    write(d, "app.env", &format!("STRIPE={STRIPE}\n"));
+    commit(d, "committed error and secret");
+    let mut checked = 0;
+    for h in hooks {
+        let id = h["id"].as_str().unwrap();
+        if h["stages"].as_vec().is_some() {
+            continue; // manual hooks (the LLM review)
+        }
+        assert_eq!(h["pass_filenames"].as_bool(), Some(true), "{id}");
+        let text_only = h["types"].as_vec().is_some();
+        let files: Vec<&str> = ["k8s/ok.yaml", "k8s/bad.yaml", "app.env"]
+            .into_iter()
+            .filter(|f| text_only || !f.ends_with(".env"))
+            .collect();
+        let entry: Vec<&str> = h["entry"].as_str().unwrap().split_whitespace().collect();
+        assert_eq!(entry[0], "shiplint");
+        let args: Vec<String> = h["args"]
+            .as_vec()
+            .map(|a| a.iter().map(|x| x.as_str().unwrap().to_string()).collect())
+            .unwrap_or_default();
+        let out = shiplint(d)
+            .args(&entry[1..])
+            .args(&args)
+            .args(&files)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(1), "{id}: {stdout}");
+        let expected = if text_only { "secrets/" } else { "schema/" };
+        assert!(stdout.contains(expected), "{id}: {stdout}");
+        assert!(!stdout.contains(STRIPE), "{id}: {stdout}");
+        // A run on the clean file alone passes.
+        let out = shiplint(d)
+            .args(&entry[1..])
+            .args(&args)
+            .arg("k8s/ok.yaml")
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{id}");
+        checked += 1;
+    }
+    assert_eq!(checked, 5);
+}
