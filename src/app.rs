@@ -26,7 +26,10 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Comment(args) => comment_command(*args),
         Command::Cleanup(args) => cleanup_command(*args),
         Command::InstallHook { force } => {
-            let path = github::hook::install(force)?;
+            let (path, backup) = github::hook::install(force)?;
+            if let Some(b) = backup {
+                eprintln!("kept the previous hook as {}", b.display());
+            }
             eprintln!("installed {}", path.display());
             Ok(EXIT_CLEAN)
         }

@@ -430,3 +430,36 @@ fn pre_commit_hooks_fail_on_a_committed_error_with_all_files() {
     }
     assert_eq!(checked, 5);
 }
+
+#[test]
+fn install_hook_fails_closed_and_keeps_a_users_hook() {
+    let t = repo();
+    let d = t.path();
+    let hook = d.join(".git/hooks/pre-commit");
+    std::fs::create_dir_all(hook.parent().unwrap()).unwrap();
+    std::fs::write(&hook, "#!/bin/sh\nexec other-tool\n").unwrap();
+    shiplint(d).arg("install-hook").assert().code(2);
+    let out = shiplint(d)
+        .args(["install-hook", "--force"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let backup = d.join(".git/hooks/pre-commit.shiplint-backup");
+    assert_eq!(
+        std::fs::read_to_string(&backup).unwrap(),
+        "#!/bin/sh\nexec other-tool\n"
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("pre-commit.shiplint-backup"));
+    // Without shiplint on PATH the hook stops the commit, and says why.
+    let out = std::process::Command::new("sh")
+        .arg(&hook)
+        .current_dir(d)
+        .env("PATH", "/usr/bin:/bin")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not on PATH"));
+    // Forcing again keeps our hook, not a second backup of it.
+    shiplint(d).args(["install-hook", "--force"]).assert().success();
+    assert!(!d.join(".git/hooks/pre-commit.shiplint-backup.1").exists());
+}
