@@ -463,3 +463,40 @@ fn install_hook_fails_closed_and_keeps_a_users_hook() {
     shiplint(d).args(["install-hook", "--force"]).assert().success();
     assert!(!d.join(".git/hooks/pre-commit.shiplint-backup.1").exists());
 }
+
+/// The Action's `paths` input: the shell lines of action.yml that split it,
+/// run with bash. One path per line, spaces kept, blank lines dropped.
+#[test]
+fn action_paths_input_is_one_path_per_line() {
+    let action =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("action.yml")).unwrap();
+    let start = action.find("# paths: begin").expect("paths: begin marker");
+    let end = action.find("# paths: end").expect("paths: end marker");
+    let snippet: String = action[start..end]
+        .lines()
+        .map(|l| l.trim_start().to_string() + "\n")
+        .collect();
+    let split = |input: &str| -> Vec<String> {
+        let script = format!("set -uo pipefail\n{snippet}\nprintf '%s\\0' \"${{paths[@]}}\"\n");
+        let out = std::process::Command::new("bash")
+            .arg("-c")
+            .arg(&script)
+            .env("INPUT_PATHS", input)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .split_terminator('\0')
+            .map(str::to_string)
+            .collect()
+    };
+    assert_eq!(split("."), ["."]);
+    assert_eq!(split(""), ["."]);
+    assert_eq!(split("k8s\ncharts/my app\n"), ["k8s", "charts/my app"]);
+    assert_eq!(
+        split("  k8s  \r\n\n\tdeploy/prod values.yaml\n"),
+        ["k8s", "deploy/prod values.yaml"]
+    );
+    assert_eq!(split("a*b\n$HOME\n"), ["a*b", "$HOME"]);
+}
