@@ -348,9 +348,12 @@ fn write_report(outcome: &ScanOutcome, format: Format, output: Option<&Path>) ->
         w.flush()
     };
     match output {
-        Some(path) => std::fs::File::create(path)
-            .and_then(|mut f| write(&mut f))
-            .with_context(|| format!("writing {}", path.display())),
+        Some(path) => {
+            create_parent(path)?;
+            std::fs::File::create(path)
+                .and_then(|mut f| write(&mut f))
+                .with_context(|| format!("writing {}", path.display()))
+        }
         None => match write(&mut std::io::stdout().lock()) {
             // A closed pipe (`shiplint scan | head`) is not an error.
             Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
@@ -374,8 +377,17 @@ fn scan_command(args: ScanArgs) -> Result<i32> {
     Ok(exit_for(&outcome, verdict))
 }
 
+/// Creates the folder a report goes into (`-o reports/x.sarif`).
+fn create_parent(path: &Path) -> Result<()> {
+    match path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        Some(d) => std::fs::create_dir_all(d).with_context(|| format!("creating {}", d.display())),
+        None => Ok(()),
+    }
+}
+
 fn write_sarif_file(args: &ScanArgs, outcome: &ScanOutcome) -> Result<()> {
-    if let Some(p) = &args.sarif_file {
+    if let Some(p) = args.sarif_path() {
+        create_parent(p)?;
         std::fs::write(p, report::sarif::render(outcome))
             .with_context(|| format!("writing {}", p.display()))?;
     }
@@ -413,6 +425,7 @@ fn github_files(
             text.push_str(x);
             text.push('\n');
         }
+        create_parent(p)?;
         report::github::append(p, &text).with_context(|| format!("writing {}", p.display()))?;
     }
     if let Some(p) = gh
@@ -420,7 +433,7 @@ fn github_files(
         .as_ref()
         .filter(|p| !p.as_os_str().is_empty())
     {
-        let values = report::github::outputs(outcome, args.sarif_file.as_deref());
+        let values = report::github::outputs(outcome, args.sarif_path());
         report::github::append(p, &report::github::outputs_text(&values))
             .with_context(|| format!("writing {}", p.display()))?;
     }

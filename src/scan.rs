@@ -351,9 +351,34 @@ fn attach_late_lines(late: &mut Vec<Finding>, inputs: &[Input], stdin: Option<&S
     *late = kept;
 }
 
+/// How far past the newest embedded Kubernetes version a target may be:
+/// planning an upgrade a few releases ahead is fine; `1.99` is a typo.
+const TARGET_AHEAD: u32 = 3;
+
+/// Refuses a `--target-version` (or config `target-version`) that is not a
+/// real Kubernetes version: 1.x, at most a few minors past the newest known.
+fn check_target_version(settings: &Settings) -> Result<()> {
+    let Some(v) = settings.target_version else {
+        return Ok(());
+    };
+    let newest = packs::schema::store::versions()
+        .ok()
+        .and_then(|v| v.last().copied());
+    let limit = newest.map(|n| n.minor + TARGET_AHEAD);
+    if v.major != 1 || limit.is_some_and(|l| v.minor > l) {
+        let newest = newest.map_or_else(|| "unknown".into(), |n| n.to_string());
+        anyhow::bail!(
+            "--target-version {v} is not a Kubernetes version: expected 1.x up to 1.{} (the newest known is {newest}; Kubernetes has had no major version but 1)",
+            limit.map_or_else(|| "?".into(), |l| l.to_string())
+        );
+    }
+    Ok(())
+}
+
 pub fn run(req: ScanRequest) -> Result<ScanOutcome> {
     let started = Instant::now();
     let settings = &req.settings;
+    check_target_version(settings)?;
     let packs: Vec<Box<dyn Pack>> = packs::registry()
         .into_iter()
         .filter(|p| settings.pack_enabled(p.name()))
