@@ -160,6 +160,15 @@ fn context_name(rel: &Path) -> bool {
 const LINK: u32 = 0o120000;
 const GITLINK: u32 = 0o160000;
 
+/// The run's limits and excludes, for every mode.
+struct Opts<'a> {
+    max: u64,
+    exclude: &'a [String],
+    /// The `exclude:` of a revision's config text (none with `--config` or
+    /// `--no-config`).
+    tree_config: &'a dyn Fn(Option<String>) -> Vec<String>,
+}
+
 /// What a git mode leaves out of the reported set, for notes like a walk's.
 #[derive(Default)]
 struct Skips {
@@ -331,38 +340,18 @@ pub fn discover(
             Vec::new()
         }
     };
-    let tree_config = &tree_config;
+    let opts = Opts {
+        max: max_size,
+        exclude,
+        tree_config: &tree_config,
+    };
     match mode {
         GitMode::WorkingTree => bail!("not a git mode"),
-        GitMode::Staged => staged(
-            &repo,
-            &scope,
-            max_size,
-            exclude,
-            tree_config,
-            &mut skips,
-            &mut out,
-        )?,
-        GitMode::DiffBase(rev) => diff_base(
-            &repo,
-            rev,
-            &scope,
-            max_size,
-            exclude,
-            tree_config,
-            &mut skips,
-            &mut out,
-        )?,
-        GitMode::History { since } => history(
-            &repo,
-            since.as_deref(),
-            &scope,
-            max_size,
-            exclude,
-            tree_config,
-            &mut skips,
-            &mut out,
-        )?,
+        GitMode::Staged => staged(&repo, &scope, &opts, &mut skips, &mut out)?,
+        GitMode::DiffBase(rev) => diff_base(&repo, rev, &scope, &opts, &mut skips, &mut out)?,
+        GitMode::History { since } => {
+            history(&repo, since.as_deref(), &scope, &opts, &mut skips, &mut out)?
+        }
     }
     skips.notes(&mut out);
     Ok(out)
@@ -375,12 +364,11 @@ fn index_path(e: &git2::IndexEntry) -> PathBuf {
 fn staged(
     repo: &Repository,
     scope: &Scope,
-    max: u64,
-    exclude: &[String],
-    tree_config: &dyn Fn(Option<String>) -> Vec<String>,
+    opts: &Opts,
     skips: &mut Skips,
     out: &mut Discovered,
 ) -> Result<()> {
+    let (max, exclude, tree_config) = (opts.max, opts.exclude, opts.tree_config);
     let head = repo.head().ok().and_then(|h| h.peel_to_tree().ok());
     let index = repo.index().context("reading the git index")?;
     let mut patterns = exclude.to_vec();
@@ -481,12 +469,11 @@ fn diff_base(
     repo: &Repository,
     rev: &str,
     scope: &Scope,
-    max: u64,
-    exclude: &[String],
-    tree_config: &dyn Fn(Option<String>) -> Vec<String>,
+    opts: &Opts,
     skips: &mut Skips,
     out: &mut Discovered,
 ) -> Result<()> {
+    let (max, exclude, tree_config) = (opts.max, opts.exclude, opts.tree_config);
     let target = repo
         .revparse_single(rev)
         .and_then(|o| o.peel_to_commit())
@@ -552,12 +539,11 @@ fn history(
     repo: &Repository,
     since: Option<&str>,
     scope: &Scope,
-    max: u64,
-    exclude: &[String],
-    tree_config: &dyn Fn(Option<String>) -> Vec<String>,
+    opts: &Opts,
     skips: &mut Skips,
     out: &mut Discovered,
 ) -> Result<()> {
+    let (max, exclude, tree_config) = (opts.max, opts.exclude, opts.tree_config);
     let mut walk = repo.revwalk()?;
     walk.push_head()
         .context("--history: the repository has no HEAD commit")?;
@@ -591,12 +577,14 @@ fn history(
         let config_id = crate::config::CONFIG_FILE_NAMES
             .iter()
             .find_map(|n| tree.get_path(Path::new(n)).ok().map(|e| e.id()));
-        if !by_config.contains_key(&config_id) {
-            let mut patterns = exclude.to_vec();
-            patterns.extend(tree_config(config_text_at(repo, &tree)));
-            by_config.insert(config_id, Excludes::new(&scope.workdir, &patterns)?);
-        }
-        let excludes = &by_config[&config_id];
+        let excludes = match by_config.entry(config_id) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                let mut patterns = exclude.to_vec();
+                patterns.extend(tree_config(config_text_at(repo, &tree)));
+                e.insert(Excludes::new(&scope.workdir, &patterns)?)
+            }
+        };
         let date = rfc3339(commit.author().when().seconds());
         let mut props = serde_json::Map::new();
         props.insert("commit".into(), commit.id().to_string().into());

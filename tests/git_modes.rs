@@ -163,7 +163,7 @@ fn add_changes(d: &Path) {
 
 /// What `scan .` says about the changed files, the reference verdicts.
 fn full_scan_of_changed(d: &Path) -> Vec<(String, String, u64)> {
-    let (_, f, err) = scan(d, &[&PACKS[..], &["."]].concat());
+    let (_, f, _) = scan(d, &[&PACKS[..], &["."]].concat());
     let changed = ["cr/widget.yaml", "app/service.yaml", "app/patch.yaml"];
     let f: Vec<Value> = f
         .into_iter()
@@ -460,7 +460,10 @@ fn install_hook_fails_closed_and_keeps_a_users_hook() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not on PATH"));
     // Forcing again keeps our hook, not a second backup of it.
-    shiplint(d).args(["install-hook", "--force"]).assert().success();
+    shiplint(d)
+        .args(["install-hook", "--force"])
+        .assert()
+        .success();
     assert!(!d.join(".git/hooks/pre-commit.shiplint-backup.1").exists());
 }
 
@@ -484,7 +487,11 @@ fn action_paths_input_is_one_path_per_line() {
             .env("INPUT_PATHS", input)
             .output()
             .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8(out.stdout)
             .unwrap()
             .split_terminator('\0')
