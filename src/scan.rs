@@ -699,7 +699,7 @@ fn first_introductions(findings: &mut Vec<Finding>) {
                 if still {
                     "still in HEAD"
                 } else {
-                    "no longer in HEAD, but in the history"
+                    "no longer in HEAD"
                 }
             );
         }
