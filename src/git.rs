@@ -293,7 +293,9 @@ fn absolute(p: &str) -> Result<PathBuf> {
 /// files named with `--staged`) and, as context-only inputs, the rest of the
 /// tree at that revision (`--staged`: the index; `--diff-base`: HEAD), so
 /// cross-file checks give the verdicts of a full scan. `exclude` patterns
-/// (the run's config) apply with those of the scanned revision's config.
+/// (the run's config) apply with those of the revision's `.shiplint.yaml`:
+/// the index, each commit, and for `--diff-base` the merge base (a pull
+/// request cannot exclude its own files).
 pub fn discover(
     mode: &GitMode,
     paths: &[String],
@@ -487,8 +489,10 @@ fn diff_base(
         .with_context(|| format!("--diff-base: no merge base between {rev} and HEAD"))?;
     let tree = repo.find_commit(mb)?.tree()?;
     let head_tree = head.tree()?;
+    // The merge base's excludes, not the pull request's: a PR must not be
+    // able to exclude its own files from its scan.
     let mut patterns = exclude.to_vec();
-    patterns.extend(tree_config(config_text_at(repo, &head_tree)));
+    patterns.extend(tree_config(config_text_at(repo, &tree)));
     let excludes = Excludes::new(&scope.workdir, &patterns)?;
     let mut opts = DiffOptions::new();
     opts.context_lines(0);

@@ -324,6 +324,24 @@ fn excludes_hold_in_every_git_mode() {
 }
 
 #[test]
+fn diff_base_takes_excludes_from_the_merge_base() {
+    // A pull request that excludes its own files is still scanned.
+    let t = repo();
+    let d = t.path();
+    write(d, "README.md", "x\n");
+    commit(d, "init");
+    git(d, &["branch", "base"]);
+    write(d, ".shiplint.yaml", "exclude: ['**']\npacks: [schema]\n");
+    write(d, "k8s/bad.yaml", BAD);
+    commit(d, "hide it");
+    // From k8s/, so that only the revisions' configs are in play (the run's
+    // own config file is found from the folder and loaded on its own).
+    let (code, f, err) = scan(&d.join("k8s"), &["--diff-base", "base", "."]);
+    assert_eq!(code, 1, "{f:?} {err}");
+    assert!(rules(&f).contains(&"schema/invalid".to_string()), "{f:?}");
+}
+
+#[test]
 fn diff_base_follows_renames() {
     let t = repo();
     let d = t.path();
