@@ -312,11 +312,13 @@ pub fn discover(
         .iter()
         .map(|p| absolute(p))
         .collect::<Result<Vec<_>>>()?;
-    let start = match abs.first() {
-        Some(a) if !a.is_dir() => a.parent().unwrap_or(Path::new(".")).to_path_buf(),
-        Some(a) => a.clone(),
-        None => PathBuf::from("."),
-    };
+    // The repository of the first folder named, else of the current one
+    // (pre-commit names files only, from the repository's root).
+    let start = abs
+        .iter()
+        .find(|a| a.is_dir())
+        .cloned()
+        .unwrap_or_else(|| base.to_path_buf());
     let (repo, workdir) = open(&start, mode)?;
     let mut scope = Scope {
         roots: Vec::new(),
