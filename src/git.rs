@@ -553,12 +553,14 @@ fn history(
     let mut walk = repo.revwalk()?;
     walk.push_head()
         .context("--history: the repository has no HEAD commit")?;
+    let mut since_tree = None;
     if let Some(s) = since {
         let c = repo
             .revparse_single(s)
             .and_then(|o| o.peel_to_commit())
             .with_context(|| format!("--since: unknown revision '{s}'"))?;
         walk.hide(c.id())?;
+        since_tree = Some(c.tree()?);
     }
     walk.set_sorting(Sort::TOPOLOGICAL | Sort::REVERSE)?;
     let mut opts = DiffOptions::new();
@@ -633,6 +635,17 @@ fn history(
         }
     }
     skips.links.extend(links);
+    // After `--since`, what the walk starts from is context: a custom
+    // resource added later finds its older CRD, a patch its kustomization.
+    // (Without `--since`, every file comes from some commit of the walk.)
+    // Paths the walk touched stay out: they are reported.
+    if let Some(tree) = &since_tree {
+        let mut patterns = exclude.to_vec();
+        patterns.extend(tree_config(config_text_at(repo, tree)));
+        let excludes = Excludes::new(&scope.workdir, &patterns)?;
+        let skip: HashSet<PathBuf> = touched.iter().cloned().collect();
+        tree_context(repo, tree, scope, &skip, &excludes, max, out)?;
+    }
     // The HEAD version of every path a commit added lines to: whether each
     // finding is still there (`inHead`). Scanned like the others, then
     // folded into the history findings by the scan.

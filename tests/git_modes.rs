@@ -525,3 +525,39 @@ fn action_paths_input_is_one_path_per_line() {
     );
     assert_eq!(split("a*b\n$HOME\n"), ["a*b", "$HOME"]);
 }
+
+#[test]
+fn history_since_sees_the_tree_it_starts_from() {
+    let t = repo();
+    let d = t.path();
+    write(d, "crds/widget.yaml", CRD);
+    commit(d, "crd");
+    let start = String::from_utf8(
+        std::process::Command::new("git")
+            .args(["rev-parse", "HEAD"])
+            .current_dir(d)
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    write(d, "cr/widget.yaml", WIDGET);
+    commit(d, "cr");
+    let (_, full, _) = scan(d, &["--no-config", "--packs", "schema", "."]);
+    let (_, f, err) = scan(
+        d,
+        &[
+            "--no-config",
+            "--packs",
+            "schema",
+            "--history",
+            "--since",
+            start.trim(),
+        ],
+    );
+    assert!(
+        !rules(&f).contains(&"schema/missing-schema".into()),
+        "{f:?} {err}"
+    );
+    assert_eq!(verdicts(&f), verdicts(&full));
+}
