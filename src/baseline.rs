@@ -25,10 +25,24 @@ pub struct BaselineFile {
     pub findings: Vec<Entry>,
 }
 
+/// The baseline format version this build reads and writes.
+pub const VERSION: u32 = 1;
+
 pub fn read(path: &Path) -> Result<BaselineFile> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("reading baseline {}", path.display()))?;
-    serde_json::from_str(&text).with_context(|| format!("parsing baseline {}", path.display()))
+    let file: BaselineFile = serde_json::from_str(&text)
+        .with_context(|| format!("parsing baseline {}", path.display()))?;
+    // Another version may mean other fingerprints: reading it as ours would
+    // silently hide (or resurrect) findings.
+    if file.version != VERSION {
+        anyhow::bail!(
+            "baseline {}: version {} is not supported (this shiplint reads version {VERSION}); recreate it with `shiplint baseline create`",
+            path.display(),
+            file.version
+        );
+    }
+    Ok(file)
 }
 
 /// The fingerprints of a baseline file.
@@ -65,11 +79,14 @@ pub fn write(path: &Path, findings: &[Finding], keep: bool) -> Result<usize> {
     });
     let n = list.len();
     let file = BaselineFile {
-        version: 1,
+        version: VERSION,
         tool: "shiplint".into(),
         findings: list,
     };
     let text = serde_json::to_string_pretty(&file)? + "\n";
+    if let Some(d) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(d).with_context(|| format!("creating {}", d.display()))?;
+    }
     std::fs::write(path, text).with_context(|| format!("writing baseline {}", path.display()))?;
     Ok(n)
 }

@@ -242,8 +242,8 @@ pub struct ScanArgs {
     #[arg(long, default_value_t = 30)]
     pub http_timeout: u64,
 
-    /// Also write a SARIF report here (any format; a step output with `--format github`).
-    #[arg(long)]
+    /// Also write a SARIF report here (any format; a step output with `--format github`); empty: none.
+    #[arg(long, value_parser = any_path)]
     pub sarif_file: Option<PathBuf>,
 
     #[command(flatten)]
@@ -273,6 +273,21 @@ pub struct ScanArgs {
 
     #[command(flatten)]
     pub review: ReviewFlags,
+}
+
+/// A path that may be empty (the Action passes `sarif-file: ''` through
+/// as "no SARIF"); clap's own path parser refuses empty values.
+fn any_path(s: &str) -> Result<PathBuf, String> {
+    Ok(PathBuf::from(s))
+}
+
+impl ScanArgs {
+    /// `--sarif-file`, unless empty.
+    pub fn sarif_path(&self) -> Option<&std::path::Path> {
+        self.sarif_file
+            .as_deref()
+            .filter(|p| !p.as_os_str().is_empty())
+    }
 }
 
 /// Flags of the `review` pack, shared by `scan --packs …,review` and `review`.

@@ -23,6 +23,10 @@ pub enum Input {
         text: std::sync::Arc<str>,
         lines: Option<std::sync::Arc<std::collections::BTreeSet<usize>>>,
         properties: std::sync::Arc<serde_json::Map<String, serde_json::Value>>,
+        /// Context only (git modes): the rest of the tree at the scanned
+        /// revision, read for run-wide facts (CRDs, Services, kustomizations)
+        /// like another `--shard`'s files; never reported on.
+        context: bool,
     },
 }
 
@@ -34,6 +38,10 @@ pub struct Discovered {
     /// Content left out before it became an input because it is over the
     /// size limit (git modes); the scan names them with the large files.
     pub large: Vec<String>,
+    /// Binary content left out before it became an input (git modes): how
+    /// many, and the names worth a note (named or manifest-looking files).
+    pub skipped_binary: usize,
+    pub binary: Vec<String>,
 }
 
 /// The display form of a path: relative to `base` when under it, with `/`.

@@ -42,18 +42,25 @@ pub fn facts(inputs: &[Input]) -> KustomizeFacts {
     // Kustomization folder (display form) → its root node.
     let mut by_dir: HashMap<String, Node> = HashMap::new();
     for input in inputs {
-        let Input::File { disk, display, .. } = input else {
-            continue;
+        let display = match input {
+            Input::File { display, .. } | Input::Blob { display, .. } => display,
+            Input::Stdin => continue,
         };
-        let is_kustomization = disk
+        let is_kustomization = Path::new(display.as_str())
             .file_name()
             .and_then(|n| n.to_str())
             .is_some_and(|n| NAMES.contains(&n));
         if !is_kustomization {
             continue;
         }
-        let Ok(text) = std::fs::read_to_string(disk) else {
-            continue;
+        // Git modes: the kustomization of the scanned revision (index, HEAD).
+        let text = match input {
+            Input::File { disk, .. } => match std::fs::read_to_string(disk) {
+                Ok(t) => t,
+                Err(_) => continue,
+            },
+            Input::Blob { text, .. } => text.to_string(),
+            Input::Stdin => continue,
         };
         let stream = yaml::parse_stream(&text, Limits::default());
         let Some(doc) = stream.documents.into_iter().next() else {

@@ -14,7 +14,7 @@ use crate::suppress::{self, DocIgnore};
 use anyhow::{Context as _, Result};
 use rayon::prelude::*;
 use serde::Serialize;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::Read;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -26,6 +26,10 @@ pub struct ScanRequest {
     pub base: PathBuf,
     /// Report only this shard's files (`--shard i/n`).
     pub shard: Option<Shard>,
+    /// Git modes: also honour the `exclude:` of the scanned revision's
+    /// `.shiplint.yaml` (the index, HEAD, each commit); off with `--config`
+    /// or `--no-config`.
+    pub revision_config: bool,
 }
 
 #[derive(Debug, Default, Serialize, Clone)]
@@ -353,9 +357,34 @@ fn attach_late_lines(late: &mut Vec<Finding>, inputs: &[Input], stdin: Option<&S
     *late = kept;
 }
 
+/// How far past the newest embedded Kubernetes version a target may be:
+/// planning an upgrade a few releases ahead is fine; `1.99` is a typo.
+const TARGET_AHEAD: u32 = 3;
+
+/// Refuses a `--target-version` (or config `target-version`) that is not a
+/// real Kubernetes version: 1.x, at most a few minors past the newest known.
+fn check_target_version(settings: &Settings) -> Result<()> {
+    let Some(v) = settings.target_version else {
+        return Ok(());
+    };
+    let newest = packs::schema::store::versions()
+        .ok()
+        .and_then(|v| v.last().copied());
+    let limit = newest.map(|n| n.minor + TARGET_AHEAD);
+    if v.major != 1 || limit.is_some_and(|l| v.minor > l) {
+        let newest = newest.map_or_else(|| "unknown".into(), |n| n.to_string());
+        anyhow::bail!(
+            "--target-version {v} is not a Kubernetes version: expected 1.x up to 1.{} (the newest known is {newest}; Kubernetes has had no major version but 1)",
+            limit.map_or_else(|| "?".into(), |l| l.to_string())
+        );
+    }
+    Ok(())
+}
+
 pub fn run(req: ScanRequest) -> Result<ScanOutcome> {
     let started = Instant::now();
     let settings = &req.settings;
+    check_target_version(settings)?;
     let packs: Vec<Box<dyn Pack>> = packs::registry()
         .into_iter()
         .filter(|p| settings.pack_enabled(p.name()))
@@ -367,8 +396,28 @@ pub fn run(req: ScanRequest) -> Result<ScanOutcome> {
             &settings.exclude,
             settings.follow_symlinks,
         )?,
-        mode => git::discover(mode, &req.paths, &req.base, settings.max_file_size)?,
+        mode => git::discover(
+            mode,
+            &req.paths,
+            &req.base,
+            settings.max_file_size,
+            &settings.exclude,
+            req.revision_config,
+        )?,
     };
+    // Git modes: the rest of the tree, read for run-wide facts only.
+    let context: HashSet<&str> = found
+        .inputs
+        .iter()
+        .filter_map(|i| match i {
+            Input::Blob {
+                display,
+                context: true,
+                ..
+            } => Some(display.as_str()),
+            _ => None,
+        })
+        .collect();
     let ctx = Context {
         settings,
         kustomize: crate::kustomize::facts(&found.inputs),
@@ -388,7 +437,8 @@ pub fn run(req: ScanRequest) -> Result<ScanOutcome> {
         None
     };
 
-    let reports = |path: &str| req.shard.is_none_or(|s| s.contains(path));
+    let reports =
+        |path: &str| req.shard.is_none_or(|s| s.contains(path)) && !context.contains(path);
     let progress = progress_bar(found.inputs.len());
     let levels = Levels::new();
     let results: Vec<FileResult> = found
@@ -407,9 +457,11 @@ pub fn run(req: ScanRequest) -> Result<ScanOutcome> {
     let mut findings = Vec::with_capacity(results.iter().map(|r| r.findings.len()).sum());
     let mut doc_ignores = Vec::new();
     // Paths named in the notes, one note per kind however many there are.
-    let (mut invalid_utf8, mut binary, mut templates) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut invalid_utf8, mut templates) = (Vec::new(), Vec::new());
     let mut large = found.large;
     stats.skipped_large = large.len();
+    let mut binary = found.binary;
+    stats.skipped_binary = found.skipped_binary;
     for (input, r) in found.inputs.iter().zip(results) {
         if let Some(line) = r.invalid_utf8 {
             invalid_utf8.push(format!("{} (line {line})", input_path(input)));
@@ -600,8 +652,14 @@ pub fn finalize(findings: &mut Vec<Finding>, settings: &Settings) {
             &b.message,
         ))
     });
+    // History findings keep their keys until here: two values on one line
+    // (a rotated key) are two findings.
     findings.dedup_by(|a, b| {
-        a.path == b.path && a.span == b.span && a.rule == b.rule && a.message == b.message
+        a.path == b.path
+            && a.span == b.span
+            && a.rule == b.rule
+            && a.message == b.message
+            && a.key == b.key
     });
     let mut seen: HashMap<String, usize> = HashMap::new();
     for f in findings.iter_mut() {
@@ -616,16 +674,57 @@ pub fn finalize(findings: &mut Vec<Finding>, settings: &Settings) {
 }
 
 /// History mode: inputs come oldest commit first, so the first finding with
-/// a given identity is where the value was introduced; later copies go.
+/// a given identity — (rule, path, key: for secrets the value's hash), never
+/// the line, since a rotated key often lands on the line of the old one — is
+/// where the value was introduced; later copies go. The HEAD versions of the
+/// paths (marked by `git::HEAD_MARK`) only tell whether each value is still
+/// there: `inHead`, and the message says it with the commit.
 fn first_introductions(findings: &mut Vec<Finding>) {
-    let mut seen = std::collections::HashSet::new();
-    findings.retain(|f| {
-        let id = if f.key.is_empty() {
+    let id = |f: &Finding| {
+        if f.key.is_empty() {
             format!("{}\0{}\0{}", f.rule, f.path, f.message)
         } else {
-            format!("{}\0{}", f.rule, f.key)
-        };
-        seen.insert(id)
+            format!("{}\0{}\0{}\0{}", f.rule, f.path, f.key, f.message)
+        }
+    };
+    let is_head = |f: &Finding| {
+        f.properties
+            .as_ref()
+            .is_some_and(|p| p.contains_key(git::HEAD_MARK))
+    };
+    let at_head: HashSet<String> = findings.iter().filter(|f| is_head(f)).map(id).collect();
+    let mut seen = HashSet::new();
+    findings.retain_mut(|f| {
+        if is_head(f) || !seen.insert(id(f)) {
+            return false;
+        }
+        let still = at_head.contains(&id(f));
+        let commit = f
+            .properties
+            .as_ref()
+            .and_then(|p| p.get("commit"))
+            .and_then(|c| c.as_str())
+            .map(|c| c[..c.len().min(12)].to_string());
+        let date = f
+            .properties
+            .as_ref()
+            .and_then(|p| p.get("authorDate"))
+            .and_then(|c| c.as_str())
+            .map(|d| d[..d.len().min(10)].to_string());
+        if let Some(commit) = commit {
+            f.message = format!(
+                "{} (introduced in commit {commit}{}; {})",
+                f.message,
+                date.map(|d| format!(" on {d}")).unwrap_or_default(),
+                if still {
+                    "still in HEAD"
+                } else {
+                    "no longer in HEAD"
+                }
+            );
+        }
+        f.set_property("inHead".into(), still.into());
+        true
     });
 }
 

@@ -480,6 +480,47 @@ fn staged_large_file_is_named_not_lost() {
     );
 }
 
+/// `--staged FILE` (what pre-commit passes) reads the index, never the
+/// named path: a staged link named on the command line is noted, not
+/// followed; a file outside the repository is refused; one that is not
+/// staged is named in a note.
+#[cfg(unix)]
+#[test]
+fn staged_named_files_read_the_index_only() {
+    let top = tempfile::tempdir().unwrap();
+    let repo = top.path().join("repo");
+    std::fs::create_dir(&repo).unwrap();
+    let outside = top.path().join("secret.yaml");
+    std::fs::write(
+        &outside,
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: leak}\nspec: 7\n",
+    )
+    .unwrap();
+    common::git(&repo, &["init", "-q"]);
+    std::os::unix::fs::symlink(&outside, repo.join("link.yaml")).unwrap();
+    std::fs::write(repo.join("untracked.yaml"), "a: 1\n").unwrap();
+    common::git(&repo, &["add", "link.yaml"]);
+    let run = scan(&repo, &["--staged", "link.yaml", "untracked.yaml"]);
+    assert_eq!(run.code, 0, "{:?}", run.json);
+    assert!(!run.json.to_string().contains("leak"), "{:?}", run.json);
+    let notes = run.notes();
+    assert!(
+        notes.contains("symbolic link") && notes.contains("link.yaml"),
+        "{notes}"
+    );
+    assert!(
+        notes.contains("not in the git index") && notes.contains("untracked.yaml"),
+        "{notes}"
+    );
+    let out = shiplint(&repo)
+        .args(["scan", "--no-config", "--staged"])
+        .arg(&outside)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("outside the repository"));
+}
+
 /// A pull request that adds a symbolic link must not make `--diff-base`
 /// read (and quote in findings) whatever the link points at on the runner.
 #[cfg(unix)]

@@ -597,3 +597,86 @@ fn docs_rules_md_is_up_to_date() {
         "docs/rules.md is stale: run `cargo run -- rules --markdown > docs/rules.md`"
     );
 }
+
+#[test]
+fn target_version_must_be_a_kubernetes_version() {
+    for bad in ["2.0", "1.99", "0.5"] {
+        shiplint()
+            .args(["scan", "--no-config", "--target-version", bad, "bom.yaml"])
+            .assert()
+            .code(2)
+            .stderr(contains("is not a Kubernetes version"));
+    }
+    shiplint()
+        .args([
+            "scan",
+            "--no-config",
+            "--target-version",
+            "1.25",
+            "bom.yaml",
+        ])
+        .assert()
+        .code(0);
+}
+
+#[test]
+fn reports_create_their_folders_and_an_empty_sarif_file_means_none() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let bom = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join(DIR)
+        .join("bom.yaml");
+    common::shiplint(d)
+        .args(["scan", "--no-config", "-o", "out/a/report.txt"])
+        .args(["--sarif-file", "reports/x.sarif"])
+        .args(["--format", "github", "--step-summary", "summary/s.md"])
+        .arg(&bom)
+        .env_remove("GITHUB_OUTPUT")
+        .assert()
+        .code(0);
+    assert!(d.join("out/a/report.txt").is_file());
+    assert!(d.join("reports/x.sarif").is_file());
+    assert!(d.join("summary/s.md").is_file());
+    // `sarif-file: ''` in the Action: no SARIF, no error.
+    common::shiplint(d)
+        .args(["scan", "--no-config", "--sarif-file", ""])
+        .arg(&bom)
+        .assert()
+        .code(0);
+}
+
+#[test]
+fn baseline_file_by_either_flag_and_versions_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(
+        d.join("bad.yaml"),
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: x\nspec:\n  replicas: \"3\"\n",
+    )
+    .unwrap();
+    let create = |flag: &str, file: &str| {
+        common::shiplint(d)
+            .args(["baseline", "create", "--no-config", "--packs", "schema"])
+            .args([flag, file, "bad.yaml"])
+            .assert()
+            .code(0);
+        assert!(d.join(file).is_file(), "{flag} {file}");
+    };
+    create("--baseline", "new.json");
+    create("-o", "sub/other.json");
+    let (code, json) = json_output(common::shiplint(d).args(SCAN_SCHEMA_JSON).args([
+        "--baseline",
+        "new.json",
+        "bad.yaml",
+    ]));
+    assert_eq!((code, json["findings"].as_array().unwrap().len()), (0, 0));
+    let text = std::fs::read_to_string(d.join("new.json"))
+        .unwrap()
+        .replace("\"version\": 1", "\"version\": 7");
+    std::fs::write(d.join("v7.json"), text).unwrap();
+    common::shiplint(d)
+        .args(["scan", "--no-config", "--baseline", "v7.json", "bad.yaml"])
+        .assert()
+        .code(2)
+        .stderr(contains("version 7 is not supported"));
+}

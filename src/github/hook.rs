@@ -6,12 +6,19 @@ use std::path::PathBuf;
 
 pub const HOOK_MARKER: &str = "# installed by shiplint install-hook";
 
-/// The hook script: `shiplint scan --staged` reads the whole index (what the
-/// commit will contain), since cross-object checks need every manifest, not
-/// only the changed ones.
+/// The hook script: `shiplint scan --staged` reports on the staged changes
+/// with the whole index as context (cross-object checks need every
+/// manifest). Without shiplint on PATH the commit fails, with a message: a
+/// hook that passes silently would let through what it is there to stop.
 pub fn script() -> String {
     format!(
-        "#!/bin/sh\n{HOOK_MARKER}\n# Remove this file to uninstall. Skip once with `git commit --no-verify`.\ncommand -v shiplint >/dev/null 2>&1 || {{ echo 'shiplint not found on PATH; skipping the pre-commit scan' >&2; exit 0; }}\nexec shiplint scan --staged --fail-on error .\n"
+        "#!/bin/sh\n{HOOK_MARKER}\n# Remove this file to uninstall. Skip once with `git commit --no-verify`.\n\
+if ! command -v shiplint >/dev/null 2>&1; then\n\
+  echo 'shiplint pre-commit hook: shiplint is not on PATH, so the staged files cannot be scanned.' >&2\n\
+  echo 'Install shiplint (or put it on PATH), or skip the hook once with: git commit --no-verify' >&2\n\
+  exit 1\n\
+fi\n\
+exec shiplint scan --staged --fail-on error .\n"
     )
 }
 
@@ -29,16 +36,32 @@ fn hooks_dir() -> Result<PathBuf> {
     Ok(PathBuf::from(dir))
 }
 
-pub fn install(force: bool) -> Result<PathBuf> {
+/// Writes the hook; returns its path and, when `--force` replaced someone
+/// else's hook, where that one was kept.
+pub fn install(force: bool) -> Result<(PathBuf, Option<PathBuf>)> {
     let dir = hooks_dir()?;
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     let path = dir.join("pre-commit");
-    if let Ok(existing) = std::fs::read_to_string(&path) {
-        if !existing.contains(HOOK_MARKER) && !force {
-            bail!(
-                "{} exists and was not written by shiplint; use --force to replace it",
-                path.display()
-            );
+    let mut backup = None;
+    if let Ok(existing) = std::fs::read(&path) {
+        if !String::from_utf8_lossy(&existing).contains(HOOK_MARKER) {
+            if !force {
+                bail!(
+                    "{} exists and was not written by shiplint; use --force to replace it (it is kept as a backup)",
+                    path.display()
+                );
+            }
+            // Never overwrite an earlier backup either.
+            let free = (0..)
+                .map(|n| match n {
+                    0 => dir.join("pre-commit.shiplint-backup"),
+                    n => dir.join(format!("pre-commit.shiplint-backup.{n}")),
+                })
+                .find(|p| !p.exists())
+                .unwrap_or_else(|| dir.join("pre-commit.shiplint-backup"));
+            std::fs::rename(&path, &free)
+                .with_context(|| format!("keeping {} as {}", path.display(), free.display()))?;
+            backup = Some(free);
         }
     }
     std::fs::write(&path, script()).with_context(|| format!("writing {}", path.display()))?;
@@ -47,5 +70,5 @@ pub fn install(force: bool) -> Result<PathBuf> {
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))?;
     }
-    Ok(path)
+    Ok((path, backup))
 }
