@@ -393,3 +393,42 @@ fn base64_encoded_secrets_are_found_and_never_shown() {
         );
     }
 }
+
+/// Secrets kept the GitOps way are safe to commit by design: SOPS values
+/// (`ENC[AES256_GCM,…]`) and Sealed Secrets' `encryptedData` are never
+/// findings, while a plain Secret beside them still is.
+#[test]
+fn sops_and_sealed_secrets_are_not_findings() {
+    let dir = format!(
+        "{}/tests/fixtures/gitops-secrets",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let (code, doc) = common::json_output(common::shiplint(&dir).args([
+        "scan",
+        "--no-config",
+        "--packs",
+        "secrets",
+        "--format",
+        "json",
+        ".",
+    ]));
+    assert_eq!(code, 1);
+    let found: Vec<(String, String, u64)> = common::findings(&doc)
+        .iter()
+        .map(|f| {
+            (
+                f["rule"].as_str().unwrap().to_string(),
+                f["path"].as_str().unwrap().to_string(),
+                f["span"]["line"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        found,
+        vec![(
+            "secrets/k8s-secret-committed".to_string(),
+            "plain-secret.yaml".to_string(),
+            7
+        )]
+    );
+}

@@ -35,6 +35,10 @@ pub fn check(
                 let Some(raw) = entry.value.scalar_text() else {
                     continue;
                 };
+                // Encrypted with SOPS: safe to commit by design.
+                if super::is_sops_value(&raw) {
+                    continue;
+                }
                 let value = if encoded {
                     let compact: String = raw.chars().filter(|c| !c.is_whitespace()).collect();
                     match base64::engine::general_purpose::STANDARD.decode(compact) {
@@ -63,7 +67,7 @@ pub fn check(
                         &file.path,
                         entry.value.span,
                         format!(
-                            "{} commits key '{name}' as {how} ({preview}); encrypt it with SOPS or Sealed Secrets, or source it from a secret manager",
+                            "{} commits key '{name}' as {how} ({preview}); encrypt it with SOPS or Sealed Secrets, or source it from a secret manager with external-secrets",
                             m.display_name()
                         ),
                     )

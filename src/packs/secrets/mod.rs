@@ -135,6 +135,24 @@ impl Pack for SecretsPack {
         let opts = self.options();
         let first = out.len();
         scan_text(engine, file, &opts, out);
+        // Values encrypted for the GitOps way of keeping secrets in git are
+        // safe to commit by design: SOPS (`ENC[AES256_GCM,data:…]`) and
+        // Sealed Secrets' `encryptedData`.
+        let sealed = parsed.map(sealed_lines).unwrap_or_default();
+        if out.len() > first {
+            let lines: Vec<&str> = file.text.split('\n').collect();
+            let encrypted = |line: usize| {
+                sealed.contains(&line)
+                    || lines
+                        .get(line.wrapping_sub(1))
+                        .is_some_and(|l| is_sops_value(l))
+            };
+            let mut i = 0;
+            out.retain(|f| {
+                i += 1;
+                i <= first || !encrypted(f.span.line)
+            });
+        }
         if let Some(parsed) = parsed {
             let before = out.len();
             kube::check(engine, file, parsed, &opts, out);
@@ -161,6 +179,36 @@ impl Pack for SecretsPack {
             }
         }
     }
+}
+
+/// A SOPS-encrypted value on this line: `ENC[AES256_GCM,data:…,iv:…]`.
+pub fn is_sops_value(line: &str) -> bool {
+    line.find("ENC[")
+        .is_some_and(|i| line[i..].contains(",data:") || line[i..].starts_with("ENC[AES256_GCM"))
+}
+
+/// Lines of the `spec.encryptedData` values of Sealed Secrets.
+fn sealed_lines(parsed: &ParsedFile) -> std::collections::HashSet<usize> {
+    let mut out = std::collections::HashSet::new();
+    for m in parsed
+        .manifests
+        .iter()
+        .filter(|m| m.kind == "SealedSecret" && m.group() == "bitnami.com")
+    {
+        for data in [
+            m.root.path(&["spec", "encryptedData"]),
+            m.root.path(&["spec", "template", "encryptedData"]),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            for e in data.entries() {
+                let end = e.value.span.end_line.max(e.value.span.line);
+                out.extend(e.key.span.line..=end);
+            }
+        }
+    }
+    out
 }
 
 /// Detector findings for one file's text, each with a redacted snippet:
