@@ -12,7 +12,7 @@ use super::{
 };
 use crate::cli::CommentFilter;
 use crate::finding::Finding;
-use crate::report::github::{counts_markdown, findings_table, Links};
+use crate::report::github::{counts_markdown, findings_table, inert, short, Links};
 use crate::scan::ScanOutcome;
 use anyhow::Result;
 use serde_json::{json, Value};
@@ -48,19 +48,16 @@ struct Inline<'a> {
     line: Option<usize>,
 }
 
-/// Text a comment may quote without faking a marker.
-fn safe(s: &str) -> String {
-    s.replace("<!--", "&lt;!--")
-}
-
+/// An inline comment. Rule, message (which quotes the PR's names and keys)
+/// and all are the PR's text as far as Markdown is concerned: inert.
 fn inline_body(f: &Finding) -> String {
     format!(
-        "{FP_PREFIX}{} -->\n**{}** `{}`: {}\n\n<sub>shiplint · `shiplint explain {}`</sub>",
+        "{FP_PREFIX}{} -->\n**{}** {}: {}\n\n<sub>shiplint · {}</sub>",
         f.fingerprint,
         f.severity,
-        f.rule,
-        safe(&crate::report::github::short(&f.message, 2000)),
-        f.rule
+        inert(&f.rule),
+        inert(&short(&f.message, 2000)),
+        inert(&format!("shiplint explain {}", f.rule))
     )
 }
 
