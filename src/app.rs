@@ -436,6 +436,11 @@ fn comment_command(args: CommentArgs) -> Result<i32> {
         github_files(gh, &args.scan, &outcome, None, None)?;
         return Ok(code);
     };
+    // A stored report names its PR and SHA itself: bound to the event first.
+    let stored_target = match &args.findings {
+        Some(_) => Some(github::event::bind_stored(gh, &pr)?),
+        None => None,
+    };
     let read_only = |why: &str| -> Result<i32> {
         write_stdout(&format!(
             "::warning::{}\n",
@@ -454,6 +459,9 @@ fn comment_command(args: CommentArgs) -> Result<i32> {
         return read_only("shiplint: no GITHUB_TOKEN, so no PR comments; the findings are in the annotations, the job summary and the SARIF report.");
     }
     let client = github::connect(gh)?;
+    if let Some(t) = &stored_target {
+        github::verify_stored_target(&client, &pr, t)?;
+    }
     let bot = github::bot_login(&client, gh);
     let opts = github::comments::Options {
         filter: args.comment_filter,

@@ -154,6 +154,37 @@ pub fn connect(args: &GithubArgs) -> Result<Client> {
     )
 }
 
+/// The stored-report check on GitHub's side: the pull request's current
+/// head is the SHA the report was made for, from the repository the run
+/// was on. Read-only; an error means nothing may be written.
+pub fn verify_stored_target(
+    client: &Client,
+    pr: &event::PullRequest,
+    target: &event::StoredTarget,
+) -> Result<()> {
+    let v = client.get(&format!("{}/pulls/{}", pr.repo_path(), pr.number))?;
+    let head = v.pointer("/head/sha").and_then(Value::as_str).unwrap_or("");
+    if !head.eq_ignore_ascii_case(&pr.head_sha) {
+        anyhow::bail!(
+            "pull request #{} is not at --head-sha (its head is another commit); refusing to comment",
+            pr.number
+        );
+    }
+    if let Some(want) = &target.head_repo {
+        let got = v
+            .pointer("/head/repo/full_name")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        if !got.eq_ignore_ascii_case(want) {
+            anyhow::bail!(
+                "pull request #{} does not come from the repository the workflow run was on; refusing to comment",
+                pr.number
+            );
+        }
+    }
+    Ok(())
+}
+
 /// Who we comment as: `--bot-login`, else GraphQL `viewer.login`, else the
 /// Actions bot.
 pub fn bot_login(client: &Client, args: &GithubArgs) -> String {
