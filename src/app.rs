@@ -352,9 +352,10 @@ fn scan_command(args: ScanArgs) -> Result<i32> {
         let pr = github::event::pull_request(&args.github).ok().flatten();
         github_files(&args.github, &args, &outcome, pr.map(|p| p.number), None)?;
     }
-    // Notes go to stderr so that stdout stays a clean report.
+    // Notes go to stderr so that stdout stays a clean report (one line each:
+    // a note may quote a file name).
     for n in &outcome.notes {
-        eprintln!("note: {n}");
+        eprintln!("note: {}", report::github::log_text(n));
     }
     Ok(exit_for(&outcome, verdict))
 }
