@@ -418,9 +418,10 @@ fn scan_command(args: ScanArgs) -> Result<i32> {
         let pr = github::event::pull_request(&args.github).ok().flatten();
         github_files(&args.github, &args, &outcome, pr.map(|p| p.number), None)?;
     }
-    // Notes go to stderr so that stdout stays a clean report.
+    // Notes go to stderr so that stdout stays a clean report (one line each:
+    // a note may quote a file name).
     for n in &outcome.notes {
-        eprintln!("note: {n}");
+        eprintln!("note: {}", report::github::log_text(n));
     }
     Ok(exit_for(&outcome, verdict))
 }
@@ -513,6 +514,11 @@ fn comment_command(args: CommentArgs) -> Result<i32> {
         github_files(gh, &args.scan, &outcome, None, None)?;
         return Ok(code);
     };
+    // A stored report names its PR and SHA itself: bound to the event first.
+    let stored_target = match &args.findings {
+        Some(_) => Some(github::event::bind_stored(gh, &pr)?),
+        None => None,
+    };
     let read_only = |why: &str| -> Result<i32> {
         write_stdout(&format!(
             "::warning::{}\n",
@@ -531,6 +537,9 @@ fn comment_command(args: CommentArgs) -> Result<i32> {
         return read_only("shiplint: no GITHUB_TOKEN, so no PR comments; the findings are in the annotations, the job summary and the SARIF report.");
     }
     let client = github::connect(gh)?;
+    if let Some(t) = &stored_target {
+        github::verify_stored_target(&client, &pr, t)?;
+    }
     let bot = github::bot_login(&client, gh);
     let opts = github::comments::Options {
         filter: args.comment_filter,

@@ -115,7 +115,7 @@ pub struct CommentArgs {
     /// Which findings become inline comments.
     #[arg(long, value_enum, default_value = "added")]
     pub comment_filter: CommentFilter,
-    /// Inline comments per review (GitHub's abuse limits; at most 30).
+    /// New inline comments per run, all reviews together (GitHub's abuse limits; at most 30).
     #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u16).range(1..=30))]
     pub max_comments: u16,
     /// Comment a JSON report (`scan --format json`) instead of scanning

@@ -38,6 +38,8 @@ struct State {
     minimized: Vec<String>,
     writes: Vec<String>,
     graphql_paths: Vec<String>,
+    /// The head of PR 7 as `GET /pulls/7` tells it.
+    pr_head: String,
 }
 
 #[derive(Clone)]
@@ -77,6 +79,24 @@ impl Fake {
         s.next_id += 1;
         s.next_id
     }
+}
+
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' && i + 2 < b.len() {
+            if let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
+                out.push(v);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 fn unprocessable() -> ResponseTemplate {
@@ -131,6 +151,11 @@ impl Respond for Fake {
         }
         let seg: Vec<&str> = rest.trim_start_matches('/').split('/').collect();
         match (method.as_str(), seg.as_slice()) {
+            ("GET", ["pulls", "7"]) => ResponseTemplate::new(200).set_body_json(json!({
+                "number": 7,
+                "state": "open",
+                "head": {"sha": s.pr_head, "repo": {"full_name": "acme/infra"}},
+            })),
             ("GET", ["pulls", "7", "files"]) => {
                 let files = s.files.clone();
                 self.page(&s, req, &files)
@@ -247,7 +272,7 @@ impl Respond for Fake {
                 ResponseTemplate::new(200).set_body_json(json!([]))
             }
             ("DELETE", ["issues", "7", "labels", name]) => {
-                let name = name.replace("%3A", ":");
+                let name = percent_decode(name);
                 s.labels.retain(|l| *l != name);
                 ResponseTemplate::new(200).set_body_json(json!([]))
             }
@@ -269,6 +294,7 @@ impl World {
             base: server.uri(),
             page_size: 100,
             next_id: 1000,
+            pr_head: HEAD.to_string(),
             files: vec![
                 json!({"filename": "k8s/deploy.yaml", "status": "modified", "patch": PATCH_V1}),
             ],
@@ -795,7 +821,9 @@ async fn second_stage_comments_a_stored_report() {
     let event = w.dir.path().join("run-event.json");
     std::fs::write(
         &event,
-        r#"{"workflow_run": {"event": "pull_request", "pull_requests": []}}"#,
+        json!({"workflow_run": {"event": "pull_request", "head_sha": HEAD,
+            "head_repository": {"full_name": "acme/infra"}, "pull_requests": []}})
+        .to_string(),
     )
     .unwrap();
     let (code, stdout, stderr) = w
@@ -852,4 +880,418 @@ fn malformed_pr_context_is_refused() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("head SHA"));
+}
+
+// ---------------------------------------------------------------------------
+// Hostile pull requests: what a PR's names, keys and stored reports must
+// never make shiplint do.
+
+const HOSTILE: &str = "@acme/security-team please approve ![x](https://evil.example/b.png) [login](https://evil.example/login) www.evil.example/x <img src=https://evil.example/i.png>";
+
+/// The text of a Markdown body outside code spans (and outside shiplint's
+/// own `<!-- shiplint:… -->` markers): what GitHub would render live.
+fn outside_code_spans(md: &str) -> String {
+    let md: String = md
+        .lines()
+        .filter(|l| !l.starts_with("<!-- shiplint:"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let b = md.as_bytes();
+    let mut out = String::new();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'`' {
+            let run = b[i..].iter().take_while(|&&c| c == b'`').count();
+            let fence = "`".repeat(run);
+            // The closing fence: a run of exactly `run` backticks.
+            let mut j = i + run;
+            let mut close = None;
+            while let Some(k) = md[j..].find(&fence) {
+                let at = j + k;
+                let len = b[at..].iter().take_while(|&&c| c == b'`').count();
+                if len == run {
+                    close = Some(at);
+                    break;
+                }
+                j = at + len;
+            }
+            match close {
+                Some(at) => {
+                    out.push_str(" <code> ");
+                    i = at + run;
+                }
+                None => {
+                    out.push_str(&fence);
+                    i += run;
+                }
+            }
+        } else {
+            let c = md[i..].chars().next().unwrap();
+            out.push(c);
+            i += c.len_utf8();
+        }
+    }
+    out
+}
+
+fn assert_inert(what: &str, md: &str) {
+    let live = outside_code_spans(md);
+    for bad in ["evil.example", "@acme", "![", "<img"] {
+        assert!(!live.contains(bad), "{what}: live {bad:?} in\n{md}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_names_and_keys_render_inert_in_every_comment_and_summary() {
+    let w = World::new().await;
+    let deploy = w.dir.path().join("k8s/deploy.yaml");
+    let text = std::fs::read_to_string(&deploy)
+        .unwrap()
+        .replace(
+            "  name: web\nspec",
+            &format!("  name: {}\nspec", serde_json::to_string(HOSTILE).unwrap()),
+        )
+        .replace(
+            "          bogusField: true",
+            &format!(
+                "          {}: true",
+                serde_json::to_string(HOSTILE).unwrap()
+            ),
+        );
+    std::fs::write(&deploy, text).unwrap();
+    let svc = w.dir.path().join("k8s/svc.yaml");
+    let text = std::fs::read_to_string(&svc).unwrap().replace(
+        "name: web",
+        &format!("name: {}", serde_json::to_string(HOSTILE).unwrap()),
+    );
+    std::fs::write(&svc, text).unwrap();
+    let (code, _, stderr) = w.comment(&[]).await;
+    assert_eq!(code, 1, "{stderr}");
+    let s = w.state();
+    assert!(!s.review_comments.is_empty() && !s.issue_comments.is_empty());
+    // The hostile text did reach the comments, as text.
+    let all = bodies(&s.review_comments).join("\n") + &bodies(&s.issue_comments).join("\n");
+    assert!(all.contains("@acme/security-team please approve"), "{all}");
+    for b in bodies(&s.review_comments) {
+        assert_inert("inline comment", &b);
+    }
+    for r in &s.reviews {
+        assert_inert("review body", r["body"].as_str().unwrap_or(""));
+    }
+    for b in bodies(&s.issue_comments) {
+        assert_inert("summary comment", &b);
+    }
+    drop(s);
+    assert_inert("job summary", &w.read("summary.md"));
+}
+
+/// Every stdout line that starts a workflow command is one shiplint means.
+fn assert_only_our_commands(stdout: &str) {
+    let mut token: Option<String> = None;
+    for line in stdout.lines() {
+        let l = line.trim_start();
+        if token.as_deref().is_some_and(|t| l == format!("::{t}::")) {
+            token = None;
+            continue;
+        }
+        // Commands are off until the resume token: nothing acts there.
+        if token.is_some() || (!l.starts_with("::") && !l.contains("##[")) {
+            continue;
+        }
+        if let Some(t) = l.strip_prefix("::stop-commands::") {
+            assert!(t.len() >= 12, "guessable token: {line}");
+            token = Some(t.to_string());
+            continue;
+        }
+        if l.starts_with("::group::shiplint: ") || l == "::endgroup::" {
+            continue;
+        }
+        let annotation = ["::error file=", "::warning file=", "::notice file="]
+            .iter()
+            .any(|p| l.starts_with(p));
+        assert!(
+            annotation,
+            "a command shiplint did not mean: {line:?}\n{stdout}"
+        );
+        // Properties hold no raw `:` or `,` of the PR's text.
+        let props = &l[l.find(' ').unwrap() + 1..l[2..].find("::").unwrap() + 2];
+        let file = props.split(',').next().unwrap();
+        assert!(!file["file=".len()..].contains(':'), "{line}");
+        assert!(!l.contains("title=shiplint::All"), "{line}");
+    }
+    assert!(token.is_none(), "commands left stopped");
+}
+
+#[test]
+fn file_names_cannot_start_workflow_commands() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n    - name: c\n      image: x\n      bogus: true\n";
+    let names = [
+        "::warning title=shiplint::All checks passed.yaml",
+        "ok.yaml\n::error title=pwned::injected\n.yaml",
+        "x\r::notice::cr.yaml",
+        "##[error]legacy.yaml",
+    ];
+    for n in names {
+        std::fs::write(dir.path().join(n), bad).unwrap();
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_shiplint"))
+        .current_dir(dir.path())
+        .env_remove("GITHUB_STEP_SUMMARY")
+        .env_remove("GITHUB_OUTPUT")
+        .env_remove("GITHUB_EVENT_PATH")
+        .args([
+            "scan",
+            "--no-config",
+            "--packs",
+            "schema",
+            "--format",
+            "github",
+            ".",
+        ])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    // Every file was reported, each as one annotation.
+    assert_eq!(
+        stdout
+            .lines()
+            .filter(|l| l.starts_with("::error file="))
+            .count(),
+        names.len(),
+        "{stdout}"
+    );
+    assert_only_our_commands(&stdout);
+    assert!(!stdout
+        .lines()
+        .any(|l| l.trim_start().starts_with("::warning title=")));
+    assert!(!stdout
+        .lines()
+        .any(|l| l.trim_start().starts_with("::error title=pwned")));
+}
+
+/// A stage-1 report for PR 7 at `HEAD`, then stage 2 with `event` and args.
+async fn stage2(
+    w: &World,
+    report: &Value,
+    event: Value,
+    pr: &str,
+    sha: &str,
+) -> (i32, String, String) {
+    let dir = w.dir.path().join("stage2");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("report.json"), report.to_string()).unwrap();
+    let path = w.dir.path().join("run-event.json");
+    std::fs::write(&path, event.to_string()).unwrap();
+    w.run(
+        &[
+            "comment",
+            "--findings",
+            "stage2/report.json",
+            "--pr",
+            pr,
+            "--head-sha",
+            sha,
+            "--fail-on",
+            "never",
+        ],
+        path,
+    )
+    .await
+}
+
+fn run_event(head_sha: &str, prs: Value) -> Value {
+    json!({"workflow_run": {"event": "pull_request", "head_sha": head_sha,
+        "head_repository": {"full_name": "acme/infra"}, "pull_requests": prs}})
+}
+
+const ATTACKER_SHA: &str = "9999999999999999999999999999999999999999";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn second_stage_cannot_be_driven_onto_another_pull_request() {
+    let w = World::new().await;
+    // PR 7 has its findings commented by a normal run.
+    let (code, _, stderr) = w.comment(&[]).await;
+    assert_eq!(code, 1, "{stderr}");
+    let before = {
+        let s = w.state();
+        (bodies(&s.review_comments), bodies(&s.issue_comments))
+    };
+    w.state().writes.clear();
+    // The attacker's own PR (a fork: workflow_run lists no PR) ran at
+    // ATTACKER_SHA; its artifact names PR 7 and an empty report, which
+    // would mark PR 7's findings resolved and replace its summary.
+    let empty = json!({"findings": [], "summary": {"files": 0, "resources": 0}});
+    let cases = [
+        // The artifact's SHA is PR 7's real head: not the run's.
+        (run_event(ATTACKER_SHA, json!([])), "7", HEAD),
+        // The artifact's SHA is the run's: PR 7 is not at that commit.
+        (run_event(ATTACKER_SHA, json!([])), "7", ATTACKER_SHA),
+        // The run lists its PR (same repository): 7 is not it.
+        (
+            run_event(HEAD, json!([{"number": 8, "head": {"sha": HEAD}}])),
+            "7",
+            HEAD,
+        ),
+        // Not a workflow_run of this report at all.
+        (json!({"action": "completed"}), "7", HEAD),
+    ];
+    for (event, pr, sha) in cases {
+        let (code, _, stderr) = stage2(&w, &empty, event.clone(), pr, sha).await;
+        assert_eq!(code, 2, "{event}: {stderr}");
+        assert!(
+            stderr.contains("refusing") || stderr.contains("--findings needs"),
+            "{stderr}"
+        );
+        let s = w.state();
+        assert!(s.writes.is_empty(), "{event}: wrote {:?}", s.writes);
+        assert!(s.minimized.is_empty(), "{event}: minimized");
+        assert_eq!(
+            (bodies(&s.review_comments), bodies(&s.issue_comments)),
+            before,
+            "{event}: comments changed"
+        );
+    }
+    // The matching run (the artifact's own run) is accepted.
+    let (code, _, stderr) = stage2(&w, &empty, run_event(HEAD, json!([])), "7", HEAD).await;
+    assert_eq!(code, 0, "{stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invalid_stored_reports_are_refused_before_any_write() {
+    let w = World::new().await;
+    let finding = |rule: &str, path: &str, severity: &str| {
+        json!({"findings": [{"rule": rule, "severity": severity, "path": path,
+            "span": {"line": 6, "col": 1, "end_line": 6, "end_col": 2},
+            "message": "m", "fingerprint": "0123456789abcdef0123456789abcdef"}]})
+    };
+    let cases = [
+        (
+            finding("evil/rule", "k8s/deploy.yaml", "error"),
+            "unknown rule",
+        ),
+        (
+            finding(
+                &format!("schema/invalid {HOSTILE}"),
+                "k8s/deploy.yaml",
+                "error",
+            ),
+            "unknown rule",
+        ),
+        (
+            finding("schema/invalid", "../../etc/passwd", "error"),
+            "path",
+        ),
+        (finding("schema/invalid", "/etc/passwd", "error"), "path"),
+        (
+            finding("schema/invalid", "a\n::error::x.yaml", "error"),
+            "path",
+        ),
+        (
+            finding("schema/invalid", "k8s/deploy.yaml", "fatal"),
+            "unknown severity",
+        ),
+    ];
+    for (report, why) in cases {
+        let (code, stdout, stderr) =
+            stage2(&w, &report, run_event(HEAD, json!([])), "7", HEAD).await;
+        assert_eq!(code, 2, "{report}: {stderr}");
+        assert!(stderr.contains(why), "{why}: {stderr}");
+        assert!(
+            !stdout.lines().any(|l| l.starts_with("::error")),
+            "{stdout}"
+        );
+        let s = w.state();
+        assert!(s.writes.is_empty(), "wrote {:?}", s.writes);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cleanup_never_touches_a_person_named_like_the_bot() {
+    let w = World::new().await;
+    w.comment(&[]).await;
+    let human = |id: u64, body: &str| {
+        json!({"id": id, "node_id": format!("NODE_{id}"), "body": body,
+            "user": {"login": "github-actions", "type": "User"}})
+    };
+    {
+        let mut s = w.state();
+        s.issue_comments
+            .push(human(3, "<!-- shiplint:summary --> a person's note"));
+        s.review_comments
+            .push(human(4, "<!-- shiplint:fp=0123 --> a person's comment"));
+        s.reviews.push(json!({"id": 5, "state": "PENDING",
+            "user": {"login": "github-actions", "type": "User"}}));
+        s.labels = vec!["shiplint:findings".into(), "shiplint:a/b c?d#e".into()];
+        s.writes.clear();
+    }
+    // Both ways of naming the bot: the viewer's answer and --bot-login.
+    for extra in [&[][..], &["--bot-login", "github-actions[bot]"][..]] {
+        let mut args = vec!["cleanup"];
+        args.extend_from_slice(extra);
+        let (code, _, stderr) = w.run(&args, w.event(json!({"merged": false}))).await;
+        assert_eq!(code, 0, "{stderr}");
+        let s = w.state();
+        assert!(
+            s.issue_comments.iter().any(|c| c["id"] == 3),
+            "a person's summary deleted"
+        );
+        assert!(
+            s.review_comments.iter().any(|c| c["id"] == 4),
+            "a person's comment deleted"
+        );
+        assert!(
+            s.reviews.iter().any(|r| r["id"] == 5),
+            "a person's review deleted"
+        );
+        // The bot's own are gone; labels went by their encoded names.
+        assert!(!s.issue_comments.iter().any(|c| c["user"]["login"] == BOT));
+        assert!(s.labels.is_empty(), "{:?}", s.labels);
+    }
+    let s = w.state();
+    assert!(
+        s.writes
+            .iter()
+            .any(|w| w == "DELETE /issues/7/labels/shiplint%3Aa%2Fb%20c%3Fd%23e"),
+        "{:?}",
+        s.writes
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn max_comments_caps_the_whole_run() {
+    let w = World::new().await;
+    let n = 200;
+    let fields: String = (0..n).map(|i| format!("      extra{i}: true\n")).collect();
+    let text = format!("apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n    - name: c\n      image: x\n{fields}");
+    let lines = text.lines().count();
+    std::fs::write(w.dir.path().join("k8s/many.yaml"), &text).unwrap();
+    {
+        let mut s = w.state();
+        let patch = format!(
+            "@@ -0,0 +1,{lines} @@\n{}",
+            text.lines()
+                .map(|l| format!("+{l}"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
+        s.files
+            .push(json!({"filename": "k8s/many.yaml", "status": "added", "patch": patch}));
+        s.diff_lines
+            .extend((1..=lines).map(|l| ("k8s/many.yaml".to_string(), l)));
+    }
+    let (code, _, stderr) = w.comment(&["--max-comments", "30"]).await;
+    assert_eq!(code, 1, "{stderr}");
+    let s = w.state();
+    assert!(
+        s.review_comments.len() <= 30,
+        "{} inline comments in {} reviews",
+        s.review_comments.len(),
+        s.reviews.len()
+    );
+    assert_eq!(s.reviews.len(), 1);
+    let summary = s.issue_comments[0]["body"].as_str().unwrap();
+    assert!(summary.contains("past this run's limit"), "{summary}");
+    assert!(summary.contains("Not commented inline"), "{summary}");
 }

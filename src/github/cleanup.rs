@@ -12,8 +12,8 @@
 use super::client::Client;
 use super::event::PullRequest;
 use super::{
-    answered, list_comments, open_count, ours, same_login, FP_PREFIX, LABEL_PREFIX, OPEN_PREFIX,
-    SUMMARY_MARKER,
+    answered, is_bot_author, list_comments, open_count, ours, path_segment, FP_PREFIX,
+    LABEL_PREFIX, OPEN_PREFIX, SUMMARY_MARKER,
 };
 use anyhow::Result;
 use serde_json::{json, Value};
@@ -79,13 +79,15 @@ pub fn run(client: &Client, pr: &PullRequest, bot: &str) -> Result<Report> {
         }
         for review in client.get_all(&format!("{repo}/pulls/{n}/reviews"))? {
             let pending = review.get("state").and_then(Value::as_str) == Some("PENDING");
-            let login = review
-                .pointer("/user/login")
-                .and_then(Value::as_str)
-                .unwrap_or("");
+            let user = |k: &str| {
+                review
+                    .pointer(&format!("/user/{k}"))
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+            };
             if let (true, true, Some(id)) = (
                 pending,
-                same_login(login, bot),
+                is_bot_author(user("login"), user("type"), bot),
                 review.get("id").and_then(Value::as_u64),
             ) {
                 client.delete(&format!("{repo}/pulls/{n}/reviews/{id}"))?;
@@ -96,7 +98,7 @@ pub fn run(client: &Client, pr: &PullRequest, bot: &str) -> Result<Report> {
     for l in client.get_all(&format!("{repo}/issues/{n}/labels"))? {
         if let Some(name) = l.get("name").and_then(Value::as_str) {
             if name.starts_with(LABEL_PREFIX) {
-                client.delete(&format!("{repo}/issues/{n}/labels/{name}"))?;
+                client.delete(&format!("{repo}/issues/{n}/labels/{}", path_segment(name)))?;
                 r.labels_removed += 1;
             }
         }

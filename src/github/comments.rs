@@ -1,5 +1,5 @@
-//! `shiplint comment`: one sticky summary comment and reviews of at most 30
-//! inline comments, anchored on lines the PR changed; every finding is
+//! `shiplint comment`: one sticky summary comment and at most 30 (or
+//! `--max-comments`) inline comments per run, anchored on lines the PR changed; every finding is
 //! commented once (by fingerprint), fixed ones are marked resolved, and
 //! nothing a 422 rejects is lost.
 
@@ -12,7 +12,7 @@ use super::{
 };
 use crate::cli::CommentFilter;
 use crate::finding::Finding;
-use crate::report::github::{counts_markdown, findings_table, Links};
+use crate::report::github::{counts_markdown, findings_table, inert, short, Links};
 use crate::scan::ScanOutcome;
 use anyhow::Result;
 use serde_json::{json, Value};
@@ -37,6 +37,8 @@ pub struct Report {
     pub reopened: usize,
     /// Findings GitHub would not take inline; they are in the summary.
     pub demoted: usize,
+    /// Findings past `--max-comments`; they are in the summary.
+    pub over_budget: usize,
     pub reviews: usize,
     /// The token could not write: nothing (more) was posted.
     pub read_only: bool,
@@ -48,19 +50,16 @@ struct Inline<'a> {
     line: Option<usize>,
 }
 
-/// Text a comment may quote without faking a marker.
-fn safe(s: &str) -> String {
-    s.replace("<!--", "&lt;!--")
-}
-
+/// An inline comment. Rule, message (which quotes the PR's names and keys)
+/// and all are the PR's text as far as Markdown is concerned: inert.
 fn inline_body(f: &Finding) -> String {
     format!(
-        "{FP_PREFIX}{} -->\n**{}** `{}`: {}\n\n<sub>shiplint · `shiplint explain {}`</sub>",
+        "{FP_PREFIX}{} -->\n**{}** {}: {}\n\n<sub>shiplint · {}</sub>",
         f.fingerprint,
         f.severity,
-        f.rule,
-        safe(&crate::report::github::short(&f.message, 2000)),
-        f.rule
+        inert(&f.rule),
+        inert(&short(&f.message, 2000)),
+        inert(&format!("shiplint explain {}", f.rule))
     )
 }
 
@@ -197,15 +196,24 @@ fn run_inner(
     let p = plan(&outcome.findings, &diffs, &mine, opts.filter);
     report.kept = p.kept;
 
-    // Inline comments: reviews of at most `max_comments`, bisected on 422.
+    // Inline comments: at most `max_comments` in the whole run (every
+    // review and file-level comment together), in reviews bisected on 422;
+    // the rest go to the summary and are tried again on the next run.
+    let budget = opts.max_comments.clamp(1, 30);
     let mut demoted: Vec<&Finding> = Vec::new();
-    let mut file_level = p.file_level.clone();
-    for chunk in p.inline.chunks(opts.max_comments.clamp(1, 30)) {
-        let rejected = post_review(client, pr, chunk, report)?;
-        // A line GitHub refused becomes a file-level comment.
-        file_level.extend(rejected.iter().map(|i| i.finding));
-    }
+    let mut over_budget: Vec<&Finding> = Vec::new();
+    let (now, later) = p.inline.split_at(p.inline.len().min(budget));
+    over_budget.extend(later.iter().map(|i| i.finding));
+    let mut file_level = Vec::new();
+    let rejected = post_review(client, pr, now, report)?;
+    // A line GitHub refused becomes a file-level comment.
+    file_level.extend(rejected.iter().map(|i| i.finding));
+    file_level.extend(p.file_level.iter().copied());
     for f in file_level {
+        if report.posted >= budget {
+            over_budget.push(f);
+            continue;
+        }
         let body = json!({
             "body": inline_body(f),
             "commit_id": pr.head_sha,
@@ -218,6 +226,7 @@ fn run_inner(
             Err(e) => return Err(e),
         }
     }
+    report.over_budget = over_budget.len();
     report.demoted = demoted.len();
 
     for (c, f) in &p.reopen {
@@ -249,6 +258,7 @@ fn run_inner(
 
     let mut outside: Vec<&Finding> = p.summary_only.clone();
     outside.extend(demoted.iter().copied());
+    outside.extend(over_budget.iter().copied());
     let body = summary_body(outcome, pr, &outside, report, links);
     upsert_summary(client, pr, bot, &body)?;
     if opts.label {
@@ -327,6 +337,13 @@ fn summary_body(
             String::new()
         }
     );
+    if report.over_budget > 0 {
+        let _ = writeln!(
+            out,
+            "{} past this run's limit of inline comments (`--max-comments`); later runs post them.\n",
+            crate::report::plural(report.over_budget, "finding")
+        );
+    }
     if !outside.is_empty() {
         out.push_str("### Not commented inline\n\n");
         out.push_str(&findings_table(outside, 50));
@@ -381,7 +398,7 @@ fn label(client: &Client, pr: &PullRequest, on: bool) -> Result<()> {
             .iter()
             .any(|l| l.get("name").and_then(Value::as_str) == Some(FINDINGS_LABEL))
         {
-            client.delete(&format!("{path}/{FINDINGS_LABEL}"))?;
+            client.delete(&format!("{path}/{}", super::path_segment(FINDINGS_LABEL)))?;
         }
     }
     Ok(())

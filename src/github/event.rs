@@ -109,6 +109,72 @@ pub fn pull_request(args: &GithubArgs) -> Result<Option<PullRequest>> {
     }))
 }
 
+/// What the event says a stored report (`comment --findings`) may be
+/// commented on: the report is the PR's own output, so its `--pr` and
+/// `--head-sha` (read from the artifact) are only trusted when they are the
+/// run that produced it.
+#[derive(Debug, Clone, Default)]
+pub struct StoredTarget {
+    /// `workflow_run.head_repository.full_name` (a fork's name).
+    pub head_repo: Option<String>,
+}
+
+/// Binds `pr` (from `--pr` / `--head-sha`) to the event of this run: a
+/// `workflow_run` must have run on that head SHA and, when it lists its pull
+/// requests (it does not for forks), on that PR; a `pull_request` event must
+/// be that PR at that SHA. Any other event is refused.
+pub fn bind_stored(args: &GithubArgs, pr: &PullRequest) -> Result<StoredTarget> {
+    let event = read_event(args)?;
+    let same_sha = |s: Option<&str>| s.is_some_and(|s| s.eq_ignore_ascii_case(&pr.head_sha));
+    if let Some(run) = event.get("workflow_run").filter(|v| v.is_object()) {
+        let sha = run.get("head_sha").and_then(Value::as_str);
+        if !same_sha(sha) {
+            bail!(
+                "--head-sha is not the head of the workflow run that produced the report (workflow_run.head_sha); refusing to comment"
+            );
+        }
+        let listed: Vec<&Value> = run
+            .get("pull_requests")
+            .and_then(Value::as_array)
+            .map(|a| a.iter().collect())
+            .unwrap_or_default();
+        if !listed.is_empty() {
+            let ok = listed.iter().any(|p| {
+                p.get("number").and_then(Value::as_u64) == Some(pr.number)
+                    && p.pointer("/head/sha")
+                        .and_then(Value::as_str)
+                        .is_none_or(|s| same_sha(Some(s)))
+            });
+            if !ok {
+                bail!(
+                    "--pr {} is not a pull request of the workflow run that produced the report; refusing to comment",
+                    pr.number
+                );
+            }
+        }
+        return Ok(StoredTarget {
+            head_repo: run
+                .pointer("/head_repository/full_name")
+                .and_then(Value::as_str)
+                .map(String::from),
+        });
+    }
+    if let Some(p) = event.get("pull_request").filter(|v| v.is_object()) {
+        if p.get("number").and_then(Value::as_u64) != Some(pr.number)
+            || !same_sha(p.pointer("/head/sha").and_then(Value::as_str))
+        {
+            bail!("--pr / --head-sha are not the pull request of this event; refusing to comment");
+        }
+        return Ok(StoredTarget {
+            head_repo: p
+                .pointer("/head/repo/full_name")
+                .and_then(Value::as_str)
+                .map(String::from),
+        });
+    }
+    bail!("--findings needs the workflow_run event of the run that produced the report (GITHUB_EVENT_PATH) to check --pr and --head-sha against")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -52,10 +52,46 @@ pub fn open_count(body: &str) -> Option<usize> {
     rest[..rest.find(" -->")?].parse().ok()
 }
 
-/// `github-actions[bot]` and `github-actions` are the same account.
-pub fn same_login(a: &str, b: &str) -> bool {
-    let norm = |s: &str| s.trim_end_matches("[bot]").to_ascii_lowercase();
-    !a.is_empty() && norm(a) == norm(b)
+/// Whether a login names an app rather than a person: `…[bot]` (no user
+/// name can hold brackets) or the Actions app's bare name, which GraphQL's
+/// `viewer` answers for `GITHUB_TOKEN`.
+fn is_app_name(login: &str) -> bool {
+    let l = login.to_ascii_lowercase();
+    l.ends_with("[bot]") || l == "github-actions"
+}
+
+/// Whether an author (`user.login`, `user.type`) is the bot we comment as.
+/// The login must equal the bot's (case-insensitive); an app account (type
+/// `Bot`, or a `[bot]` login) may also match the bot's name with or without
+/// `[bot]`. A person never matches an app's name: a user called
+/// `github-actions` is not `github-actions[bot]`.
+pub fn is_bot_author(login: &str, user_type: &str, bot: &str) -> bool {
+    if login.is_empty() || bot.is_empty() {
+        return false;
+    }
+    let login = login.to_ascii_lowercase();
+    let bot = bot.to_ascii_lowercase();
+    let app_account = user_type == "Bot" || login.ends_with("[bot]");
+    if app_account {
+        let bare = |s: &str| s.strip_suffix("[bot]").unwrap_or(s).to_string();
+        bare(&login) == bare(&bot) && (user_type.is_empty() || user_type == "Bot")
+    } else {
+        user_type != "Bot" && login == bot && !is_app_name(&bot)
+    }
+}
+
+/// One path segment of an API URL, percent-encoded (label names are the
+/// repository's text: `/`, `?`, `#`, `..` must not change the request).
+pub fn path_segment(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
 
 /// A comment as listed by the REST API.
@@ -65,6 +101,8 @@ pub struct Comment {
     pub node_id: String,
     pub body: String,
     pub login: String,
+    /// `user.type`: `Bot`, `User`, `Organization` (empty when absent).
+    pub user_type: String,
     pub in_reply_to: Option<u64>,
 }
 
@@ -84,6 +122,11 @@ impl Comment {
                 .to_string(),
             login: v
                 .pointer("/user/login")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string(),
+            user_type: v
+                .pointer("/user/type")
                 .and_then(Value::as_str)
                 .unwrap_or("")
                 .to_string(),
@@ -111,6 +154,37 @@ pub fn connect(args: &GithubArgs) -> Result<Client> {
     )
 }
 
+/// The stored-report check on GitHub's side: the pull request's current
+/// head is the SHA the report was made for, from the repository the run
+/// was on. Read-only; an error means nothing may be written.
+pub fn verify_stored_target(
+    client: &Client,
+    pr: &event::PullRequest,
+    target: &event::StoredTarget,
+) -> Result<()> {
+    let v = client.get(&format!("{}/pulls/{}", pr.repo_path(), pr.number))?;
+    let head = v.pointer("/head/sha").and_then(Value::as_str).unwrap_or("");
+    if !head.eq_ignore_ascii_case(&pr.head_sha) {
+        anyhow::bail!(
+            "pull request #{} is not at --head-sha (its head is another commit); refusing to comment",
+            pr.number
+        );
+    }
+    if let Some(want) = &target.head_repo {
+        let got = v
+            .pointer("/head/repo/full_name")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        if !got.eq_ignore_ascii_case(want) {
+            anyhow::bail!(
+                "pull request #{} does not come from the repository the workflow run was on; refusing to comment",
+                pr.number
+            );
+        }
+    }
+    Ok(())
+}
+
 /// Who we comment as: `--bot-login`, else GraphQL `viewer.login`, else the
 /// Actions bot.
 pub fn bot_login(client: &Client, args: &GithubArgs) -> String {
@@ -132,7 +206,7 @@ pub fn bot_login(client: &Client, args: &GithubArgs) -> String {
 /// Our comments among `all`: the bot's, with `marker` in the body.
 pub fn ours<'a>(all: &'a [Comment], bot: &str, marker: &str) -> Vec<&'a Comment> {
     all.iter()
-        .filter(|c| same_login(&c.login, bot) && c.body.contains(marker))
+        .filter(|c| is_bot_author(&c.login, &c.user_type, bot) && c.body.contains(marker))
         .collect()
 }
 
@@ -159,8 +233,37 @@ mod tests {
         assert_eq!(fingerprint_of(&body), Some("abc123"));
         assert_eq!(fingerprint_of("<!-- shiplint:fp=a b -->"), None);
         assert_eq!(open_count("x <!-- shiplint:open=12 --> y"), Some(12));
-        assert!(same_login("github-actions[bot]", "github-actions"));
-        assert!(!same_login("someone", "github-actions"));
-        assert!(!same_login("", ""));
+        assert!(is_bot_author(
+            "github-actions[bot]",
+            "Bot",
+            "github-actions"
+        ));
+        assert!(is_bot_author(
+            "github-actions[bot]",
+            "",
+            "github-actions[bot]"
+        ));
+        assert!(is_bot_author(
+            "GitHub-Actions[bot]",
+            "Bot",
+            "github-actions[bot]"
+        ));
+        assert!(!is_bot_author("someone", "User", "github-actions"));
+        assert!(!is_bot_author("", "", ""));
+        // A person called like the app is not the app.
+        assert!(!is_bot_author(
+            "github-actions",
+            "User",
+            "github-actions[bot]"
+        ));
+        assert!(!is_bot_author("github-actions", "User", "github-actions"));
+        assert!(!is_bot_author("github-actions", "", "github-actions"));
+        // A PAT user bot matches itself only.
+        assert!(is_bot_author("shiplint-bot", "User", "shiplint-bot"));
+        assert!(!is_bot_author("shiplint-bot[bot]", "User", "shiplint-bot"));
+        assert_eq!(
+            path_segment("shiplint:a/../b c"),
+            "shiplint%3Aa%2F%2E%2E%2Fb%20c"
+        );
     }
 }

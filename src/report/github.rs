@@ -61,17 +61,54 @@ pub fn annotation(f: &Finding) -> String {
     )
 }
 
-/// A log line that can never start a workflow command.
+/// Text for one log line: no line break, no control or format character
+/// (`\n::warning::…` in a file name would start a command of its own).
+pub fn log_text(s: &str) -> String {
+    s.chars()
+        .map(|c| if is_invisible(c) { ' ' } else { c })
+        .collect()
+}
+
+/// A log line; it is printed between `::stop-commands::` and its resume
+/// token, and starts with `./` rather than with a `:` of the path.
 fn log_line(f: &Finding) -> String {
+    let path = log_text(&f.path);
+    let path = if path.starts_with(['.', '/']) || path.is_empty() {
+        path
+    } else {
+        format!("./{path}")
+    };
     format!(
         "{}:{}:{}: {} {} {}",
-        f.path,
+        path,
         f.span.line,
         f.span.col,
         f.severity,
-        f.rule,
-        f.message.replace(['\r', '\n'], " ")
+        log_text(&f.rule),
+        log_text(&f.message)
     )
+}
+
+/// A token no untrusted text can know in advance (it resumes commands after
+/// `::stop-commands::`).
+pub fn stop_token(outcome: &ScanOutcome) -> String {
+    let seed = format!(
+        "{}{:?}{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default(),
+        outcome.findings.len()
+    );
+    let mut token = format!("shiplint-{}", crate::github::short_hash(&seed));
+    while outcome
+        .findings
+        .iter()
+        .any(|f| f.message.contains(&token) || f.path.contains(&token))
+    {
+        token.push('x');
+    }
+    token
 }
 
 /// Findings, most severe first; stable within a severity.
@@ -94,12 +131,17 @@ pub fn render(outcome: &ScanOutcome) -> String {
         plural(w, "warning"),
         plural(n, "note")
     );
+    // Paths and messages are the PR's text: no line of theirs may act as a
+    // workflow command, whatever escaping above misses.
+    let token = stop_token(outcome);
+    let _ = writeln!(out, "::stop-commands::{token}");
     for f in &outcome.findings {
         let _ = writeln!(out, "{}", log_line(f));
     }
     for note in &outcome.notes {
-        let _ = writeln!(out, "note: {}", note.replace(['\r', '\n'], " "));
+        let _ = writeln!(out, "note: {}", log_text(note));
     }
+    let _ = writeln!(out, "::{token}::");
     out.push_str("::endgroup::\n");
     let mut shown: BTreeMap<Severity, usize> = BTreeMap::new();
     let mut left: BTreeMap<Severity, usize> = BTreeMap::new();
@@ -156,12 +198,67 @@ impl Links {
     }
 }
 
-/// Text for a Markdown table cell.
-pub fn md_cell(s: &str) -> String {
-    s.replace(['\r', '\n'], " ")
-        .replace('|', "\\|")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
+/// Untrusted text (a message, a path, a rule id, a resource name, a field
+/// key) rendered inert for Markdown: one code span, so GitHub makes no
+/// mention, link, autolink, image or HTML of it. Control and format
+/// characters (line breaks, zero-width, bidi) become spaces or vanish, the
+/// fence is longer than any backtick run inside, and a hidden-comment opener
+/// cannot fake one of shiplint's markers.
+pub fn inert(text: &str) -> String {
+    let mut s = String::with_capacity(text.len() + 4);
+    for c in text.chars() {
+        match c {
+            '\r' | '\n' | '\t' => s.push(' '),
+            c if is_invisible(c) => {}
+            c => s.push(c),
+        }
+    }
+    let s = s.replace("<!--", "<! --");
+    if s.trim().is_empty() {
+        return "` `".to_string();
+    }
+    let longest = s.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+    let fence = "`".repeat(longest + 1);
+    // A space on each side keeps a leading or trailing backtick apart from
+    // the fence (CommonMark strips one such space again).
+    if s.starts_with('`') || s.ends_with('`') || s.starts_with(' ') || s.ends_with(' ') {
+        format!("{fence} {s} {fence}")
+    } else {
+        format!("{fence}{s}{fence}")
+    }
+}
+
+/// `inert` for a Markdown table cell: `|` also ends a cell inside a code
+/// span, unless escaped.
+pub fn inert_cell(text: &str) -> String {
+    inert(text).replace('|', "\\|")
+}
+
+/// Control (Cc) and format (Cf) characters: zero-width, bidi overrides, BOM…
+pub fn is_invisible(c: char) -> bool {
+    c.is_control()
+        || matches!(c,
+            '\u{AD}' | '\u{600}'..='\u{605}' | '\u{61C}' | '\u{6DD}' | '\u{70F}'
+            | '\u{890}'..='\u{891}' | '\u{8E2}' | '\u{180E}'
+            | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{206F}'
+            | '\u{FEFF}' | '\u{FFF9}'..='\u{FFFB}'
+            | '\u{110BD}' | '\u{110CD}' | '\u{13430}'..='\u{1343F}'
+            | '\u{1BCA0}'..='\u{1BCA3}' | '\u{1D173}'..='\u{1D17A}'
+            | '\u{E0001}' | '\u{E0020}'..='\u{E007F}')
+}
+
+/// A number or a plain word (a pack name) as it is; anything else inert.
+fn word_or_inert(s: &str) -> String {
+    let plain = !s.is_empty()
+        && s.len() <= 40
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if plain {
+        s.to_string()
+    } else {
+        inert_cell(&short(s, 200))
+    }
 }
 
 /// A short rendering of a risk value (a number, a string, or an object
@@ -228,13 +325,13 @@ pub fn counts_markdown(outcome: &ScanOutcome) -> String {
         plural(s.resources, "resource")
     );
     if let Some(risk) = outcome.properties.get("prRisk") {
-        let _ = writeln!(out, "**PR risk:** {}\n", md_cell(&risk_text(risk)));
+        let _ = writeln!(out, "**PR risk:** {}\n", word_or_inert(&risk_text(risk)));
     }
     let packs = pack_counts(&outcome.findings);
     if !packs.is_empty() {
         out.push_str("| Pack | Errors | Warnings | Notes |\n|---|---:|---:|---:|\n");
         for (p, (e, w, n)) in &packs {
-            let _ = writeln!(out, "| {} | {e} | {w} | {n} |", md_cell(p));
+            let _ = writeln!(out, "| {} | {e} | {w} | {n} |", word_or_inert(p));
         }
         out.push('\n');
     }
@@ -262,12 +359,11 @@ pub fn findings_table(findings: &[&Finding], rows: usize) -> String {
     for f in sorted.iter().take(rows) {
         let _ = writeln!(
             out,
-            "| {} | `{}` | `{}:{}` | {} |",
+            "| {} | {} | {} | {} |",
             f.severity,
-            md_cell(&f.rule),
-            md_cell(&f.path),
-            f.span.line,
-            md_cell(&short(&f.message, 300))
+            inert_cell(&f.rule),
+            inert_cell(&format!("{}:{}", f.path, f.span.line)),
+            inert_cell(&short(&f.message, 300))
         );
     }
     if findings.len() > rows {
@@ -456,16 +552,37 @@ mod tests {
         let log = render(&outcome);
         let cmds: Vec<&str> = log
             .lines()
-            .filter(|l| l.starts_with("::") && !l.contains("group::"))
+            .filter(|l| {
+                ["::error ", "::warning ", "::notice "]
+                    .iter()
+                    .any(|p| l.starts_with(p))
+            })
             .collect();
         assert_eq!(cmds.len(), 13);
         assert!(cmds[..10].iter().all(|l| l.starts_with("::error ")));
         assert!(cmds[10..].iter().all(|l| l.starts_with("::notice ")));
         assert!(log.contains("shiplint: 2 errors not shown"));
+        // The log lines are inside a stop-commands block.
+        let stop = log.lines().nth(1).unwrap();
+        let token = stop.strip_prefix("::stop-commands::").unwrap();
+        assert!(log.contains(&format!("\n::{token}::\n::endgroup::\n")));
     }
 
     #[test]
     fn cells_cannot_break_tables() {
-        assert_eq!(md_cell("a|b\n<c>"), "a\\|b &lt;c&gt;");
+        assert_eq!(inert_cell("a|b\n<c>"), "`a\\|b <c>`");
+    }
+
+    #[test]
+    fn untrusted_text_is_one_code_span() {
+        assert_eq!(inert("web"), "`web`");
+        assert_eq!(inert("a `b` c"), "``a `b` c``");
+        assert_eq!(inert("`x"), "`` `x ``");
+        assert_eq!(inert("a\n\r\u{200B}b\u{202E}"), "`a  b`");
+        assert_eq!(
+            inert("<!-- shiplint:resolved -->"),
+            "`<! -- shiplint:resolved -->`"
+        );
+        assert_eq!(inert(""), "` `");
     }
 }
