@@ -140,6 +140,15 @@ pub fn rules_markdown(rules: &[packs::Rule]) -> String {
     out
 }
 
+/// Notes go to stderr so that stdout stays a clean report, one line each: a
+/// note may quote a file name, and a line break in it could start a
+/// workflow command on the next line (Actions reads stderr too).
+fn print_notes(notes: &[String]) {
+    for n in notes {
+        eprintln!("note: {}", report::github::log_text(n));
+    }
+}
+
 fn write_stdout(s: &str) -> Result<()> {
     let mut out = std::io::stdout().lock();
     match out.write_all(s.as_bytes()).and_then(|_| out.flush()) {
@@ -304,9 +313,7 @@ fn baseline_command(mut args: BaselineArgs) -> Result<i32> {
         .unwrap_or_else(|| PathBuf::from(crate::baseline::DEFAULT_FILE));
     let keep = args.action == BaselineAction::Update;
     let n = crate::baseline::write(&path, &outcome.findings, keep)?;
-    for n in &outcome.notes {
-        eprintln!("note: {n}");
-    }
+    print_notes(&outcome.notes);
     eprintln!(
         "baseline {}: {n} finding(s) recorded ({} from this scan)",
         path.display(),
@@ -418,11 +425,7 @@ fn scan_command(args: ScanArgs) -> Result<i32> {
         let pr = github::event::pull_request(&args.github).ok().flatten();
         github_files(&args.github, &args, &outcome, pr.map(|p| p.number), None)?;
     }
-    // Notes go to stderr so that stdout stays a clean report (one line each:
-    // a note may quote a file name).
-    for n in &outcome.notes {
-        eprintln!("note: {}", report::github::log_text(n));
-    }
+    print_notes(&outcome.notes);
     Ok(exit_for(&outcome, verdict))
 }
 
@@ -656,8 +659,6 @@ fn review_command(args: ReviewArgs) -> Result<i32> {
         fail_on_risk: opts.fail_on_risk,
     };
     write_report(&outcome, args.format, args.output.as_deref())?;
-    for n in &outcome.notes {
-        eprintln!("note: {n}");
-    }
+    print_notes(&outcome.notes);
     Ok(exit_for(&outcome, verdict))
 }

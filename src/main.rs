@@ -21,7 +21,12 @@ fn main() {
     match app::run(cli) {
         Ok(code) => std::process::exit(code),
         Err(e) => {
-            eprintln!("error: {e:#}");
+            // One line: an error may name a file, and a line break in a
+            // name could start a workflow command (Actions reads stderr).
+            eprintln!(
+                "error: {}",
+                shiplint::report::github::log_text(&format!("{e:#}"))
+            );
             std::process::exit(EXIT_ERROR);
         }
     }

@@ -6,9 +6,9 @@ use super::diff::Hunk;
 use super::sanitize::Sanitizer;
 use crate::finding::{Finding, Severity, Snippet};
 use crate::source::Span;
-use once_cell::sync::Lazy;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
+use std::sync::LazyLock as Lazy;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]

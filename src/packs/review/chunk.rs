@@ -6,9 +6,9 @@
 //! compiled into the crate, so counting works offline.
 
 use super::diff::{DiffLine, FileDiff, Hunk};
-use once_cell::sync::Lazy;
 use regex::Regex;
 use sha2::{Digest, Sha256};
+use std::sync::LazyLock as Lazy;
 
 /// One request's worth of diff: part of one file.
 #[derive(Debug, Clone)]

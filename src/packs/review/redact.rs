@@ -12,10 +12,10 @@
 
 use crate::manifest::yaml;
 use crate::packs::secrets::kube::K8S_SECRET;
-use once_cell::sync::Lazy;
 use regex::Regex;
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Range;
+use std::sync::LazyLock as Lazy;
 
 /// A secret detector: byte ranges of secret values in `text`, each with the
 /// id of the rule that found it.

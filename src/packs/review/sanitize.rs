@@ -3,8 +3,8 @@
 //! raw HTML, defuse `@mentions`, remove links to hosts not allowed, mask
 //! secrets and environment values, and remove lines of the prompt itself.
 
-use once_cell::sync::Lazy;
 use regex::Regex;
+use std::sync::LazyLock as Lazy;
 
 static HTML: Lazy<Regex> =
     Lazy::new(|| Regex::new(r"(?s)<!--.*?-->|</?[A-Za-z][A-Za-z0-9-]*(\s[^<>]*)?/?>").unwrap());
