@@ -204,6 +204,7 @@ fn load_config(
         };
         settings.apply_file(cfg)?;
     }
+    settings.config_path = loaded.path.take();
     Ok((settings, fail_on, loaded))
 }
 
@@ -360,6 +361,7 @@ pub fn run_scan(args: &ScanArgs, command: trust::Command) -> Result<(ScanOutcome
         revision_config: revision_config(args),
     })?;
     add_trust_findings(&mut outcome, loaded, &settings);
+    crate::exempt::apply(&mut outcome, &settings);
     Ok((outcome, verdict))
 }
 
@@ -391,11 +393,16 @@ fn exit_for(outcome: &ScanOutcome, verdict: Verdict) -> i32 {
 /// Writes the report to `output` or stdout. Text and JSON stream finding by
 /// finding; SARIF and GitHub output are capped by GitHub's limits, so they
 /// are rendered whole (SARIF must measure itself against the size cap).
-fn write_report(outcome: &ScanOutcome, format: Format, output: Option<&Path>) -> Result<()> {
+fn write_report(
+    outcome: &ScanOutcome,
+    format: Format,
+    output: Option<&Path>,
+    text: report::text::Options,
+) -> Result<()> {
     let write = |w: &mut dyn Write| -> std::io::Result<()> {
         let mut w = std::io::BufWriter::with_capacity(1 << 16, w);
         match format {
-            Format::Text => report::text::write(outcome, &mut w)?,
+            Format::Text => report::text::write(outcome, &mut w, text)?,
             Format::Json => report::json::write(outcome, &mut w)?,
             Format::Sarif => w.write_all(report::sarif::render(outcome).as_bytes())?,
             Format::Github => w.write_all(report::github::render(outcome).as_bytes())?,
@@ -419,7 +426,15 @@ fn write_report(outcome: &ScanOutcome, format: Format, output: Option<&Path>) ->
 
 fn scan_command(args: ScanArgs) -> Result<i32> {
     let (outcome, verdict) = run_scan(&args, trust::Command::Scan)?;
-    write_report(&outcome, args.format, args.output.as_deref())?;
+    write_report(
+        &outcome,
+        args.format,
+        args.output.as_deref(),
+        report::text::Options {
+            quiet: args.quiet,
+            min_level: args.show_level,
+        },
+    )?;
     write_sarif_file(&args, &outcome)?;
     if args.format == Format::Github {
         let pr = github::event::pull_request(&args.github).ok().flatten();
@@ -504,6 +519,7 @@ fn comment_command(args: CommentArgs) -> Result<i32> {
             let settings = loaded.settings.clone();
             let mut outcome = github::stored::load(p)?;
             add_trust_findings(&mut outcome, loaded, &settings);
+            crate::exempt::apply(&mut outcome, &settings);
             (outcome, verdict)
         }
         None => run_scan(&args.scan, trust::Command::Comment)?,
@@ -644,7 +660,7 @@ fn review_command(args: ReviewArgs) -> Result<i32> {
     stats.duration_ms = stats.duration.as_millis();
     let mut notes = trusted.notes;
     notes.extend(report.notes);
-    let outcome = scan::ScanOutcome {
+    let mut outcome = scan::ScanOutcome {
         findings,
         stats,
         notes,
@@ -653,12 +669,19 @@ fn review_command(args: ReviewArgs) -> Result<i32> {
             .chain(trust::rules())
             .collect(),
         properties,
+        exempted: Vec::new(),
     };
+    crate::exempt::apply(&mut outcome, &settings);
     let verdict = Verdict {
         fail_on: args.fail_on.or(fail_on).unwrap_or(FailOn::Error),
         fail_on_risk: opts.fail_on_risk,
     };
-    write_report(&outcome, args.format, args.output.as_deref())?;
+    write_report(
+        &outcome,
+        args.format,
+        args.output.as_deref(),
+        report::text::Options::default(),
+    )?;
     print_notes(&outcome.notes);
     Ok(exit_for(&outcome, verdict))
 }

@@ -162,6 +162,14 @@ pub struct ScanArgs {
     #[arg(long, short = 'f', value_enum, default_value = "text")]
     pub format: Format,
 
+    /// Text: only the per-rule table and the totals, no findings.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+
+    /// Text: show findings at or above this level (the rest are counted).
+    #[arg(long, value_enum, value_name = "LEVEL")]
+    pub show_level: Option<crate::finding::Severity>,
+
     /// Write the report here instead of stdout.
     #[arg(long, short = 'o')]
     pub output: Option<PathBuf>,

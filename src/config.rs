@@ -69,6 +69,9 @@ pub struct ConfigFile {
     pub fail_on: Option<String>,
     #[serde(default)]
     pub schema: SchemaConfig,
+    /// Accepted risks: findings of these rules on these resources/containers.
+    #[serde(default)]
+    pub exemptions: Vec<crate::exempt::Exemption>,
     /// Options read by individual packs (`practices:`, `secrets:`, `review:` …).
     #[serde(flatten)]
     pub pack_options: BTreeMap<String, serde_json::Value>,
@@ -159,7 +162,7 @@ impl ConfigFile {
                 }
             }
         }
-        let cfg: ConfigFile = serde_path_to_error::deserialize(&json).map_err(|e| {
+        let mut cfg: ConfigFile = serde_path_to_error::deserialize(&json).map_err(|e| {
             let pointer = json_pointer(e.path());
             anyhow::anyhow!(
                 "line {}: {}",
@@ -167,6 +170,9 @@ impl ConfigFile {
                 scrub(&e.inner().to_string())
             )
         })?;
+        for (i, e) in cfg.exemptions.iter_mut().enumerate() {
+            e.line = line_of(&format!("/exemptions/{i}"));
+        }
         cfg.check(&line_of)?;
         Ok(cfg)
     }
@@ -223,6 +229,10 @@ impl ConfigFile {
             }
         }
         let rules = crate::packs::all_rules();
+        for e in &self.exemptions {
+            crate::exempt::check(e, &|id| rule_id_known(&rules, id))
+                .map_err(|err| anyhow::anyhow!("line {}: {err}", e.line))?;
+        }
         for id in self.rules.keys() {
             if !rule_id_known(&rules, id) {
                 bail!(
@@ -303,6 +313,7 @@ pub const TOP_LEVEL_KEYS: &[&str] = &[
     "exclude",
     "fail-on",
     "schema",
+    "exemptions",
 ];
 
 /// The JSON pointer of a serde path (for the line of a config error).
@@ -413,6 +424,10 @@ pub struct Settings {
     pub git_mode: crate::git::GitMode,
     /// Fingerprints from `--baseline`: findings listed there are not reported.
     pub baseline: Option<std::sync::Arc<std::collections::HashSet<String>>>,
+    /// `exemptions:` of the config.
+    pub exemptions: Vec<crate::exempt::Exemption>,
+    /// The config file, as reports name it (for findings about the config).
+    pub config_path: Option<String>,
 }
 
 impl Default for Settings {
@@ -437,6 +452,8 @@ impl Default for Settings {
             http_timeout: std::time::Duration::from_secs(30),
             git_mode: Default::default(),
             baseline: None,
+            exemptions: Vec::new(),
+            config_path: None,
         }
     }
 }
@@ -505,6 +522,7 @@ impl Settings {
         self.schema_locations.extend(cfg.schema.locations);
         self.crd_dirs.extend(cfg.schema.crd_dirs);
         self.pack_options.extend(cfg.pack_options);
+        self.exemptions.extend(cfg.exemptions);
         Ok(())
     }
 

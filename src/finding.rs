@@ -70,6 +70,35 @@ pub struct Finding {
     /// Rule ids a document-level annotation silences for this finding.
     #[serde(skip)]
     pub doc_ignores: Vec<String>,
+    /// The resource the finding is about (`locate`), when it is in one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resource: Option<Box<ResourceRef>>,
+    /// The container the finding's line is in, when it is in one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub container: Option<Box<str>>,
+}
+
+/// A Kubernetes object, as the JSON report names it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ResourceRef {
+    pub kind: String,
+    pub api_version: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+impl ResourceRef {
+    pub fn of(m: &crate::manifest::Manifest) -> Self {
+        ResourceRef {
+            kind: m.kind.clone(),
+            api_version: m.api_version.clone(),
+            namespace: m.namespace.clone(),
+            name: m.name.clone(),
+        }
+    }
 }
 
 /// One shared copy of each rule id: findings name a few hundred rules
@@ -112,6 +141,8 @@ impl Finding {
             snippet: None,
             properties: None,
             doc_ignores: Vec::new(),
+            resource: None,
+            container: None,
         }
     }
 

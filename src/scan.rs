@@ -56,6 +56,8 @@ pub struct ScanOutcome {
     pub rules: Vec<Rule>,
     /// Facts about the run for reporters (Kubernetes version, packs …).
     pub properties: serde_json::Map<String, serde_json::Value>,
+    /// Findings that `exemptions:` in the config silenced.
+    pub exempted: Vec<crate::exempt::Exempted>,
 }
 
 struct FileResult {
@@ -290,6 +292,9 @@ fn scan_one(
             });
         }
     }
+    if let Some(parsed) = &parsed {
+        crate::locate::annotate(&mut r.findings, &parsed.manifests);
+    }
     if let Some(parsed) = parsed {
         r.doc_ignores = parsed
             .manifests
@@ -339,8 +344,17 @@ fn attach_late_lines(late: &mut Vec<Finding>, inputs: &[Input], stdin: Option<&S
                 .get(n.wrapping_sub(1))
                 .map(|l| l.trim_end_matches('\r').to_string())
         };
-        let group =
-            std::iter::once(first).chain(std::iter::from_fn(|| rest.next_if(|f| f.path == path)));
+        let mut group: Vec<Finding> = std::iter::once(first)
+            .chain(std::iter::from_fn(|| rest.next_if(|f| f.path == path)))
+            .collect();
+        if let Some(t) = text
+            .as_deref()
+            .filter(|_| group.iter().any(|f| f.resource.is_none()))
+        {
+            let file = crate::source::SourceFile::new(path.clone(), t.to_string());
+            let parsed = crate::manifest::parse_file(&file, Default::default());
+            crate::locate::annotate(&mut group, &parsed.manifests);
+        }
         for mut f in group {
             if suppress::suppressed_by_comment(&f, line) {
                 continue;
@@ -578,6 +592,7 @@ pub fn run(req: ScanRequest) -> Result<ScanOutcome> {
         notes,
         rules: packs.iter().flat_map(|p| p.rules()).collect(),
         properties,
+        exempted: Vec::new(),
     })
 }
 

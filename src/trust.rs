@@ -130,6 +130,8 @@ pub struct ConfigRequest<'a> {
 #[derive(Default)]
 pub struct LoadedConfig {
     pub config: Option<ConfigFile>,
+    /// The config file as reports name it.
+    pub path: Option<String>,
     pub findings: Vec<Finding>,
     pub notes: Vec<String>,
 }
@@ -145,7 +147,8 @@ pub fn load(req: ConfigRequest) -> Result<LoadedConfig> {
             .map(Path::to_path_buf)
             .or_else(|| req.dirs.iter().find_map(|d| ConfigFile::discover(d)));
         return Ok(LoadedConfig {
-            config: path.map(|p| ConfigFile::load(&p)).transpose()?,
+            config: path.as_deref().map(ConfigFile::load).transpose()?,
+            path: path.map(|p| display_path(&p, req.display_base)),
             ..Default::default()
         });
     };
@@ -158,6 +161,7 @@ pub fn load(req: ConfigRequest) -> Result<LoadedConfig> {
             if let Some(p) = req.explicit {
                 return Ok(LoadedConfig {
                     config: Some(ConfigFile::load(p)?),
+                    path: Some(display_path(p, req.display_base)),
                     ..Default::default()
                 });
             }
@@ -184,6 +188,7 @@ pub fn load(req: ConfigRequest) -> Result<LoadedConfig> {
             None => {
                 return Ok(LoadedConfig {
                     config: Some(ConfigFile::load(p)?),
+                    path: Some(display_path(p, req.display_base)),
                     ..Default::default()
                 })
             }
@@ -304,6 +309,7 @@ pub fn load(req: ConfigRequest) -> Result<LoadedConfig> {
         );
     }
     out.config = config;
+    out.path = base_rel.map(|r| display_path(&workdir.join(r), req.display_base));
     Ok(out)
 }
 

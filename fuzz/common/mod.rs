@@ -124,6 +124,7 @@ pub fn report_roundtrip(data: &[u8]) {
         notes: vec![text.to_string()],
         rules: packs::all_rules(),
         properties: Default::default(),
+        exempted: Vec::new(),
     };
     for (name, rendered) in [
         ("sarif", shiplint::report::sarif::render(&outcome)),

@@ -117,6 +117,7 @@ pub fn load(path: &Path) -> Result<ScanOutcome> {
             Some(Value::Object(m)) => m.clone(),
             _ => Default::default(),
         },
+        exempted: Vec::new(),
     })
 }
 

@@ -164,5 +164,6 @@ pub fn all_rules() -> Vec<Rule> {
         .iter()
         .flat_map(|p| p.rules())
         .chain(crate::trust::rules())
+        .chain(crate::exempt::rules())
         .collect()
 }

@@ -513,6 +513,7 @@ mod tests {
             notes: vec![],
             rules: vec![],
             properties: Default::default(),
+            exempted: Vec::new(),
         };
         outcome.findings[1].rule = "secrets/aws-key".into();
         outcome.findings[1].set_property("riskScore".into(), 4.into());
@@ -548,6 +549,7 @@ mod tests {
             notes: vec![],
             rules: vec![],
             properties: Default::default(),
+            exempted: Vec::new(),
         };
         let log = render(&outcome);
         let cmds: Vec<&str> = log

@@ -11,12 +11,21 @@ use serde_json::json;
 /// second copy of every finding in memory.
 #[derive(Serialize)]
 struct Report<'a> {
+    /// The version of this document's shape (docs/json.md): fields are
+    /// only ever added; 2 added `resource`, `container`, `exempted`,
+    /// `summary.rules`, `summary.skipped.files`.
+    #[serde(rename = "reportVersion")]
+    report_version: u32,
     tool: serde_json::Value,
     summary: serde_json::Value,
     properties: &'a serde_json::Map<String, serde_json::Value>,
     findings: &'a [Finding],
+    exempted: &'a [crate::exempt::Exempted],
     notes: &'a [String],
 }
+
+/// The shape version of the JSON report.
+pub const REPORT_VERSION: u32 = 2;
 
 pub fn render(outcome: &ScanOutcome) -> String {
     let mut out = Vec::new();
@@ -31,6 +40,7 @@ pub fn render(outcome: &ScanOutcome) -> String {
 pub fn write(outcome: &ScanOutcome, w: &mut dyn std::io::Write) -> std::io::Result<()> {
     let (errors, warnings, notes) = counts(&outcome.findings);
     let doc = Report {
+        report_version: REPORT_VERSION,
         tool: json!({"name": "shiplint", "version": env!("CARGO_PKG_VERSION")}),
         summary: json!({
             "files": outcome.stats.files,
@@ -39,6 +49,8 @@ pub fn write(outcome: &ScanOutcome, w: &mut dyn std::io::Write) -> std::io::Resu
             "errors": errors,
             "warnings": warnings,
             "notes": notes,
+            "exempted": outcome.exempted.len(),
+            "rules": super::rule_counts(&outcome.findings),
             "skipped": {
                 "binary": outcome.stats.skipped_binary,
                 "large": outcome.stats.skipped_large,
@@ -51,6 +63,7 @@ pub fn write(outcome: &ScanOutcome, w: &mut dyn std::io::Write) -> std::io::Resu
         }),
         properties: &outcome.properties,
         findings: &outcome.findings,
+        exempted: &outcome.exempted,
         notes: &outcome.notes,
     };
     serde_json::to_writer_pretty(&mut *w, &doc)?;

@@ -210,6 +210,18 @@ pub fn render(outcome: &ScanOutcome) -> String {
         .iter()
         .map(|f| result_json(f, index.get(f.rule.as_ref()).copied()))
         .collect();
+    // Exempted findings stay results, suppressed by the team's exemption
+    // (code scanning shows them as dismissed, with the reason).
+    let room = MAX_RESULTS.saturating_sub(results.len());
+    results.extend(outcome.exempted.iter().take(room).map(|x| {
+        let mut r = result_json(&x.finding, index.get(x.finding.rule.as_ref()).copied());
+        r["suppressions"] = json!([{
+            "kind": "external",
+            "status": "accepted",
+            "justification": x.exemption.reason,
+        }]);
+        r
+    }));
 
     let build = |results: &[Value], notifications: &[Value]| {
         let doc = json!({
@@ -293,6 +305,7 @@ mod tests {
             notes: vec![],
             rules: crate::packs::all_rules(),
             properties: Default::default(),
+            exempted: Vec::new(),
         };
         let v: Value = serde_json::from_str(&render(&outcome)).unwrap();
         let results = v["runs"][0]["results"].as_array().unwrap();

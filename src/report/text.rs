@@ -6,24 +6,110 @@ use crate::finding::Finding;
 use crate::scan::ScanOutcome;
 use std::fmt::Write;
 
+/// What the text report shows.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Options {
+    /// Only the per-rule table and the totals.
+    pub quiet: bool,
+    /// Findings below this level are counted but not shown.
+    pub min_level: Option<crate::finding::Severity>,
+}
+
 pub fn render(outcome: &ScanOutcome) -> String {
     let mut out = Vec::new();
-    let _ = write(outcome, &mut out);
+    let _ = write(outcome, &mut out, Options::default());
     String::from_utf8(out).unwrap_or_default()
 }
 
-/// Streams the report: one finding at a time, so a run with a hundred
-/// thousand findings never holds the whole text in memory.
-pub fn write(outcome: &ScanOutcome, w: &mut dyn std::io::Write) -> std::io::Result<()> {
+/// Streams the report: one line's findings at a time, so a run with a
+/// hundred thousand findings never holds the whole text in memory. Several
+/// findings on one line share one header and one snippet.
+pub fn write(
+    outcome: &ScanOutcome,
+    w: &mut dyn std::io::Write,
+    opts: Options,
+) -> std::io::Result<()> {
     let mut out = String::new();
-    for f in &outcome.findings {
-        out.clear();
-        finding(&mut out, f);
-        w.write_all(out.as_bytes())?;
+    if !opts.quiet {
+        let shown: Vec<&Finding> = outcome
+            .findings
+            .iter()
+            .filter(|f| opts.min_level.is_none_or(|m| f.severity >= m))
+            .collect();
+        for group in shown.chunk_by(|a, b| a.path == b.path && a.span.line == b.span.line) {
+            out.clear();
+            match group {
+                [f] => finding(&mut out, f),
+                _ => line_group(&mut out, group),
+            }
+            w.write_all(out.as_bytes())?;
+        }
     }
     out.clear();
+    rule_table(&mut out, outcome);
     summary(&mut out, outcome);
     w.write_all(out.as_bytes())
+}
+
+/// Several rules on one line: `path:line: Kind/ns/name container 'c'`, one
+/// line per rule, then the snippet once.
+fn line_group(out: &mut String, group: &[&Finding]) {
+    let first = group[0];
+    let what = first.resource.as_ref().map_or(String::new(), |r| {
+        let name = r.name.as_deref().unwrap_or("<unnamed>");
+        let ns = r
+            .namespace
+            .as_deref()
+            .map_or(String::new(), |n| format!("{n}/"));
+        match &first.container {
+            Some(c) => format!(" {}/{ns}{name} container '{c}'", r.kind),
+            None => format!(" {}/{ns}{name}", r.kind),
+        }
+    });
+    let _ = writeln!(
+        out,
+        "{}:{}:{}:{what} {} findings",
+        first.path,
+        first.span.line,
+        first.span.col,
+        group.len()
+    );
+    for f in group {
+        let _ = writeln!(out, "  {:<7} {} {}", f.severity.as_str(), f.rule, f.message);
+    }
+    // The snippet (and caret) of the first finding, without its header.
+    let mut one = String::new();
+    finding(&mut one, first);
+    for l in one.lines().skip(1) {
+        out.push_str(l);
+        out.push('\n');
+    }
+}
+
+/// Count, level and first place per rule, most frequent first.
+fn rule_table(out: &mut String, outcome: &ScanOutcome) {
+    let rules = super::rule_counts(&outcome.findings);
+    if rules.len() < 2 {
+        return;
+    }
+    let width = rules.iter().map(|r| r.rule.len()).max().unwrap_or(0);
+    let _ = writeln!(
+        out,
+        "{:>6}  {:<7}  {:<width$}  first",
+        "count", "level", "rule"
+    );
+    for r in &rules {
+        let _ = writeln!(
+            out,
+            "{:>6}  {:<7}  {:<width$}  {}:{}",
+            r.count,
+            r.level.as_str(),
+            r.rule,
+            r.first_path,
+            r.first_line
+        );
+    }
+    out.push('\n');
 }
 
 fn finding(out: &mut String, f: &Finding) {
@@ -80,6 +166,12 @@ fn summary(out: &mut String, outcome: &ScanOutcome) {
     }
     if s.skipped_large > 0 {
         skipped.push(format!("{} skipped", plural(s.skipped_large, "large file")));
+    }
+    if !outcome.exempted.is_empty() {
+        skipped.push(format!(
+            "{} exempted",
+            plural(outcome.exempted.len(), "finding")
+        ));
     }
     let _ = writeln!(
         out,

@@ -1,0 +1,225 @@
+//! Exemptions a team owns (`exemptions:` in `.shiplint.yaml`): a risk
+//! accepted for one resource or container, with a reason and, optionally,
+//! an expiry. An exempted finding leaves `findings` and is listed apart
+//! (JSON `exempted`, SARIF `suppressions`); an expired exemption silences
+//! nothing and is itself a finding on its config line.
+
+use crate::finding::{Finding, Severity};
+use crate::packs::Rule;
+use crate::scan::ScanOutcome;
+use crate::source::Span;
+use anyhow::{bail, Result};
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+
+pub const EXPIRED: &str = "config/exemption-expired";
+
+/// One entry of `exemptions:`. Selectors are globs (`*`, `?`, `[…]`); an
+/// absent selector matches anything.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Exemption {
+    /// Rule ids, or `pack/*`.
+    pub rules: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub container: Option<String>,
+    pub reason: String,
+    /// `YYYY-MM-DD`: the last day it applies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires: Option<String>,
+    /// Its line in the config file (set when the config loads).
+    #[serde(skip_deserializing)]
+    pub line: usize,
+}
+
+/// A finding an exemption silenced, and which one.
+#[derive(Debug, Clone, Serialize)]
+pub struct Exempted {
+    #[serde(flatten)]
+    pub finding: Finding,
+    pub exemption: Exemption,
+}
+
+pub fn rules() -> Vec<Rule> {
+    vec![Rule::new(
+        EXPIRED,
+        Severity::Warning,
+        "An exemption in the config has expired: it no longer silences its findings",
+        r#"
+## What it finds
+An entry of `exemptions:` in `.shiplint.yaml` whose `expires:` date has passed.
+From that day on it silences nothing: the findings it covered are reported
+again, and this finding names the entry.
+
+## How to fix
+Fix what the exemption covered, or, if the risk is still accepted, renew it
+with a new date and an up-to-date reason:
+```yaml
+exemptions:
+  - rules: [practices/run-as-root]
+    kind: Deployment
+    name: legacy
+    container: sidecar
+    reason: the vendor image runs as root; OPS-12
+    expires: "2027-06-30"
+```
+"#,
+    )
+    .tags(&["config"])
+    .precision("very-high")]
+}
+
+/// Checks an entry when the config loads: a reason, known rules, valid
+/// globs and date. Errors say what is wrong, never a value.
+pub fn check(e: &Exemption, known_rule: &dyn Fn(&str) -> bool) -> Result<()> {
+    if e.reason.trim().is_empty() {
+        bail!("an exemption needs a reason");
+    }
+    if e.rules.is_empty() {
+        bail!("an exemption needs rules: [rule-id, …]");
+    }
+    if e.rules.iter().any(|r| !known_rule(r)) {
+        bail!("an exemption names an unknown rule id (see `shiplint rules`)");
+    }
+    for g in [&e.kind, &e.name, &e.namespace, &e.container]
+        .into_iter()
+        .flatten()
+    {
+        if globset::Glob::new(g).is_err() {
+            bail!("an exemption selector is not a valid glob");
+        }
+    }
+    if let Some(d) = &e.expires {
+        if parse_date(d).is_none() {
+            bail!("expires must be a date YYYY-MM-DD");
+        }
+    }
+    Ok(())
+}
+
+/// Days since 1970-01-01 of a `YYYY-MM-DD` date.
+fn parse_date(s: &str) -> Option<i64> {
+    let mut it = s.trim().splitn(3, '-');
+    let y: i64 = it.next()?.parse().ok()?;
+    let m: u32 = it.next()?.parse().ok()?;
+    let d: u32 = it.next()?.parse().ok()?;
+    if !(1..=12).contains(&m) || !(1..=31).contains(&d) || s.trim().len() != 10 {
+        return None;
+    }
+    // Howard Hinnant's days_from_civil.
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m as i64 + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d as i64 - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    Some(era * 146097 + doe - 719468)
+}
+
+fn today() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| (d.as_secs() / 86_400) as i64)
+        .unwrap_or(0)
+}
+
+fn glob_match(pattern: &Option<String>, value: Option<&str>) -> bool {
+    match pattern {
+        None => true,
+        Some(p) => value
+            .is_some_and(|v| globset::Glob::new(p).is_ok_and(|g| g.compile_matcher().is_match(v))),
+    }
+}
+
+fn covers(e: &Exemption, f: &Finding) -> bool {
+    let rule_ok = e.rules.iter().any(|r| {
+        r == &*f.rule
+            || r.strip_suffix("/*")
+                .is_some_and(|p| f.rule.split('/').next() == Some(p))
+    });
+    if !rule_ok {
+        return false;
+    }
+    let res = f.resource.as_deref();
+    glob_match(&e.kind, res.map(|r| r.kind.as_str()))
+        && glob_match(&e.name, res.and_then(|r| r.name.as_deref()))
+        && glob_match(&e.namespace, res.and_then(|r| r.namespace.as_deref()))
+        && glob_match(&e.container, f.container.as_deref())
+}
+
+/// Moves exempted findings out of `findings`; adds a finding per expired
+/// entry on the config file's line.
+pub fn apply(outcome: &mut ScanOutcome, settings: &crate::config::Settings) {
+    let exemptions = &settings.exemptions;
+    if exemptions.is_empty() {
+        return;
+    }
+    let now = today();
+    let (live, expired): (Vec<&Exemption>, Vec<&Exemption>) = exemptions.iter().partition(|e| {
+        e.expires
+            .as_deref()
+            .and_then(parse_date)
+            .is_none_or(|d| d >= now)
+    });
+    let mut kept = Vec::with_capacity(outcome.findings.len());
+    for f in std::mem::take(&mut outcome.findings) {
+        match live.iter().find(|e| covers(e, &f)) {
+            Some(e) => outcome.exempted.push(Exempted {
+                finding: f,
+                exemption: (*e).clone(),
+            }),
+            None => kept.push(f),
+        }
+    }
+    outcome.findings = kept;
+    if expired.is_empty() {
+        return;
+    }
+    let path: Arc<str> = settings
+        .config_path
+        .as_deref()
+        .unwrap_or(".shiplint.yaml")
+        .into();
+    for e in expired {
+        outcome.findings.push(
+            Finding::new(
+                EXPIRED,
+                Severity::Warning,
+                &path,
+                Span::line(e.line.max(1)),
+                format!(
+                    "the exemption for {} expired on {}: it no longer silences those findings (reason given: {})",
+                    e.rules.join(", "),
+                    e.expires.as_deref().unwrap_or(""),
+                    e.reason.chars().take(120).collect::<String>()
+                ),
+            )
+            .with_key(format!("exemption:{}:{}", e.rules.join(","), e.line)),
+        );
+    }
+    if !outcome.rules.iter().any(|r| r.id == EXPIRED) {
+        outcome.rules.extend(rules());
+    }
+    crate::scan::finalize(&mut outcome.findings, settings);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_count_days_from_the_epoch() {
+        assert_eq!(parse_date("1970-01-01"), Some(0));
+        assert_eq!(parse_date("2000-03-01"), Some(11017));
+        assert_eq!(parse_date("2024-02-29"), Some(19782));
+        assert_eq!(parse_date("2024-2-29"), None);
+        assert_eq!(parse_date("2024-13-01"), None);
+        assert!(today() > parse_date("2026-01-01").unwrap());
+    }
+}
