@@ -14,6 +14,7 @@ pub mod kustomize;
 pub mod manifest;
 pub mod packs;
 pub mod report;
+pub mod risk;
 pub mod scan;
 pub mod shard;
 pub mod source;
