@@ -50,6 +50,11 @@ fn line(n: Option<&Node>, m: &Manifest) -> usize {
     n.map_or(m.anchor().line, |n| n.span.line)
 }
 
+/// The line of `key:` in `parent` (a block value starts on the next line).
+fn key_line(parent: Option<&Node>, key: &str) -> Option<usize> {
+    parent.and_then(|p| p.entry(key)).map(|e| e.key.span.line)
+}
+
 /// The reasons of the change from `base` to `head`.
 pub(crate) fn compare(base: &Objects, head: &Objects, weights: &Weights) -> Vec<Reason> {
     let mut out = Out {
@@ -218,6 +223,7 @@ fn pod(out: &mut Out, bp: Option<&Node>, hp: &Node, m: &Manifest) {
         let Some(hpath) = v.get("hostPath") else {
             continue;
         };
+        let at = key_line(Some(v), "hostPath").unwrap_or(hpath.span.line);
         let p = hpath
             .get("path")
             .and_then(Node::scalar_text)
@@ -226,7 +232,7 @@ fn pod(out: &mut Out, bp: Option<&Node>, hp: &Node, m: &Manifest) {
             out.push(
                 "hostpath-added",
                 m,
-                hpath.span.line,
+                at,
                 format!("{who} mounts {p}"),
             );
         }
@@ -284,11 +290,12 @@ fn pod(out: &mut Out, bp: Option<&Node>, hp: &Node, m: &Manifest) {
         };
         let gone: Vec<String> = limits(bc).difference(&limits(hc)).cloned().collect();
         if !gone.is_empty() {
-            let n = hc.get("resources").or_else(|| hc.get("name"));
+            let at = key_line(Some(hc), "resources")
+                .unwrap_or_else(|| line(hc.get("name"), m));
             out.push(
                 "limits-removed",
                 m,
-                line(n, m),
+                at,
                 format!("{who}: {}", gone.join(", ")),
             );
         }
@@ -674,7 +681,8 @@ fn crd(out: &mut Out, b: &Manifest, h: &Manifest) {
     }
     let hv = versions(h);
     let find = |name: &str| hv.iter().copied().find(|v| vname(v) == name);
-    let versions_line = line(h.root.path(&["spec", "versions"]), h);
+    let versions_line =
+        key_line(h.root.get("spec"), "versions").unwrap_or_else(|| h.anchor().line);
     for bv in versions(b) {
         let name = vname(bv);
         let served = |v: &Node| v.get("served").and_then(Node::as_bool) != Some(false);
