@@ -360,6 +360,20 @@ pub fn run_scan(args: &ScanArgs, command: trust::Command) -> Result<(ScanOutcome
         revision_config: revision_config(args),
     })?;
     add_trust_findings(&mut outcome, loaded, &settings);
+    if let GitMode::DiffBase(rev) = &settings.git_mode {
+        let (findings, mut props) = (&outcome.findings, std::mem::take(&mut outcome.properties));
+        if let Err(e) = add_pr_risk(
+            Path::new("."),
+            rev,
+            &crate::risk::Head::WorkingTree,
+            &settings,
+            findings,
+            &mut props,
+        ) {
+            outcome.notes.push(format!("risk: {e:#}"));
+        }
+        outcome.properties = props;
+    }
     Ok((outcome, verdict))
 }
 
@@ -367,6 +381,36 @@ pub fn run_scan(args: &ScanArgs, command: trust::Command) -> Result<(ScanOutcome
 /// `.shiplint.yaml` (not with `--config` or `--no-config`).
 fn revision_config(args: &ScanArgs) -> bool {
     !args.no_config && args.config.is_none()
+}
+
+/// The deterministic PR risk (`crate::risk`) of the change since the merge
+/// base with `base`, raised by the run's findings (on added lines), merged
+/// into the run's properties: `prRisk` is the maximum of it and the LLM's
+/// score already there (the LLM can raise the risk, never lower it).
+fn add_pr_risk(
+    repo: &Path,
+    base: &str,
+    head: &crate::risk::Head,
+    settings: &Settings,
+    findings: &[crate::finding::Finding],
+    props: &mut serde_json::Map<String, serde_json::Value>,
+) -> Result<()> {
+    let opts = crate::risk::RiskOptions::from_config(settings.options("risk"))?;
+    let weights = crate::risk::Weights::new(&opts);
+    let mut a = crate::risk::assess_with(repo, base, head, &weights)?;
+    // The trust boundary's findings are about the config, not the change.
+    let own: Vec<_> = findings
+        .iter()
+        .filter(|f| !f.rule.starts_with("config/"))
+        .cloned()
+        .collect();
+    a.add_findings(&own, &weights);
+    let llm = props
+        .get("prRisk")
+        .and_then(serde_json::Value::as_u64)
+        .map(|v| v.min(5) as u8);
+    a.insert_properties(props, llm);
+    Ok(())
 }
 
 fn exit_for(outcome: &ScanOutcome, verdict: Verdict) -> i32 {
@@ -636,6 +680,18 @@ fn review_command(args: ReviewArgs) -> Result<i32> {
     let mut properties = serde_json::Map::new();
     properties.insert("packs".into(), vec!["review"].into());
     properties.extend(report.properties);
+    // The deterministic risk, with or without an LLM.
+    if let Some(base) = opts.diff_base.as_deref() {
+        let head = crate::risk::Head::Rev(opts.head.clone().unwrap_or_else(|| "HEAD".into()));
+        add_pr_risk(
+            &args.repo,
+            base,
+            &head,
+            &settings,
+            &findings,
+            &mut properties,
+        )?;
+    }
     let mut stats = scan::Stats {
         files: files_reviewed,
         duration: started.elapsed(),

@@ -366,7 +366,9 @@ async fn server_errors_are_bounded_and_reported_without_failing_the_run() {
         "{}",
         doc["notes"]
     );
-    assert!(doc["properties"].get("prRisk").is_none());
+    // No LLM score; the deterministic one is there (privileged: 4).
+    assert!(doc["properties"].get("prRiskLlm").is_none());
+    assert_eq!(doc["properties"]["prRisk"], 4);
     assert_eq!(doc["properties"]["reviewUsage"]["requests"], 3);
     assert_eq!(doc["properties"]["reviewUsage"]["failedChunks"], 1);
     assert!(run.stderr.contains("was not reviewed"));

@@ -76,9 +76,9 @@ pub(crate) fn compare(base: &Objects, head: &Objects, weights: &Weights) -> Vec<
     }
     // Renames: deleted and added with the same kind in the same file.
     added.retain(|h| {
-        let same = deleted.iter().position(|d| {
-            d.path == h.path && d.kind == h.kind && d.group() == h.group()
-        });
+        let same = deleted
+            .iter()
+            .position(|d| d.path == h.path && d.kind == h.kind && d.group() == h.group());
         match same {
             Some(i) => {
                 pairs.push((Some(deleted.remove(i)), h));
@@ -192,7 +192,7 @@ fn is_true(n: Option<&Node>) -> bool {
     n.and_then(Node::as_bool) == Some(true)
 }
 
-fn str_set<'a>(n: Option<&'a Node>) -> BTreeSet<String> {
+fn str_set(n: Option<&Node>) -> BTreeSet<String> {
     n.map(Node::as_seq)
         .unwrap_or_default()
         .iter()
@@ -229,12 +229,7 @@ fn pod(out: &mut Out, bp: Option<&Node>, hp: &Node, m: &Manifest) {
             .and_then(Node::scalar_text)
             .unwrap_or_default();
         if !base_host_paths.contains(&p) {
-            out.push(
-                "hostpath-added",
-                m,
-                at,
-                format!("{who} mounts {p}"),
-            );
+            out.push("hostpath-added", m, at, format!("{who} mounts {p}"));
         }
     }
     let non_root = |c: &Node, p: &Node| -> Option<bool> {
@@ -247,11 +242,13 @@ fn pod(out: &mut Out, bp: Option<&Node>, hp: &Node, m: &Manifest) {
         let bc = bp.and_then(|b| containers(b).find(|c| cname(c) == name));
         let who = format!("{who} container {name}");
         let priv_node = hc.path(&["securityContext", "privileged"]);
-        if is_true(priv_node) && !is_true(bc.and_then(|c| c.path(&["securityContext", "privileged"])))
+        if is_true(priv_node)
+            && !is_true(bc.and_then(|c| c.path(&["securityContext", "privileged"])))
         {
             out.push("privileged-added", m, line(priv_node, m), who.clone());
         }
-        let base_caps = str_set(bc.and_then(|c| c.path(&["securityContext", "capabilities", "add"])));
+        let base_caps =
+            str_set(bc.and_then(|c| c.path(&["securityContext", "capabilities", "add"])));
         for cap in hc
             .path(&["securityContext", "capabilities", "add"])
             .map(Node::as_seq)
@@ -290,8 +287,7 @@ fn pod(out: &mut Out, bp: Option<&Node>, hp: &Node, m: &Manifest) {
         };
         let gone: Vec<String> = limits(bc).difference(&limits(hc)).cloned().collect();
         if !gone.is_empty() {
-            let at = key_line(Some(hc), "resources")
-                .unwrap_or_else(|| line(hc.get("name"), m));
+            let at = key_line(Some(hc), "resources").unwrap_or_else(|| line(hc.get("name"), m));
             out.push(
                 "limits-removed",
                 m,
@@ -344,12 +340,7 @@ fn image(out: &mut Out, bc: Option<&Node>, hc: &Node, m: &Manifest, who: &str) {
         return;
     }
     if floating(hi) && !bi.is_some_and(floating) {
-        out.push(
-            "image-latest",
-            m,
-            hn.span.line,
-            format!("{who} runs {hi}"),
-        );
+        out.push("image-latest", m, hn.span.line, format!("{who} runs {hi}"));
     }
     if let Some(bi) = bi {
         let (br, hr) = (split_image(bi).0, split_image(hi).0);
@@ -403,9 +394,9 @@ fn replicas(out: &mut Out, b: &Manifest, h: &Manifest, head: &Objects) {
             .unwrap_or_default();
         let matches = !selector.is_empty()
             && selector.iter().all(|e| {
-                e.key.key_str().is_some_and(|k| {
-                    labels.get(k.as_ref()) == e.value.scalar_text().as_ref()
-                })
+                e.key
+                    .key_str()
+                    .is_some_and(|k| labels.get(k.as_ref()) == e.value.scalar_text().as_ref())
             });
         let min = pdb
             .root
@@ -445,7 +436,8 @@ fn grants(m: &Manifest) -> BTreeMap<(String, String, String), usize> {
         for g in &groups {
             for r in &resources {
                 for v in str_set(rule.get("verbs")) {
-                    out.entry((g.clone(), r.clone(), v)).or_insert(rule.span.line);
+                    out.entry((g.clone(), r.clone(), v))
+                        .or_insert(rule.span.line);
                 }
             }
         }
@@ -476,7 +468,11 @@ fn role(out: &mut Out, b: Option<&Manifest>, h: &Manifest) {
             })
             .collect();
         out.push(
-            if wild { "rbac-wildcard" } else { "rbac-widened" },
+            if wild {
+                "rbac-wildcard"
+            } else {
+                "rbac-widened"
+            },
             h,
             l,
             format!(
@@ -589,7 +585,11 @@ fn service(out: &mut Out, b: Option<&Manifest>, h: &Manifest) {
             "service-exposed",
             h,
             line(n, h),
-            format!("{} is {t} (was {})", h.display_name(), was.unwrap_or("ClusterIP")),
+            format!(
+                "{} is {t} (was {})",
+                h.display_name(),
+                was.unwrap_or("ClusterIP")
+            ),
         );
     }
 }
@@ -597,14 +597,22 @@ fn service(out: &mut Out, b: Option<&Manifest>, h: &Manifest) {
 fn hosts(m: &Manifest) -> Vec<(String, usize)> {
     let spec = m.root.get("spec");
     let mut out = Vec::new();
-    for r in spec.and_then(|s| s.get("rules")).map(Node::as_seq).unwrap_or_default() {
+    for r in spec
+        .and_then(|s| s.get("rules"))
+        .map(Node::as_seq)
+        .unwrap_or_default()
+    {
         if let Some(h) = r.get("host") {
             if let Some(t) = h.scalar_text() {
                 out.push((t, h.span.line));
             }
         }
     }
-    for t in spec.and_then(|s| s.get("tls")).map(Node::as_seq).unwrap_or_default() {
+    for t in spec
+        .and_then(|s| s.get("tls"))
+        .map(Node::as_seq)
+        .unwrap_or_default()
+    {
         for h in t.get("hosts").map(Node::as_seq).unwrap_or_default() {
             if let Some(text) = h.scalar_text() {
                 out.push((text, h.span.line));
@@ -615,7 +623,12 @@ fn hosts(m: &Manifest) -> Vec<(String, usize)> {
 }
 
 fn ingress(out: &mut Out, b: Option<&Manifest>, h: &Manifest) {
-    let old: BTreeSet<String> = b.map(hosts).unwrap_or_default().into_iter().map(|x| x.0).collect();
+    let old: BTreeSet<String> = b
+        .map(hosts)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|x| x.0)
+        .collect();
     let mut seen = BTreeSet::new();
     for (host, l) in hosts(h) {
         if !old.contains(&host) && seen.insert(host.clone()) {
@@ -639,7 +652,9 @@ fn versions(m: &Manifest) -> Vec<&Node> {
 }
 
 fn vname(v: &Node) -> String {
-    v.get("name").and_then(Node::scalar_text).unwrap_or_default()
+    v.get("name")
+        .and_then(Node::scalar_text)
+        .unwrap_or_default()
 }
 
 /// The schema of a version (v1), else the CRD-wide one (v1beta1).
@@ -681,8 +696,7 @@ fn crd(out: &mut Out, b: &Manifest, h: &Manifest) {
     }
     let hv = versions(h);
     let find = |name: &str| hv.iter().copied().find(|v| vname(v) == name);
-    let versions_line =
-        key_line(h.root.get("spec"), "versions").unwrap_or_else(|| h.anchor().line);
+    let versions_line = key_line(h.root.get("spec"), "versions").unwrap_or_else(|| h.anchor().line);
     for bv in versions(b) {
         let name = vname(bv);
         let served = |v: &Node| v.get("served").and_then(Node::as_bool) != Some(false);
@@ -753,7 +767,9 @@ fn crd(out: &mut Out, b: &Manifest, h: &Manifest) {
             let Some(bn) = bf.get(p) else { continue };
             let old = str_set(bn.get("required"));
             for r in hn.get("required").map(Node::as_seq).unwrap_or_default() {
-                let Some(text) = r.scalar_text() else { continue };
+                let Some(text) = r.scalar_text() else {
+                    continue;
+                };
                 if !old.contains(&text) && n < MAX_FIELD_REASONS {
                     n += 1;
                     out.push(

@@ -163,10 +163,7 @@ pub fn assess_with(
 ) -> Result<Assessment> {
     let repo = Repository::discover(repo_dir)
         .with_context(|| format!("{} is not inside a git repository", repo_dir.display()))?;
-    let root = repo
-        .workdir()
-        .unwrap_or_else(|| repo.path())
-        .to_path_buf();
+    let root = repo.workdir().unwrap_or_else(|| repo.path()).to_path_buf();
     let head_rev = match head {
         Head::Rev(r) => r.as_str(),
         Head::WorkingTree => "HEAD",
