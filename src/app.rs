@@ -683,14 +683,12 @@ fn review_command(args: ReviewArgs) -> Result<i32> {
     // The deterministic risk, with or without an LLM.
     if let Some(base) = opts.diff_base.as_deref() {
         let head = crate::risk::Head::Rev(opts.head.clone().unwrap_or_else(|| "HEAD".into()));
-        add_pr_risk(
-            &args.repo,
-            base,
-            &head,
-            &settings,
-            &findings,
-            &mut properties,
-        )?;
+        let mut seen = findings.clone();
+        // Without a model the review never read the diff for secrets.
+        if endpoint.base_url.is_none() && endpoint.api_key.is_none() {
+            seen.extend(crate::risk::diff_secrets(&args.repo, &opts)?);
+        }
+        add_pr_risk(&args.repo, base, &head, &settings, &seen, &mut properties)?;
     }
     let mut stats = scan::Stats {
         files: files_reviewed,

@@ -965,3 +965,82 @@ fn a_label_only_pr_scores_at_most_2_through_the_binary() {
     assert_eq!(code, 0, "{stderr}");
     assert!(doc["properties"]["prRisk"].as_u64().unwrap() <= 2);
 }
+
+#[test]
+fn a_committed_secret_scores_5_with_no_llm_and_is_never_printed() {
+    let aws = format!("AKIA{}", "Q7ZW3ERT5YUI2OPA");
+    let cm = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app\n";
+    let head = format!("{cm}data:\n  AWS_ACCESS_KEY_ID: {aws}\n");
+    let dir = repo(
+        &[("config/app.yaml", cm)],
+        &[("config/app.yaml", Some(&head))],
+    );
+    let out = no_llm(dir.path())
+        .args(["review", "--no-config", "--diff-base", "main", "-f", "json"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(!stdout.contains(&aws), "{stdout}");
+    let doc: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(doc["properties"]["prRisk"], 5, "{stdout}");
+    let r = &doc["properties"]["prRiskReasons"][0];
+    assert_eq!(
+        (r["id"].as_str(), r["line"].as_u64()),
+        (Some("finding-secret"), Some(6))
+    );
+}
+
+/// An OpenAI-compatible answer scoring `deploy/app.yaml` at `risk`.
+fn llm_answer(risk: u8) -> Value {
+    let answer = serde_json::json!({"files": [{"fileName": APP, "riskScore": risk, "summary": "s", "comments": []}]});
+    serde_json::json!({
+        "id": "c", "object": "chat.completion", "created": 1, "model": "m",
+        "choices": [{"index": 0, "finish_reason": "stop",
+            "message": {"role": "assistant", "content": answer.to_string(), "refusal": null}}],
+        "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}
+    })
+}
+
+/// `review --format json` against an LLM on 127.0.0.1 answering `risk`.
+async fn review_with_llm(dir: &Path, risk: u8) -> Value {
+    use wiremock::{matchers::method, Mock, MockServer, ResponseTemplate};
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(llm_answer(risk)))
+        .mount(&server)
+        .await;
+    let mut cmd = no_llm(dir);
+    cmd.env("SHIPLINT_LLM_API_KEY", "k")
+        .env("SHIPLINT_CACHE_DIR", dir.join(".cache-test"))
+        .args(["review", "--no-config", "--diff-base", "main", "-f", "json"])
+        .arg("--llm-base-url")
+        .arg(format!("{}/v1", server.uri()));
+    let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap();
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_llm_can_raise_the_risk_never_lower_it() {
+    let dir = risky_pr();
+    let p = review_with_llm(dir.path(), 1).await["properties"].clone();
+    assert_eq!(
+        (&p["prRisk"], &p["prRiskDeterministic"], &p["prRiskLlm"]),
+        (&Value::from(4), &Value::from(4), &Value::from(1)),
+        "{p:#}"
+    );
+    let before = deploy(3, "", IMAGE);
+    let after = before.replace(
+        "labels: {app: web}\nspec",
+        "labels: {app: web, tier: front}\nspec",
+    );
+    let dir = repo(&[(APP, &before)], &[(APP, Some(&after))]);
+    let p = review_with_llm(dir.path(), 5).await["properties"].clone();
+    assert_eq!(
+        (&p["prRisk"], &p["prRiskDeterministic"], &p["prRiskLlm"]),
+        (&Value::from(5), &Value::from(1), &Value::from(5)),
+        "{p:#}"
+    );
+}

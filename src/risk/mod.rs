@@ -281,3 +281,44 @@ fn objects(root: &Path, files: &[(String, String)]) -> BTreeMap<Key, Manifest> {
     }
     out
 }
+
+/// The review's secret rule without an LLM: the added lines of the diff
+/// (the review's own reading of it) that hold a plain-text secret, as
+/// `review/secret-in-diff` findings for [`Assessment::add_findings`]. The
+/// review computes these only when it sends the diff to a model.
+pub fn diff_secrets(
+    repo: &Path,
+    opts: &crate::packs::review::ReviewOptions,
+) -> Result<Vec<Finding>> {
+    use crate::packs::review::{diff, redact};
+    let Some(base) = opts.diff_base.as_deref() else {
+        return Ok(Vec::new());
+    };
+    let mut files = diff::read_diff(
+        repo,
+        &diff::DiffSpec {
+            base,
+            head: opts.head.as_deref(),
+            context_lines: 0,
+            max_file_bytes: opts.max_file_bytes,
+            exclude: &opts.exclude,
+            base_file: "",
+        },
+    )?
+    .files;
+    let found = redact::redact_files(&mut files, &redact::PackSecrets);
+    let mut out = Vec::new();
+    for (path, lines) in found {
+        let p: std::sync::Arc<str> = path.into();
+        for (line, _, rules) in lines {
+            out.push(Finding::new(
+                "review/secret-in-diff",
+                Severity::Error,
+                &p,
+                crate::source::Span::line(line),
+                format!("plain-text secret added ({})", rules.join(", ")),
+            ));
+        }
+    }
+    Ok(out)
+}
