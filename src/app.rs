@@ -362,12 +362,15 @@ pub fn run_scan(args: &ScanArgs, command: trust::Command) -> Result<(ScanOutcome
     add_trust_findings(&mut outcome, loaded, &settings);
     if let GitMode::DiffBase(rev) = &settings.git_mode {
         let (findings, mut props) = (&outcome.findings, std::mem::take(&mut outcome.properties));
+        // The repository of the first folder named, as the git modes find it.
+        let repo = args.paths.iter().map(Path::new).find(|p| p.is_dir());
         if let Err(e) = add_pr_risk(
-            Path::new("."),
+            repo.unwrap_or(Path::new(".")),
             rev,
             &crate::risk::Head::WorkingTree,
             &settings,
             findings,
+            &settings.exclude,
             &mut props,
         ) {
             outcome.notes.push(format!("risk: {e:#}"));
@@ -393,11 +396,12 @@ fn add_pr_risk(
     head: &crate::risk::Head,
     settings: &Settings,
     findings: &[crate::finding::Finding],
+    exclude: &[String],
     props: &mut serde_json::Map<String, serde_json::Value>,
 ) -> Result<()> {
     let opts = crate::risk::RiskOptions::from_config(settings.options("risk"))?;
     let weights = crate::risk::Weights::new(&opts);
-    let mut a = crate::risk::assess_with(repo, base, head, &weights)?;
+    let mut a = crate::risk::assess_excluding(repo, base, head, &weights, exclude)?;
     // The trust boundary's findings are about the config, not the change.
     let own: Vec<_> = findings
         .iter()
@@ -688,7 +692,21 @@ fn review_command(args: ReviewArgs) -> Result<i32> {
         if endpoint.base_url.is_none() && endpoint.api_key.is_none() {
             seen.extend(crate::risk::diff_secrets(&args.repo, &opts)?);
         }
-        add_pr_risk(&args.repo, base, &head, &settings, &seen, &mut properties)?;
+        let exclude: Vec<String> = settings
+            .exclude
+            .iter()
+            .chain(&opts.exclude)
+            .cloned()
+            .collect();
+        add_pr_risk(
+            &args.repo,
+            base,
+            &head,
+            &settings,
+            &seen,
+            &exclude,
+            &mut properties,
+        )?;
     }
     let mut stats = scan::Stats {
         files: files_reviewed,

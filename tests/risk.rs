@@ -1044,3 +1044,51 @@ async fn the_llm_can_raise_the_risk_never_lower_it() {
         "{p:#}"
     );
 }
+
+#[test]
+fn excluded_files_are_left_out() {
+    let privileged = format!("{IMAGE}          securityContext:\n            privileged: true\n");
+    let dir = repo(
+        &[
+            (".shiplint.yaml", "exclude: ['tests/fixtures/**']\n"),
+            ("tests/fixtures/bad.yaml", &deploy(3, "", IMAGE)),
+        ],
+        &[("tests/fixtures/bad.yaml", Some(&deploy(1, "", &privileged)))],
+    );
+    let head = Head::Rev("HEAD".into());
+    let w = Weights::default();
+    let a = risk::assess_excluding(dir.path(), "main", &head, &w, &["tests/fixtures/**".into()])
+        .unwrap();
+    assert_eq!((a.score, a.reasons.len()), (1, 0), "{:#?}", a.reasons);
+    assert_eq!(risk::assess(dir.path(), "main", &head).unwrap().score, 4);
+    // Through the binary, the excludes are the base config's.
+    let (_, doc, stderr) =
+        json_run(no_llm(dir.path()).args(["review", "--diff-base", "main", "-f", "json"]));
+    assert_eq!(doc["properties"]["prRisk"], 1, "{stderr}");
+}
+
+#[test]
+fn scan_fails_on_risk_without_an_llm() {
+    let dir = risky_pr();
+    let code = |n: &str| {
+        no_llm(dir.path())
+            .args([
+                "scan",
+                "--no-config",
+                "--packs",
+                "schema",
+                "--diff-base",
+                "main",
+                "--fail-on",
+                "never",
+                "--fail-on-risk",
+                n,
+            ])
+            .output()
+            .unwrap()
+            .status
+            .code()
+    };
+    assert_eq!(code("4"), Some(1));
+    assert_eq!(code("5"), Some(0));
+}

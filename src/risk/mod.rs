@@ -161,6 +161,18 @@ pub fn assess_with(
     head: &Head,
     weights: &Weights,
 ) -> Result<Assessment> {
+    assess_excluding(repo_dir, base_rev, head, weights, &[])
+}
+
+/// [`assess_with`] leaving out the files that `exclude` (gitignore globs,
+/// the config's `exclude:`) matches on either side.
+pub fn assess_excluding(
+    repo_dir: &Path,
+    base_rev: &str,
+    head: &Head,
+    weights: &Weights,
+    exclude: &[String],
+) -> Result<Assessment> {
     let repo = Repository::discover(repo_dir)
         .with_context(|| format!("{} is not inside a git repository", repo_dir.display()))?;
     let root = repo.workdir().unwrap_or_else(|| repo.path()).to_path_buf();
@@ -184,6 +196,25 @@ pub fn assess_with(
         Head::Rev(_) => tree_files(&repo, &head_commit.tree()?)?,
         Head::WorkingTree => worktree_files(&root),
     };
+    let excluded = {
+        let mut b = ignore::gitignore::GitignoreBuilder::new(&root);
+        for g in exclude {
+            b.add_line(None, g)
+                .with_context(|| format!("bad exclude pattern '{g}'"))?;
+        }
+        b.build().context("building exclude patterns")?
+    };
+    let keep = |files: Vec<(String, String)>| -> Vec<(String, String)> {
+        files
+            .into_iter()
+            .filter(|(p, _)| {
+                !excluded
+                    .matched_path_or_any_parents(root.join(p), false)
+                    .is_ignore()
+            })
+            .collect()
+    };
+    let (base_files, head_files) = (keep(base_files), keep(head_files));
     let base_objs = objects(&root, &base_files);
     let head_objs = objects(&root, &head_files);
     let mut a = Assessment {
