@@ -1092,3 +1092,20 @@ fn scan_fails_on_risk_without_an_llm() {
     assert_eq!(code("4"), Some(1));
     assert_eq!(code("5"), Some(0));
 }
+
+#[test]
+fn a_repeated_key_pairs_by_file_first() {
+    // A kustomize base and an overlay's patch share (kind, name).
+    let patch = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  namespace: shop\nspec:\n  replicas: 5\n";
+    let base_app = deploy(3, "", IMAGE);
+    let a = assess(
+        &[
+            ("base/app.yaml", &base_app),
+            ("overlays/prod/patch.yaml", patch),
+        ],
+        &[("overlays/prod/patch.yaml", Some(&patch.replace("5", "2")))],
+    );
+    let r = expect(&a, "replicas-cut", 3, "overlays/prod/patch.yaml", 7);
+    assert!(r.reason.contains("5 → 2"), "{}", r.reason);
+    assert_eq!(a.reasons.len(), 1, "{:#?}", a.reasons);
+}

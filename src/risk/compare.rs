@@ -23,7 +23,9 @@ const SCALED: &[&str] = &[
 /// At most this many schema reasons per CRD version.
 const MAX_FIELD_REASONS: usize = 20;
 
-type Objects = BTreeMap<Key, Manifest>;
+/// The objects of a snapshot by identity; several when a key repeats (a
+/// kustomize base and its overlays' patches, say).
+pub(crate) type Objects<'a> = BTreeMap<Key, Vec<&'a Manifest>>;
 
 struct Out<'w> {
     weights: &'w Weights,
@@ -56,22 +58,31 @@ fn key_line(parent: Option<&Node>, key: &str) -> Option<usize> {
 }
 
 /// The reasons of the change from `base` to `head`.
-pub(crate) fn compare(base: &Objects, head: &Objects, weights: &Weights) -> Vec<Reason> {
+pub(crate) fn compare(base: &Objects<'_>, head: &Objects<'_>, weights: &Weights) -> Vec<Reason> {
     let mut out = Out {
         weights,
         reasons: Vec::new(),
     };
-    let mut deleted: Vec<&Manifest> = base
-        .iter()
-        .filter(|(k, _)| !head.contains_key(*k))
-        .map(|(_, m)| m)
-        .collect();
+    let mut deleted: Vec<&Manifest> = Vec::new();
     let mut pairs: Vec<(Option<&Manifest>, &Manifest)> = Vec::new();
     let mut added: Vec<&Manifest> = Vec::new();
-    for (k, h) in head {
-        match base.get(k) {
-            Some(b) => pairs.push((Some(b), h)),
-            None => added.push(h),
+    let keys: BTreeSet<&Key> = base.keys().chain(head.keys()).collect();
+    for k in keys {
+        let mut bs = base.get(k).cloned().unwrap_or_default();
+        let mut hs = head.get(k).cloned().unwrap_or_default();
+        // A repeated key pairs by file first; one left on each side is a move.
+        hs.retain(|h| match bs.iter().position(|b| b.path == h.path) {
+            Some(i) => {
+                pairs.push((Some(bs.remove(i)), h));
+                false
+            }
+            None => true,
+        });
+        if let ([b], [h]) = (bs.as_slice(), hs.as_slice()) {
+            pairs.push((Some(b), h));
+        } else {
+            deleted.extend(bs);
+            added.extend(hs);
         }
     }
     // Renames: deleted and added with the same kind in the same file.
@@ -383,7 +394,7 @@ fn replicas(out: &mut Out, b: &Manifest, h: &Manifest, head: &Objects) {
         .filter_map(|e| Some((e.key.key_str()?.into_owned(), e.value.scalar_text()?)))
         .collect();
     let ns = h.namespace.clone().unwrap_or_default();
-    for pdb in head.values() {
+    for pdb in head.values().flatten() {
         if pdb.kind != "PodDisruptionBudget" || pdb.namespace.clone().unwrap_or_default() != ns {
             continue;
         }
@@ -504,6 +515,7 @@ fn referenced(objs: &Objects, binding: &Manifest) -> Option<BTreeSet<(String, St
         String::new()
     };
     objs.get(&(RBAC.to_string(), kind, ns, name))
+        .and_then(|v| v.first())
         .map(|r| grants(r).into_keys().collect())
 }
 

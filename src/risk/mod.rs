@@ -215,11 +215,10 @@ pub fn assess_excluding(
             .collect()
     };
     let (base_files, head_files) = (keep(base_files), keep(head_files));
-    let base_objs = objects(&root, &base_files);
-    let head_objs = objects(&root, &head_files);
+    let (base_objs, head_objs) = (objects(&root, &base_files), objects(&root, &head_files));
     let mut a = Assessment {
         score: 1,
-        reasons: compare::compare(&base_objs, &head_objs, weights),
+        reasons: compare::compare(&by_key(&base_objs), &by_key(&head_objs), weights),
     };
     a.finish();
     Ok(a)
@@ -286,29 +285,36 @@ fn text_of(bytes: &[u8]) -> Option<String> {
 /// An object's identity: (apiVersion group, kind, namespace, name).
 pub(crate) type Key = (String, String, String, String);
 
-/// The named objects of a snapshot (the first of duplicates kept); templates
-/// that need rendering are skipped.
-fn objects(root: &Path, files: &[(String, String)]) -> BTreeMap<Key, Manifest> {
-    let mut out = BTreeMap::new();
+/// The named objects of a snapshot; templates that need rendering are
+/// skipped.
+fn objects(root: &Path, files: &[(String, String)]) -> Vec<Manifest> {
+    let mut out = Vec::new();
     for (path, text) in files {
         let on_disk = root.join(path);
         if manifest::needs_rendering(&on_disk.to_string_lossy(), text) {
             continue;
         }
         let file = SourceFile::new(path.as_str(), text.clone());
-        for m in manifest::parse_file(&file, Limits::default()).manifests {
-            if manifest::is_tool_config(&m.api_version, &m.kind) {
-                continue;
-            }
-            let Some(name) = m.name.clone() else { continue };
-            let key = (
-                m.group().to_string(),
-                m.kind.clone(),
-                m.namespace.clone().unwrap_or_default(),
-                name,
-            );
-            out.entry(key).or_insert(m);
-        }
+        out.extend(
+            manifest::parse_file(&file, Limits::default())
+                .manifests
+                .into_iter()
+                .filter(|m| m.name.is_some() && !manifest::is_tool_config(&m.api_version, &m.kind)),
+        );
+    }
+    out
+}
+
+fn by_key(objs: &[Manifest]) -> compare::Objects<'_> {
+    let mut out: compare::Objects<'_> = BTreeMap::new();
+    for m in objs {
+        let key = (
+            m.group().to_string(),
+            m.kind.clone(),
+            m.namespace.clone().unwrap_or_default(),
+            m.name.clone().unwrap_or_default(),
+        );
+        out.entry(key).or_default().push(m);
     }
     out
 }
