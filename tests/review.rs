@@ -744,7 +744,10 @@ async fn the_cache_does_not_replay_one_servers_answers_for_another() {
     assert_eq!(doc["properties"]["reviewUsage"]["cachedChunks"], 0);
     assert_eq!(doc["properties"]["reviewUsage"]["requests"], 1);
     // The model's score (the deterministic one, 4, is the PR's).
-    assert_eq!(doc["properties"]["prRiskLlm"], 1, "the second server's answer");
+    assert_eq!(
+        doc["properties"]["prRiskLlm"], 1,
+        "the second server's answer"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
