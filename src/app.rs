@@ -362,6 +362,23 @@ pub fn run_scan(args: &ScanArgs, command: trust::Command) -> Result<(ScanOutcome
     })?;
     add_trust_findings(&mut outcome, loaded, &settings);
     crate::exempt::apply(&mut outcome, &settings);
+    if let GitMode::DiffBase(rev) = &settings.git_mode {
+        let (findings, mut props) = (&outcome.findings, std::mem::take(&mut outcome.properties));
+        // The repository of the first folder named, as the git modes find it.
+        let repo = args.paths.iter().map(Path::new).find(|p| p.is_dir());
+        if let Err(e) = add_pr_risk(
+            repo.unwrap_or(Path::new(".")),
+            rev,
+            &crate::risk::Head::WorkingTree,
+            &settings,
+            findings,
+            &settings.exclude,
+            &mut props,
+        ) {
+            outcome.notes.push(format!("risk: {e:#}"));
+        }
+        outcome.properties = props;
+    }
     Ok((outcome, verdict))
 }
 
@@ -369,6 +386,37 @@ pub fn run_scan(args: &ScanArgs, command: trust::Command) -> Result<(ScanOutcome
 /// `.shiplint.yaml` (not with `--config` or `--no-config`).
 fn revision_config(args: &ScanArgs) -> bool {
     !args.no_config && args.config.is_none()
+}
+
+/// The deterministic PR risk (`crate::risk`) of the change since the merge
+/// base with `base`, raised by the run's findings (on added lines), merged
+/// into the run's properties: `prRisk` is the maximum of it and the LLM's
+/// score already there (the LLM can raise the risk, never lower it).
+fn add_pr_risk(
+    repo: &Path,
+    base: &str,
+    head: &crate::risk::Head,
+    settings: &Settings,
+    findings: &[crate::finding::Finding],
+    exclude: &[String],
+    props: &mut serde_json::Map<String, serde_json::Value>,
+) -> Result<()> {
+    let opts = crate::risk::RiskOptions::from_config(settings.options("risk"))?;
+    let weights = crate::risk::Weights::new(&opts);
+    let mut a = crate::risk::assess_excluding(repo, base, head, &weights, exclude)?;
+    // The trust boundary's findings are about the config, not the change.
+    let own: Vec<_> = findings
+        .iter()
+        .filter(|f| !f.rule.starts_with("config/"))
+        .cloned()
+        .collect();
+    a.add_findings(&own, &weights);
+    let llm = props
+        .get("prRisk")
+        .and_then(serde_json::Value::as_u64)
+        .map(|v| v.min(5) as u8);
+    a.insert_properties(props, llm);
+    Ok(())
 }
 
 fn exit_for(outcome: &ScanOutcome, verdict: Verdict) -> i32 {
@@ -652,6 +700,30 @@ fn review_command(args: ReviewArgs) -> Result<i32> {
     let mut properties = serde_json::Map::new();
     properties.insert("packs".into(), vec!["review"].into());
     properties.extend(report.properties);
+    // The deterministic risk, with or without an LLM.
+    if let Some(base) = opts.diff_base.as_deref() {
+        let head = crate::risk::Head::Rev(opts.head.clone().unwrap_or_else(|| "HEAD".into()));
+        let mut seen = findings.clone();
+        // Without a model the review never read the diff for secrets.
+        if endpoint.base_url.is_none() && endpoint.api_key.is_none() {
+            seen.extend(crate::risk::diff_secrets(&args.repo, &opts)?);
+        }
+        let exclude: Vec<String> = settings
+            .exclude
+            .iter()
+            .chain(&opts.exclude)
+            .cloned()
+            .collect();
+        add_pr_risk(
+            &args.repo,
+            base,
+            &head,
+            &settings,
+            &seen,
+            &exclude,
+            &mut properties,
+        )?;
+    }
     let mut stats = scan::Stats {
         files: files_reviewed,
         duration: started.elapsed(),

@@ -247,6 +247,7 @@ impl ConfigFile {
         for (section, v) in &self.pack_options {
             let checked: Result<()> = match section.as_str() {
                 "review" => crate::packs::review::ReviewOptions::from_config(Some(v)).map(|_| ()),
+                "risk" => crate::risk::RiskOptions::from_config(Some(v)).map(|_| ()),
                 "secrets" => {
                     serde_json::from_value::<crate::packs::secrets::SecretsOptions>(v.clone())
                         .map_err(anyhow::Error::from)
@@ -364,8 +365,14 @@ pub fn scrub(msg: &str) -> String {
 }
 
 /// Pack sections other packs read from the config file.
-pub const KNOWN_PACK_SECTIONS: &[&str] =
-    &["deprecations", "practices", "secrets", "review", "github"];
+pub const KNOWN_PACK_SECTIONS: &[&str] = &[
+    "deprecations",
+    "practices",
+    "secrets",
+    "review",
+    "github",
+    "risk",
+];
 
 /// A Kubernetes minor version such as 1.30.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]

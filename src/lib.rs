@@ -16,6 +16,7 @@ pub mod locate;
 pub mod manifest;
 pub mod packs;
 pub mod report;
+pub mod risk;
 pub mod scan;
 pub mod shard;
 pub mod source;

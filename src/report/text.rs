@@ -197,7 +197,8 @@ fn review_summary(out: &mut String, outcome: &ScanOutcome) {
     let Some(risk) = p.get("prRisk").and_then(|v| v.as_u64()) else {
         return;
     };
-    let _ = writeln!(out, "PR risk: {risk}/5");
+    let _ = writeln!(out, "PR risk: {risk}/5{}", risk_sources(p));
+    risk_reasons(out, p);
     for f in p
         .get("reviewFiles")
         .and_then(|v| v.as_array())
@@ -247,4 +248,42 @@ fn review_summary(out: &mut String, outcome: &ScanOutcome) {
         );
     }
     out.push('\n');
+}
+
+/// ` (rules 4/5, LLM 3/5)`: where the PR risk comes from, when known.
+fn risk_sources(p: &serde_json::Map<String, serde_json::Value>) -> String {
+    let rules = p.get("prRiskDeterministic").and_then(|v| v.as_u64());
+    let llm = p.get("prRiskLlm").and_then(|v| v.as_u64());
+    match (rules, llm) {
+        (Some(r), Some(l)) => format!(" (rules {r}/5, LLM {l}/5)"),
+        (Some(r), None) => format!(" (rules {r}/5, no LLM score)"),
+        _ => String::new(),
+    }
+}
+
+/// The deterministic risk's top 5 reasons.
+fn risk_reasons(out: &mut String, p: &serde_json::Map<String, serde_json::Value>) {
+    const TOP: usize = 5;
+    let reasons = p
+        .get("prRiskReasons")
+        .and_then(|v| v.as_array())
+        .map(|a| a.as_slice())
+        .unwrap_or_default();
+    for r in reasons.iter().take(TOP) {
+        let _ = writeln!(
+            out,
+            "  {}/5  {}:{}: {}",
+            r["weight"],
+            r["path"].as_str().unwrap_or(""),
+            r["line"],
+            r["reason"].as_str().unwrap_or("").replace('\n', " ")
+        );
+    }
+    if reasons.len() > TOP {
+        let _ = writeln!(
+            out,
+            "  … {} more reasons (JSON: properties.prRiskReasons)",
+            reasons.len() - TOP
+        );
+    }
 }
