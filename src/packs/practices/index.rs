@@ -13,6 +13,8 @@ use super::cross::{
     PDB_MISSING, SERVICE_NO_MATCH, STS_SERVICE,
 };
 use super::podspec::{self, string_map};
+use super::probes::READINESS;
+use super::security::AUTOMOUNT;
 use super::{annotations, enabled, severity};
 use crate::config::Settings;
 use crate::finding::Finding;
@@ -40,9 +42,14 @@ impl Site {
     }
 
     fn push(&self, out: &mut Vec<Finding>, rule: &str, span: Span, msg: String, key: &str) {
+        self.push_keyed(out, rule, span, msg, format!("{}:{key}", self.display));
+    }
+
+    /// With the whole key (as the per-file checks make it).
+    fn push_keyed(&self, out: &mut Vec<Finding>, rule: &str, span: Span, msg: String, key: String) {
         out.push(
             Finding::new(rule, severity(rule), &self.path, span, msg)
-                .with_key(format!("{}:{key}", self.display))
+                .with_key(key)
                 .with_doc_ignores(self.ignores.clone()),
         );
     }
@@ -60,6 +67,11 @@ struct PodFacts {
     replicas: i64,
     /// StatefulSet `spec.serviceName` and its span.
     service_name: Option<(String, Span)>,
+    /// Long-running containers without a readinessProbe: (span, what, key).
+    no_readiness: Vec<(Span, String, String)>,
+    /// The pod spec leaves `automountServiceAccountToken` unset: where to
+    /// report, and the ServiceAccount whose own setting then decides.
+    automount_unset: Option<(Span, String)>,
 }
 
 #[derive(Debug, Clone)]
@@ -90,8 +102,10 @@ pub struct Facts {
     hpas: Vec<HpaFacts>,
     /// (namespace, selector) of every PodDisruptionBudget.
     pdbs: Vec<(String, Selector)>,
-    /// (namespace, podSelector) of every NetworkPolicy.
-    netpols: Vec<(String, Selector)>,
+    /// (namespace, folder, podSelector) of every NetworkPolicy.
+    netpols: Vec<(String, String, Selector)>,
+    /// (namespace, name) of ServiceAccounts with `automountServiceAccountToken: false`.
+    sa_no_automount: HashSet<(String, String)>,
     /// (kind, namespace, name) of every resource: HPA targets.
     objects: HashSet<(String, String, String)>,
     /// Folders with custom resources (operators create pods from them).
@@ -107,6 +121,7 @@ impl Facts {
         self.hpas.extend(other.hpas);
         self.pdbs.extend(other.pdbs);
         self.netpols.extend(other.netpols);
+        self.sa_no_automount.extend(other.sa_no_automount);
         self.objects.extend(other.objects);
         self.cr_dirs.extend(other.cr_dirs);
         self.template_dirs.extend(other.template_dirs);
@@ -148,6 +163,8 @@ impl Facts {
                     .filter(|_| m.kind == "StatefulSet")
                     .and_then(|n| Some((n.as_str()?.to_string(), n.span)))
                     .filter(|(n, _)| !n.is_empty()),
+                no_readiness: super::probes::missing_readiness(&w),
+                automount_unset: super::security::automount_unset(&w),
             });
             return;
         }
@@ -193,7 +210,18 @@ impl Facts {
             }
             "NetworkPolicy" => {
                 if let Some(sel) = spec.and_then(|s| s.get("podSelector")) {
-                    self.netpols.push((ns, Selector::from_node(sel)));
+                    self.netpols.push((ns, d, Selector::from_node(sel)));
+                }
+            }
+            "ServiceAccount" if m.group().is_empty() => {
+                if m.root
+                    .get("automountServiceAccountToken")
+                    .and_then(Node::as_bool)
+                    == Some(false)
+                {
+                    if let Some(name) = &m.name {
+                        self.sa_no_automount.insert((ns, name.clone()));
+                    }
                 }
             }
             _ => {}
@@ -336,26 +364,185 @@ pub fn check(settings: &Settings, f: &Facts, all: &mut Vec<Finding>) {
         }
     }
 
-    // Workloads no NetworkPolicy selects, in namespaces that use them.
-    let netpol_ns: HashSet<&str> = f.netpols.iter().map(|(ns, _)| ns.as_str()).collect();
+    // Workloads no NetworkPolicy selects, where their own unit of deployment
+    // uses NetworkPolicies: a policy of the same namespace in the workload's
+    // folder or above it (a namespace-wide default-deny at the top of the
+    // tree), or in a folder next to the workload's files (`k8s/policies/`
+    // beside `k8s/app.yaml`). Policies in unrelated folders (another sample
+    // of a monorepo, another repository of the run) say nothing about it.
     for p in &f.pods {
-        if (p.kind == "Pod" && p.job_like) || !netpol_ns.contains(p.ns.as_str()) {
+        if p.kind == "Pod" && p.job_like {
             continue;
         }
-        // `podSelector: {}` selects every pod of its namespace.
+        let judged = f
+            .netpols
+            .iter()
+            .any(|(ns, d, _)| *ns == p.ns && same_unit(d, &p.dir));
+        if !judged {
+            continue;
+        }
+        // `podSelector: {}` selects every pod of its namespace; a policy of
+        // any folder counts.
         let covered = f
             .netpols
             .iter()
-            .any(|(ns, sel)| *ns == p.ns && sel.matches(&p.labels));
+            .any(|(ns, _, sel)| *ns == p.ns && sel.matches(&p.labels));
         if !covered {
             p.site.push(
                 out,
                 NETPOL_MISSING,
                 p.anchor,
-                format!("{}: no NetworkPolicy in namespace '{}' selects its pods, so they accept traffic from anywhere", p.site.display, p.ns),
+                format!("{}: NetworkPolicies of namespace '{}' sit next to it, but none selects its pods, so they accept traffic from anywhere", p.site.display, p.ns),
                 "netpol",
             );
         }
     }
+
+    // Containers without a readinessProbe, where a Service sends them
+    // traffic (kube-score's rule: readiness only gates Service endpoints).
+    let mut services_by_ns: HashMap<&str, Vec<&ServiceFacts>> = HashMap::new();
+    for s in &f.services {
+        services_by_ns.entry(s.ns.as_str()).or_default().push(s);
+    }
+    for p in &f.pods {
+        if p.no_readiness.is_empty() {
+            continue;
+        }
+        let Some(svc) = selecting_service(&services_by_ns, p) else {
+            continue;
+        };
+        for (span, what, key) in &p.no_readiness {
+            p.site.push_keyed(
+                out,
+                READINESS,
+                *span,
+                format!("{what} has no readinessProbe: Service/{} sends it traffic as soon as it starts, before it can serve", svc.name),
+                key.clone(),
+            );
+        }
+    }
+
+    // Pods that leave the token mount unset, unless their ServiceAccount
+    // (in the run) sets `automountServiceAccountToken: false`.
+    for p in &f.pods {
+        let Some((span, sa)) = &p.automount_unset else {
+            continue;
+        };
+        if f.sa_no_automount.contains(&(p.ns.clone(), sa.clone())) {
+            continue;
+        }
+        p.site.push_keyed(
+            out,
+            AUTOMOUNT,
+            *span,
+            format!("{} mounts a token of ServiceAccount '{sa}' (neither the pod nor the ServiceAccount sets automountServiceAccountToken: false): anyone who gets into the pod can call the Kubernetes API as it", p.site.display),
+            format!("{}:pod", p.site.display),
+        );
+    }
     all.extend(found.into_iter().filter(|x| enabled(settings, &x.rule)));
+}
+
+/// A policy folder governs a workload folder when it is the same folder or
+/// above it, or a folder right beside the workload's files.
+fn same_unit(policy_dir: &str, workload_dir: &str) -> bool {
+    let under = |a: &str, b: &str| {
+        a == b || a.is_empty() || (b.starts_with(a) && b.as_bytes().get(a.len()) == Some(&b'/'))
+    };
+    under(policy_dir, workload_dir) || dir(policy_dir) == workload_dir
+}
+
+/// A Service of the pod's namespace (a missing namespace counts as
+/// "default" on both sides) whose selector picks the pod.
+fn selecting_service<'f>(
+    services_by_ns: &HashMap<&str, Vec<&'f ServiceFacts>>,
+    p: &PodFacts,
+) -> Option<&'f ServiceFacts> {
+    services_by_ns
+        .get(p.ns.as_str())?
+        .iter()
+        .copied()
+        .find(|s| {
+            s.selector.as_ref().is_some_and(|(sel, _)| {
+                !sel.is_empty() && sel.iter().all(|(k, v)| p.labels.get(k) == Some(v))
+            })
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testutil::{only, pairs};
+    use super::same_unit;
+
+    #[test]
+    fn a_policy_governs_its_folder_the_folders_below_and_the_folder_it_sits_in() {
+        assert!(same_unit("k8s/app", "k8s/app"));
+        assert!(same_unit("k8s", "k8s/app"));
+        assert!(same_unit("", "k8s/app"));
+        assert!(same_unit("k8s/policies", "k8s"));
+        // Another sample of a monorepo, a prefix that is not a folder.
+        assert!(!same_unit(
+            "networking/network-policies",
+            "quickstarts/hello"
+        ));
+        assert!(!same_unit(
+            "networking/network-policies",
+            "networking/other"
+        ));
+        assert!(!same_unit("k8s/app", "k8s/app2"));
+    }
+
+    const POD: &str = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  namespace: a\nspec:\n  serviceAccountName: robot\n  containers:\n  - name: p\n    image: a:1\n";
+
+    #[test]
+    fn automount_honours_an_explicit_true_and_the_service_account() {
+        assert_eq!(
+            only(POD, &["automount-service-account-token"]),
+            pairs(&[("automount-service-account-token", 6)])
+        );
+        let explicit = POD.replace("spec:\n", "spec:\n  automountServiceAccountToken: true\n");
+        assert!(only(&explicit, &["automount-service-account-token"]).is_empty());
+        let sa = |ns: &str| {
+            format!("{POD}---\napiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: robot\n  namespace: {ns}\nautomountServiceAccountToken: false\n")
+        };
+        assert!(only(&sa("a"), &["automount-service-account-token"]).is_empty());
+        // The ServiceAccount of another namespace is another account.
+        assert_eq!(
+            only(&sa("b"), &["automount-service-account-token"]).len(),
+            1
+        );
+    }
+
+    #[test]
+    fn services_select_pods_of_their_own_namespace_only() {
+        let deploy = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  selector:\n    matchLabels: {app: web}\n  template:\n    metadata:\n      labels: {app: web}\n    spec:\n      containers:\n      - name: web\n        image: a:1\n";
+        let svc = |ns: &str| {
+            format!("{deploy}---\napiVersion: v1\nkind: Service\nmetadata:\n  name: web\n{ns}spec:\n  selector: {{app: web}}\n")
+        };
+        let rules = &["service-selector-no-match", "readiness-probe-missing"];
+        // Unset on both sides: the same namespace.
+        assert_eq!(
+            only(&svc(""), rules),
+            pairs(&[("readiness-probe-missing", 13)])
+        );
+        assert_eq!(
+            only(&svc("  namespace: default\n"), rules),
+            pairs(&[("readiness-probe-missing", 13)])
+        );
+        // Another namespace: the Service selects nothing here (not judged,
+        // since no workload of its namespace is in its folder), and the pod
+        // gets no traffic from it.
+        assert!(only(&svc("  namespace: other\n"), rules).is_empty());
+        let other = format!(
+            "{}---\n{}",
+            svc("  namespace: other\n"),
+            deploy
+                .replace("name: web\nspec", "name: api\n  namespace: other\nspec")
+                .replace("{app: web}\n    spec", "{app: api}\n    spec")
+                .replace("matchLabels: {app: web}", "matchLabels: {app: api}")
+        );
+        assert_eq!(
+            only(&other, rules),
+            pairs(&[("service-selector-no-match", 22)])
+        );
+    }
 }
