@@ -14,6 +14,7 @@ use super::cross::{
 };
 use super::podspec::{self, string_map};
 use super::probes::READINESS;
+use super::rbac::{self, CLUSTER_ADMIN};
 use super::security::AUTOMOUNT;
 use super::{annotations, enabled, severity};
 use crate::config::Settings;
@@ -104,6 +105,11 @@ pub struct Facts {
     pdbs: Vec<(String, Selector)>,
     /// (namespace, folder, podSelector) of every NetworkPolicy.
     netpols: Vec<(String, String, Selector)>,
+    /// ClusterRoles granting `*` on `*/*` (cluster-admin-like), by name.
+    admin_roles: HashSet<String>,
+    /// Bindings of ServiceAccounts to a ClusterRole: (where, role, span of
+    /// the roleRef name, the ServiceAccounts as `namespace/name`).
+    cluster_role_bindings: Vec<(Site, String, Span, Vec<String>)>,
     /// (namespace, name) of ServiceAccounts with `automountServiceAccountToken: false`.
     sa_no_automount: HashSet<(String, String)>,
     /// (kind, namespace, name) of every resource: HPA targets.
@@ -122,6 +128,9 @@ impl Facts {
         self.pdbs.extend(other.pdbs);
         self.netpols.extend(other.netpols);
         self.sa_no_automount.extend(other.sa_no_automount);
+        self.admin_roles.extend(other.admin_roles);
+        self.cluster_role_bindings
+            .extend(other.cluster_role_bindings);
         self.objects.extend(other.objects);
         self.cr_dirs.extend(other.cr_dirs);
         self.template_dirs.extend(other.template_dirs);
@@ -140,6 +149,21 @@ impl Facts {
         }
         if is_custom(m) {
             self.cr_dirs.insert(d.clone());
+        }
+        if let Some(name) = rbac::full_wildcard_cluster_role(m) {
+            self.admin_roles.insert(name);
+        }
+        if let Some((role, span, sas)) = rbac::binding_to_cluster_role(m) {
+            let sas = sas
+                .into_iter()
+                .map(|(sa_ns, name)| {
+                    let sa_ns = if sa_ns.is_empty() { ns.clone() } else { sa_ns };
+                    format!("{sa_ns}/{name}")
+                })
+                .collect();
+            self.cluster_role_bindings
+                .push((Site::of(m, None), role, span, sas));
+            return;
         }
         if let Some(w) = podspec::locate(m) {
             if w.is_partial() {
@@ -437,6 +461,24 @@ pub fn check(settings: &Settings, f: &Facts, all: &mut Vec<Finding>) {
             *span,
             format!("{} mounts a token of ServiceAccount '{sa}' (neither the pod nor the ServiceAccount sets automountServiceAccountToken: false): anyone who gets into the pod can call the Kubernetes API as it", p.site.display),
             format!("{}:pod", p.site.display),
+        );
+    }
+    // ServiceAccounts bound to cluster-admin or a ClusterRole like it.
+    for (site, role, span, sas) in &f.cluster_role_bindings {
+        if role != "cluster-admin" && !f.admin_roles.contains(role) {
+            continue;
+        }
+        let scope = if site.display.starts_with("ClusterRoleBinding/") {
+            "in the whole cluster".to_string()
+        } else {
+            "in the binding's namespace".to_string()
+        };
+        site.push(
+            out,
+            CLUSTER_ADMIN,
+            *span,
+            format!("{}: ServiceAccount {} gets '{role}', which grants every verb on every resource, {scope}: a compromised pod running as it owns the cluster", site.display, sas.join(", ")),
+            "cluster-admin",
         );
     }
     all.extend(found.into_iter().filter(|x| enabled(settings, &x.rule)));
