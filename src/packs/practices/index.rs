@@ -110,6 +110,9 @@ pub struct Facts {
     /// Bindings of ServiceAccounts to a ClusterRole: (where, role, span of
     /// the roleRef name, the ServiceAccounts as `namespace/name`).
     cluster_role_bindings: Vec<(Site, String, Span, Vec<String>)>,
+    /// (namespace, name) of ServiceAccounts some RoleBinding or
+    /// ClusterRoleBinding of the run grants a role: their pods call the API.
+    bound_sas: HashSet<(String, String)>,
     /// (namespace, name) of ServiceAccounts with `automountServiceAccountToken: false`.
     sa_no_automount: HashSet<(String, String)>,
     /// (kind, namespace, name) of every resource: HPA targets.
@@ -128,6 +131,7 @@ impl Facts {
         self.pdbs.extend(other.pdbs);
         self.netpols.extend(other.netpols);
         self.sa_no_automount.extend(other.sa_no_automount);
+        self.bound_sas.extend(other.bound_sas);
         self.admin_roles.extend(other.admin_roles);
         self.cluster_role_bindings
             .extend(other.cluster_role_bindings);
@@ -152,6 +156,15 @@ impl Facts {
         }
         if let Some(name) = rbac::full_wildcard_cluster_role(m) {
             self.admin_roles.insert(name);
+        }
+        // Not `default`: binding it is a finding of its own, and says nothing
+        // about which of the namespace's pods call the API.
+        for (sa_ns, name) in rbac::bound_service_accounts(m)
+            .into_iter()
+            .filter(|(_, n)| n != "default")
+        {
+            let sa_ns = if sa_ns.is_empty() { ns.clone() } else { sa_ns };
+            self.bound_sas.insert((sa_ns, name));
         }
         if let Some((role, span, sas)) = rbac::binding_to_cluster_role(m) {
             let sas = sas
@@ -447,12 +460,15 @@ pub fn check(settings: &Settings, f: &Facts, all: &mut Vec<Finding>) {
     }
 
     // Pods that leave the token mount unset, unless their ServiceAccount
-    // (in the run) sets `automountServiceAccountToken: false`.
+    // (in the run) sets `automountServiceAccountToken: false`, or is granted
+    // a role by a binding of the run (the pod calls the API: it needs the
+    // token).
     for p in &f.pods {
         let Some((span, sa)) = &p.automount_unset else {
             continue;
         };
-        if f.sa_no_automount.contains(&(p.ns.clone(), sa.clone())) {
+        let key = (p.ns.clone(), sa.clone());
+        if f.sa_no_automount.contains(&key) || f.bound_sas.contains(&key) {
             continue;
         }
         p.site.push_keyed(
@@ -494,7 +510,10 @@ fn same_unit(policy_dir: &str, workload_dir: &str) -> bool {
 }
 
 /// A Service of the pod's namespace (a missing namespace counts as
-/// "default" on both sides) whose selector picks the pod.
+/// "default" on both sides) whose selector picks the pod, from the pod's
+/// folder tree (its folder, above or below it, or a folder beside it): a
+/// Service of another sample of a monorepo, or of another repository of the
+/// run, that happens to select `app: web` does not send this pod traffic.
 fn selecting_service<'f>(
     services_by_ns: &HashMap<&str, Vec<&'f ServiceFacts>>,
     p: &PodFacts,
@@ -504,9 +523,10 @@ fn selecting_service<'f>(
         .iter()
         .copied()
         .find(|s| {
-            s.selector.as_ref().is_some_and(|(sel, _)| {
-                !sel.is_empty() && sel.iter().all(|(k, v)| p.labels.get(k) == Some(v))
-            })
+            (same_unit(&s.dir, &p.dir) || same_unit(&p.dir, &s.dir))
+                && s.selector.as_ref().is_some_and(|(sel, _)| {
+                    !sel.is_empty() && sel.iter().all(|(k, v)| p.labels.get(k) == Some(v))
+                })
         })
 }
 

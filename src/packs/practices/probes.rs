@@ -114,7 +114,7 @@ pub fn rules() -> Vec<Rule> {
     vec![
         rule("readiness-probe-missing", Severity::Warning, "A container that a Service sends traffic to has no readinessProbe.", r#"
 ## What it finds
-A container (or native sidecar) of a Deployment, StatefulSet, DaemonSet, ReplicaSet or long-running Pod without `readinessProbe`, when a Service of its namespace among the scanned files selects the pod (as kube-score's `pod-probes` does). Pods no Service selects (workers, controllers, queue consumers) are not flagged: readiness only decides whether a pod is an endpoint of a Service. Jobs, CronJobs, Pods that run to completion (`restartPolicy: Never`/`OnFailure`) and init containers are never flagged.
+A container (or native sidecar) of a Deployment, StatefulSet, DaemonSet, ReplicaSet or long-running Pod without `readinessProbe`, when a Service of its namespace among the scanned files selects the pod (as kube-score's `pod-probes` does). The Service must sit in the workload's folder tree (the same folder, one above or below it, or a folder beside it), so a Service of another sample of a monorepo that happens to select the same labels does not count. Pods no Service selects (workers, controllers, queue consumers) are not flagged: readiness only decides whether a pod is an endpoint of a Service. Jobs, CronJobs, Pods that run to completion (`restartPolicy: Never`/`OnFailure`) and init containers are never flagged.
 
 ## Why it matters
 Without a readiness probe the Service sends the pod traffic the moment its process starts, and keeps sending it while it is overloaded or shutting down: errors during every rollout.

@@ -126,6 +126,15 @@ pub fn binding_to_cluster_role(m: &Manifest) -> Option<ClusterRoleBinding> {
     Some((name.scalar_text()?, name.span, sas))
 }
 
+/// The ServiceAccounts a RoleBinding or ClusterRoleBinding grants a role:
+/// (namespace or "", name).
+pub fn bound_service_accounts(m: &Manifest) -> Vec<(String, String)> {
+    if m.group() != RBAC_GROUP || !matches!(m.kind.as_str(), "RoleBinding" | "ClusterRoleBinding") {
+        return Vec::new();
+    }
+    service_accounts(m).map(|(ns, n, _)| (ns, n)).collect()
+}
+
 /// ServiceAccount subjects: (namespace or "", name, span of `name`).
 fn service_accounts(m: &Manifest) -> impl Iterator<Item = (String, String, Span)> + '_ {
     m.root

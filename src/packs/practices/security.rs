@@ -441,7 +441,7 @@ spec:
 "#).security(3.0).precision("high"),
         rule("automount-service-account-token", Severity::Note, "The pod mounts a service account token it may not need.", r#"
 ## What it finds
-A pod spec that does not set `automountServiceAccountToken`, whose ServiceAccount (`serviceAccountName`, else `default`) is not among the scanned files with `automountServiceAccountToken: false`. An explicit `automountServiceAccountToken: true` on the pod is a decision (controllers and operators that call the API need the token) and is not reported.
+A pod spec that does not set `automountServiceAccountToken`, whose ServiceAccount (`serviceAccountName`, else `default`) is not among the scanned files with `automountServiceAccountToken: false`. Pods whose ServiceAccount a RoleBinding or ClusterRoleBinding of the scanned files grants a role are not reported either: they were given API permissions, so they call the API and need the token. An explicit `automountServiceAccountToken: true` on the pod is a decision (controllers and operators that call the API need the token) and is not reported.
 
 ## Why it matters
 The token lets whoever gets a shell in the pod call the Kubernetes API with the pod's identity. Most apps never talk to the API.
