@@ -110,9 +110,12 @@ pub struct Facts {
     /// Bindings of ServiceAccounts to a ClusterRole: (where, role, span of
     /// the roleRef name, the ServiceAccounts as `namespace/name`).
     cluster_role_bindings: Vec<(Site, String, Span, Vec<String>)>,
-    /// (namespace, name) of ServiceAccounts some RoleBinding or
-    /// ClusterRoleBinding of the run grants a role: their pods call the API.
-    bound_sas: HashSet<(String, String)>,
+    /// Names of ServiceAccounts some RoleBinding or ClusterRoleBinding of the
+    /// run grants a role: their pods call the API. By name only: kustomize
+    /// rewrites namespaces (a subject in `system` is the Deployment's
+    /// namespace after `namespace: kubeflow`), and a name match that is not
+    /// the same account only keeps a note away.
+    bound_sas: HashSet<String>,
     /// (namespace, name) of ServiceAccounts with `automountServiceAccountToken: false`.
     sa_no_automount: HashSet<(String, String)>,
     /// (kind, namespace, name) of every resource: HPA targets.
@@ -159,13 +162,12 @@ impl Facts {
         }
         // Not `default`: binding it is a finding of its own, and says nothing
         // about which of the namespace's pods call the API.
-        for (sa_ns, name) in rbac::bound_service_accounts(m)
-            .into_iter()
-            .filter(|(_, n)| n != "default")
-        {
-            let sa_ns = if sa_ns.is_empty() { ns.clone() } else { sa_ns };
-            self.bound_sas.insert((sa_ns, name));
-        }
+        self.bound_sas.extend(
+            rbac::bound_service_accounts(m)
+                .into_iter()
+                .map(|(_, n)| n)
+                .filter(|n| n != "default"),
+        );
         if let Some((role, span, sas)) = rbac::binding_to_cluster_role(m) {
             let sas = sas
                 .into_iter()
@@ -468,7 +470,7 @@ pub fn check(settings: &Settings, f: &Facts, all: &mut Vec<Finding>) {
             continue;
         };
         let key = (p.ns.clone(), sa.clone());
-        if f.sa_no_automount.contains(&key) || f.bound_sas.contains(&key) {
+        if f.sa_no_automount.contains(&key) || f.bound_sas.contains(sa) {
             continue;
         }
         p.site.push_keyed(

@@ -264,10 +264,14 @@ pub(crate) mod testutil {
 
     pub fn findings_with(text: &str, options: &Options) -> Vec<Finding> {
         let mut settings = Settings::default();
-        settings.rule_levels.insert(
-            "practices/ephemeral-storage-missing".into(),
-            crate::config::RuleLevel::Note,
-        );
+        for off in [
+            "practices/ephemeral-storage-missing",
+            "practices/probe-port-not-exposed",
+        ] {
+            settings
+                .rule_levels
+                .insert(off.into(), crate::config::RuleLevel::Note);
+        }
         let ctx = Context {
             settings: &settings,
             kustomize: Default::default(),
