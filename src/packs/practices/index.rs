@@ -252,15 +252,15 @@ impl Facts {
                     self.netpols.push((ns, d, Selector::from_node(sel)));
                 }
             }
-            "ServiceAccount" if m.group().is_empty() => {
-                if m.root
-                    .get("automountServiceAccountToken")
-                    .and_then(Node::as_bool)
-                    == Some(false)
-                {
-                    if let Some(name) = &m.name {
-                        self.sa_no_automount.insert((ns, name.clone()));
-                    }
+            "ServiceAccount"
+                if m.group().is_empty()
+                    && m.root
+                        .get("automountServiceAccountToken")
+                        .and_then(Node::as_bool)
+                        == Some(false) =>
+            {
+                if let Some(name) = &m.name {
+                    self.sa_no_automount.insert((ns, name.clone()));
                 }
             }
             _ => {}

@@ -173,6 +173,14 @@ fn check_role(m: &Manifest, emit: &mut Emit) {
         let key = |what: &str| format!("{who}:rules[{}]:{what}", r.index);
         // Wildcards: one finding per rule entry, on its first `*`.
         if let Some((span, what)) = wildcard(&r) {
+            let what = if cluster {
+                what
+            } else {
+                what.replace(
+                    "(cluster-admin power)",
+                    "in its namespace (namespace-admin power)",
+                )
+            };
             emit.push(
                 WILDCARD,
                 span,
@@ -477,7 +485,7 @@ rules:
 "#).security(8.0).precision("high"),
         rule("rbac-pods-exec", Severity::Warning, "A Role or ClusterRole can exec or attach into pods.", r#"
 ## What it finds
-A rule of the core API group that grants `create`, `get` (websocket exec was authorised with `get` before Kubernetes 1.35) or `*` on `pods/exec` or `pods/attach`.
+A rule of the core API group that grants `create`, `get` (exec over websockets is authorised with `get` on clusters without the newer create-permission check) or `*` on `pods/exec` or `pods/attach`.
 
 ## Why it matters
 Exec runs any command in the target pods, with their ServiceAccount tokens, mounted Secrets and network position: a ServiceAccount holding it reaches everything those pods can.
