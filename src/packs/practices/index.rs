@@ -439,15 +439,29 @@ pub fn check(settings: &Settings, f: &Facts, all: &mut Vec<Finding>) {
 
     // Containers without a readinessProbe, where a Service sends them
     // traffic (kube-score's rule: readiness only gates Service endpoints).
-    let mut services_by_ns: HashMap<&str, Vec<&ServiceFacts>> = HashMap::new();
+    // Pod index → the first Service selecting it, through the label index
+    // (services × candidates, not pods × services).
+    let mut selected_by: HashMap<usize, &str> = HashMap::new();
     for s in &f.services {
-        services_by_ns.entry(s.ns.as_str()).or_default().push(s);
-    }
-    for p in &f.pods {
-        if p.no_readiness.is_empty() {
+        let Some((sel, _)) = &s.selector else {
             continue;
+        };
+        let Some((k0, v0)) = sel.iter().next() else {
+            continue;
+        };
+        for &i in by_label
+            .get(&(s.ns.as_str(), k0.as_str(), v0.as_str()))
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
+        {
+            let p = &f.pods[i];
+            if !p.no_readiness.is_empty() && selects(s, sel, p) {
+                selected_by.entry(i).or_insert(s.name.as_str());
+            }
         }
-        let Some(svc) = selecting_service(&services_by_ns, p) else {
+    }
+    for (i, p) in f.pods.iter().enumerate() {
+        let Some(svc) = selected_by.get(&i) else {
             continue;
         };
         for (span, what, key) in &p.no_readiness {
@@ -455,7 +469,7 @@ pub fn check(settings: &Settings, f: &Facts, all: &mut Vec<Finding>) {
                 out,
                 READINESS,
                 *span,
-                format!("{what} has no readinessProbe: Service/{} sends it traffic as soon as it starts, before it can serve", svc.name),
+                format!("{what} has no readinessProbe: Service/{svc} sends it traffic as soon as it starts, before it can serve"),
                 key.clone(),
             );
         }
@@ -511,25 +525,15 @@ fn same_unit(policy_dir: &str, workload_dir: &str) -> bool {
     under(policy_dir, workload_dir) || dir(policy_dir) == workload_dir
 }
 
-/// A Service of the pod's namespace (a missing namespace counts as
-/// "default" on both sides) whose selector picks the pod, from the pod's
-/// folder tree (its folder, above or below it, or a folder beside it): a
-/// Service of another sample of a monorepo, or of another repository of the
-/// run, that happens to select `app: web` does not send this pod traffic.
-fn selecting_service<'f>(
-    services_by_ns: &HashMap<&str, Vec<&'f ServiceFacts>>,
-    p: &PodFacts,
-) -> Option<&'f ServiceFacts> {
-    services_by_ns
-        .get(p.ns.as_str())?
-        .iter()
-        .copied()
-        .find(|s| {
-            (same_unit(&s.dir, &p.dir) || same_unit(&p.dir, &s.dir))
-                && s.selector.as_ref().is_some_and(|(sel, _)| {
-                    !sel.is_empty() && sel.iter().all(|(k, v)| p.labels.get(k) == Some(v))
-                })
-        })
+/// Whether a Service of the pod's namespace (a missing namespace counts as
+/// "default" on both sides) selects the pod, from the pod's folder tree (its
+/// folder, above or below it, or a folder beside it): a Service of another
+/// sample of a monorepo, or of another repository of the run, that happens
+/// to select `app: web` does not send this pod traffic.
+fn selects(s: &ServiceFacts, sel: &BTreeMap<String, String>, p: &PodFacts) -> bool {
+    s.ns == p.ns
+        && (same_unit(&s.dir, &p.dir) || same_unit(&p.dir, &s.dir))
+        && sel.iter().all(|(k, v)| p.labels.get(k) == Some(v))
 }
 
 #[cfg(test)]
