@@ -373,7 +373,10 @@ fn network_policies_judge_only_their_own_folder_tree() {
         .into_iter()
         .filter(|(r, _)| r == "practices/network-policy-missing")
         .collect();
-    assert_eq!(got, vec![("practices/network-policy-missing".to_string(), 20)]);
+    assert_eq!(
+        got,
+        vec![("practices/network-policy-missing".to_string(), 20)]
+    );
     let f = v["findings"]
         .as_array()
         .unwrap()
