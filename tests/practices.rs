@@ -319,3 +319,69 @@ fn a_recognised_token_in_env_is_reported_once() {
     );
     assert!(!serde_json::to_string(&both).unwrap().contains(token));
 }
+
+/// RBAC: every rbac-* rule on the line of the offending list item (or
+/// subject), and least-privilege roles, aggregated ClusterRoles and narrow
+/// bindings stay quiet.
+#[test]
+fn rbac_rules_fire_on_the_offending_items_and_narrow_roles_are_quiet() {
+    let v = scan_json(&["--no-config", "--packs", "practices", &fixture("rbac")]);
+    let got: Vec<(String, u64, String)> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            let path = f["path"].as_str().unwrap();
+            (
+                f["rule"].as_str().unwrap().to_string(),
+                f["span"]["line"].as_u64().unwrap(),
+                path.rsplit('/').next().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let mut got = got;
+    got.sort();
+    let risky = |r: &str, l: u64| (format!("practices/{r}"), l, "risky.yaml".to_string());
+    let mut want = vec![
+        risky("rbac-secrets-read-cluster-wide", 10),
+        risky("rbac-escalation-verbs", 15),
+        risky("rbac-webhook-control", 18),
+        risky("rbac-pods-exec", 22),
+        risky("rbac-wildcard", 30),
+        risky("rbac-cluster-admin-bound", 41),
+        risky("rbac-default-service-account-bound", 58),
+    ];
+    want.sort();
+    assert_eq!(got, want);
+    let help = shiplint(".")
+        .args(["explain", "practices/rbac-wildcard"])
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&help.stdout);
+    assert!(help.contains("CKV_K8S_49"), "{help}");
+    assert!(help.contains("wildcard-in-rules"), "{help}");
+}
+
+/// NetworkPolicies count for the unit of deployment they sit in: a policy
+/// of another sample of a monorepo says nothing about `samples/hello`; the
+/// team's `k8s/policies/` beside `k8s/app.yaml` does, so the worker no
+/// policy selects is reported (and only it).
+#[test]
+fn network_policies_judge_only_their_own_folder_tree() {
+    let v = scan_json(&["--no-config", "--packs", "practices", &fixture("netpol")]);
+    let got: Vec<(String, u64)> = pairs(&v)
+        .into_iter()
+        .filter(|(r, _)| r == "practices/network-policy-missing")
+        .collect();
+    assert_eq!(
+        got,
+        vec![("practices/network-policy-missing".to_string(), 20)]
+    );
+    let f = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule"] == "practices/network-policy-missing")
+        .unwrap();
+    assert!(f["path"].as_str().unwrap().ends_with("team/k8s/app.yaml"));
+}

@@ -96,6 +96,9 @@ pub const KUBE_LINTER: &[(&str, &[&str])] = &[
     ("dangling-horizontalpodautoscaler", &["hpa-target-missing"]),
     ("non-isolated-pod", &["network-policy-missing"]),
     ("env-var-secret", &["env-secret"]),
+    ("wildcard-in-rules", &["rbac-wildcard"]),
+    ("access-to-secrets", &["rbac-secrets-read-cluster-wide"]),
+    ("cluster-admin-role-binding", &["rbac-cluster-admin-bound"]),
 ];
 
 /// Polaris checks (`polaris.fairwinds.com/<check>-exempt: "true"`).
@@ -126,6 +129,16 @@ pub const POLARIS: &[(&str, &[&str])] = &[
     ("missingNetworkPolicy", &["network-policy-missing"]),
     ("missingPodDisruptionBudget", &["pdb-missing"]),
     ("sensitiveContainerEnvVar", &["env-secret"]),
+    ("clusterrolePodExecAttach", &["rbac-pods-exec"]),
+    ("rolePodExecAttach", &["rbac-pods-exec"]),
+    (
+        "clusterrolebindingClusterAdmin",
+        &["rbac-cluster-admin-bound"],
+    ),
+    (
+        "rolebindingClusterAdminClusterRole",
+        &["rbac-cluster-admin-bound"],
+    ),
 ];
 
 /// checkov ids (`checkov.io/skip1: CKV_K8S_20=reason`).
@@ -154,6 +167,14 @@ pub const CHECKOV: &[(&str, &[&str])] = &[
     ("CKV_K8S_39", &["dangerous-capabilities"]),
     ("CKV_K8S_40", &["run-as-root"]),
     ("CKV_K8S_43", &["image-digest-missing"]),
+    ("CKV_K8S_42", &["rbac-default-service-account-bound"]),
+    ("CKV_K8S_49", &["rbac-wildcard"]),
+    ("CKV_K8S_155", &["rbac-webhook-control"]),
+    ("CKV_K8S_157", &["rbac-escalation-verbs"]),
+    ("CKV_K8S_158", &["rbac-escalation-verbs"]),
+    ("CKV2_K8S_2", &["rbac-pods-exec"]),
+    ("CKV2_K8S_3", &["rbac-escalation-verbs"]),
+    ("CKV2_K8S_5", &["rbac-secrets-read-cluster-wide"]),
 ];
 
 fn mapped(table: &[(&str, &[&str])], id: &str, out: &mut Vec<String>) {

@@ -250,9 +250,9 @@ spec:
       app: web
 ```
 "#).precision("medium"),
-        rule("network-policy-missing", Severity::Note, "A workload is not selected by any NetworkPolicy of its namespace (in namespaces that use NetworkPolicies).", r#"
+        rule("network-policy-missing", Severity::Note, "A workload is not selected by any NetworkPolicy, where its namespace and folder use NetworkPolicies.", r#"
 ## What it finds
-A workload that no NetworkPolicy selects, in a namespace where the scanned files define at least one NetworkPolicy (namespaces without any policy are left alone: that is a decision, not an oversight). An empty `podSelector: {}` selects every pod of its own namespace (and only that namespace).
+A workload that no NetworkPolicy selects, where its own unit of deployment uses NetworkPolicies: a NetworkPolicy of the same namespace (a missing namespace counts as `default` on both sides) sits in the workload's folder, in a folder above it, or in a folder right beside the workload's files (`k8s/policies/` next to `k8s/app.yaml`). Policies in unrelated folders — another sample of a monorepo of examples, another repository of the run — do not make a workload judged, and namespaces without any policy are left alone (that is a decision, not an oversight). Once judged, a policy of the namespace from any folder that selects the pod counts; an empty `podSelector: {}` selects every pod of its own namespace (and only that namespace).
 
 ## Why it matters
 Pods that no policy selects accept traffic from every pod of the cluster; one forgotten workload is enough for lateral movement.

@@ -22,6 +22,18 @@ pub fn parse_ref(image: &str) -> (Option<&str>, Option<&str>) {
     (tag, digest)
 }
 
+/// Tags that stand for "filled in later".
+const PLACEHOLDER_TAGS: &[&str] = &[
+    "dummy",
+    "placeholder",
+    "replaceme",
+    "replace-me",
+    "changeme",
+    "change-me",
+    "tbd",
+    "todo",
+];
+
 pub fn check(w: &Workload, containers: &[Container], env: &Env, emit: &mut Emit) {
     for c in containers {
         let Some(node) = c.node.get("image") else {
@@ -35,6 +47,11 @@ pub fn check(w: &Workload, containers: &[Container], env: &Env, emit: &mut Emit)
             continue;
         }
         let (tag, digest) = parse_ref(image);
+        // `app:dummy`: a stand-in that kustomize's `images:` or a build
+        // step replaces (kubeflow's manifests).
+        if tag.is_some_and(|t| PLACEHOLDER_TAGS.contains(&t.to_ascii_lowercase().as_str())) {
+            continue;
+        }
         if digest.is_none() && matches!(tag, None | Some("latest")) {
             emit.push(
                 LATEST,
@@ -153,7 +170,7 @@ mod tests {
 
     #[test]
     fn tags_and_digests() {
-        let text = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n  - name: a\n    image: nginx\n  - name: b\n    image: nginx:latest\n  - name: c\n    image: nginx:stable\n  - name: d\n    image: nginx:1.27\n  - name: e\n    image: nginx@sha256:abc\n  - name: f\n    image: nginx:stable\n    imagePullPolicy: Always\n";
+        let text = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n  - name: a\n    image: nginx\n  - name: b\n    image: nginx:latest\n  - name: c\n    image: nginx:stable\n  - name: d\n    image: nginx:1.27\n  - name: e\n    image: nginx@sha256:abc\n  - name: f\n    image: nginx:stable\n    imagePullPolicy: Always\n  - name: g\n    image: gcr.io/ml-pipeline/metadata-writer:dummy\n";
         assert_eq!(
             only(text, false),
             pairs(&[

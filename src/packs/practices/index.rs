@@ -13,6 +13,9 @@ use super::cross::{
     PDB_MISSING, SERVICE_NO_MATCH, STS_SERVICE,
 };
 use super::podspec::{self, string_map};
+use super::probes::READINESS;
+use super::rbac::{self, CLUSTER_ADMIN};
+use super::security::AUTOMOUNT;
 use super::{annotations, enabled, severity};
 use crate::config::Settings;
 use crate::finding::Finding;
@@ -40,9 +43,14 @@ impl Site {
     }
 
     fn push(&self, out: &mut Vec<Finding>, rule: &str, span: Span, msg: String, key: &str) {
+        self.push_keyed(out, rule, span, msg, format!("{}:{key}", self.display));
+    }
+
+    /// With the whole key (as the per-file checks make it).
+    fn push_keyed(&self, out: &mut Vec<Finding>, rule: &str, span: Span, msg: String, key: String) {
         out.push(
             Finding::new(rule, severity(rule), &self.path, span, msg)
-                .with_key(format!("{}:{key}", self.display))
+                .with_key(key)
                 .with_doc_ignores(self.ignores.clone()),
         );
     }
@@ -60,6 +68,11 @@ struct PodFacts {
     replicas: i64,
     /// StatefulSet `spec.serviceName` and its span.
     service_name: Option<(String, Span)>,
+    /// Long-running containers without a readinessProbe: (span, what, key).
+    no_readiness: Vec<(Span, String, String)>,
+    /// The pod spec leaves `automountServiceAccountToken` unset: where to
+    /// report, and the ServiceAccount whose own setting then decides.
+    automount_unset: Option<(Span, String)>,
 }
 
 #[derive(Debug, Clone)]
@@ -90,8 +103,21 @@ pub struct Facts {
     hpas: Vec<HpaFacts>,
     /// (namespace, selector) of every PodDisruptionBudget.
     pdbs: Vec<(String, Selector)>,
-    /// (namespace, podSelector) of every NetworkPolicy.
-    netpols: Vec<(String, Selector)>,
+    /// (namespace, folder, podSelector) of every NetworkPolicy.
+    netpols: Vec<(String, String, Selector)>,
+    /// ClusterRoles granting `*` on `*/*` (cluster-admin-like), by name.
+    admin_roles: HashSet<String>,
+    /// Bindings of ServiceAccounts to a ClusterRole: (where, role, span of
+    /// the roleRef name, the ServiceAccounts as `namespace/name`).
+    cluster_role_bindings: Vec<(Site, String, Span, Vec<String>)>,
+    /// Names of ServiceAccounts some RoleBinding or ClusterRoleBinding of the
+    /// run grants a role: their pods call the API. By name only: kustomize
+    /// rewrites namespaces (a subject in `system` is the Deployment's
+    /// namespace after `namespace: kubeflow`), and a name match that is not
+    /// the same account only keeps a note away.
+    bound_sas: HashSet<String>,
+    /// (namespace, name) of ServiceAccounts with `automountServiceAccountToken: false`.
+    sa_no_automount: HashSet<(String, String)>,
     /// (kind, namespace, name) of every resource: HPA targets.
     objects: HashSet<(String, String, String)>,
     /// Folders with custom resources (operators create pods from them).
@@ -107,6 +133,11 @@ impl Facts {
         self.hpas.extend(other.hpas);
         self.pdbs.extend(other.pdbs);
         self.netpols.extend(other.netpols);
+        self.sa_no_automount.extend(other.sa_no_automount);
+        self.bound_sas.extend(other.bound_sas);
+        self.admin_roles.extend(other.admin_roles);
+        self.cluster_role_bindings
+            .extend(other.cluster_role_bindings);
         self.objects.extend(other.objects);
         self.cr_dirs.extend(other.cr_dirs);
         self.template_dirs.extend(other.template_dirs);
@@ -125,6 +156,29 @@ impl Facts {
         }
         if is_custom(m) {
             self.cr_dirs.insert(d.clone());
+        }
+        if let Some(name) = rbac::full_wildcard_cluster_role(m) {
+            self.admin_roles.insert(name);
+        }
+        // Not `default`: binding it is a finding of its own, and says nothing
+        // about which of the namespace's pods call the API.
+        self.bound_sas.extend(
+            rbac::bound_service_accounts(m)
+                .into_iter()
+                .map(|(_, n)| n)
+                .filter(|n| n != "default"),
+        );
+        if let Some((role, span, sas)) = rbac::binding_to_cluster_role(m) {
+            let sas = sas
+                .into_iter()
+                .map(|(sa_ns, name)| {
+                    let sa_ns = if sa_ns.is_empty() { ns.clone() } else { sa_ns };
+                    format!("{sa_ns}/{name}")
+                })
+                .collect();
+            self.cluster_role_bindings
+                .push((Site::of(m, None), role, span, sas));
+            return;
         }
         if let Some(w) = podspec::locate(m) {
             if w.is_partial() {
@@ -148,6 +202,8 @@ impl Facts {
                     .filter(|_| m.kind == "StatefulSet")
                     .and_then(|n| Some((n.as_str()?.to_string(), n.span)))
                     .filter(|(n, _)| !n.is_empty()),
+                no_readiness: super::probes::missing_readiness(&w),
+                automount_unset: super::security::automount_unset(&w),
             });
             return;
         }
@@ -193,7 +249,18 @@ impl Facts {
             }
             "NetworkPolicy" => {
                 if let Some(sel) = spec.and_then(|s| s.get("podSelector")) {
-                    self.netpols.push((ns, Selector::from_node(sel)));
+                    self.netpols.push((ns, d, Selector::from_node(sel)));
+                }
+            }
+            "ServiceAccount"
+                if m.group().is_empty()
+                    && m.root
+                        .get("automountServiceAccountToken")
+                        .and_then(Node::as_bool)
+                        == Some(false) =>
+            {
+                if let Some(name) = &m.name {
+                    self.sa_no_automount.insert((ns, name.clone()));
                 }
             }
             _ => {}
@@ -336,26 +403,214 @@ pub fn check(settings: &Settings, f: &Facts, all: &mut Vec<Finding>) {
         }
     }
 
-    // Workloads no NetworkPolicy selects, in namespaces that use them.
-    let netpol_ns: HashSet<&str> = f.netpols.iter().map(|(ns, _)| ns.as_str()).collect();
+    // Workloads no NetworkPolicy selects, where their own unit of deployment
+    // uses NetworkPolicies: a policy of the same namespace in the workload's
+    // folder or above it (a namespace-wide default-deny at the top of the
+    // tree), or in a folder next to the workload's files (`k8s/policies/`
+    // beside `k8s/app.yaml`). Policies in unrelated folders (another sample
+    // of a monorepo, another repository of the run) say nothing about it.
     for p in &f.pods {
-        if (p.kind == "Pod" && p.job_like) || !netpol_ns.contains(p.ns.as_str()) {
+        if p.kind == "Pod" && p.job_like {
             continue;
         }
-        // `podSelector: {}` selects every pod of its namespace.
+        let judged = f
+            .netpols
+            .iter()
+            .any(|(ns, d, _)| *ns == p.ns && same_unit(d, &p.dir));
+        if !judged {
+            continue;
+        }
+        // `podSelector: {}` selects every pod of its namespace; a policy of
+        // any folder counts.
         let covered = f
             .netpols
             .iter()
-            .any(|(ns, sel)| *ns == p.ns && sel.matches(&p.labels));
+            .any(|(ns, _, sel)| *ns == p.ns && sel.matches(&p.labels));
         if !covered {
             p.site.push(
                 out,
                 NETPOL_MISSING,
                 p.anchor,
-                format!("{}: no NetworkPolicy in namespace '{}' selects its pods, so they accept traffic from anywhere", p.site.display, p.ns),
+                format!("{}: NetworkPolicies of namespace '{}' sit next to it, but none selects its pods, so they accept traffic from anywhere", p.site.display, p.ns),
                 "netpol",
             );
         }
     }
+
+    // Containers without a readinessProbe, where a Service sends them
+    // traffic (kube-score's rule: readiness only gates Service endpoints).
+    // Pod index → the first Service selecting it, through the label index
+    // (services × candidates, not pods × services).
+    let mut selected_by: HashMap<usize, &str> = HashMap::new();
+    for s in &f.services {
+        let Some((sel, _)) = &s.selector else {
+            continue;
+        };
+        let Some((k0, v0)) = sel.iter().next() else {
+            continue;
+        };
+        for &i in by_label
+            .get(&(s.ns.as_str(), k0.as_str(), v0.as_str()))
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
+        {
+            let p = &f.pods[i];
+            if !p.no_readiness.is_empty() && selects(s, sel, p) {
+                selected_by.entry(i).or_insert(s.name.as_str());
+            }
+        }
+    }
+    for (i, p) in f.pods.iter().enumerate() {
+        let Some(svc) = selected_by.get(&i) else {
+            continue;
+        };
+        for (span, what, key) in &p.no_readiness {
+            p.site.push_keyed(
+                out,
+                READINESS,
+                *span,
+                format!("{what} has no readinessProbe: Service/{svc} sends it traffic as soon as it starts, before it can serve"),
+                key.clone(),
+            );
+        }
+    }
+
+    // Pods that leave the token mount unset, unless their ServiceAccount
+    // (in the run) sets `automountServiceAccountToken: false`, or is granted
+    // a role by a binding of the run (the pod calls the API: it needs the
+    // token).
+    for p in &f.pods {
+        let Some((span, sa)) = &p.automount_unset else {
+            continue;
+        };
+        let key = (p.ns.clone(), sa.clone());
+        if f.sa_no_automount.contains(&key) || f.bound_sas.contains(sa) {
+            continue;
+        }
+        p.site.push_keyed(
+            out,
+            AUTOMOUNT,
+            *span,
+            format!("{} mounts a token of ServiceAccount '{sa}' (neither the pod nor the ServiceAccount sets automountServiceAccountToken: false): anyone who gets into the pod can call the Kubernetes API as it", p.site.display),
+            format!("{}:pod", p.site.display),
+        );
+    }
+    // ServiceAccounts bound to cluster-admin or a ClusterRole like it.
+    for (site, role, span, sas) in &f.cluster_role_bindings {
+        if role != "cluster-admin" && !f.admin_roles.contains(role) {
+            continue;
+        }
+        let scope = if site.display.starts_with("ClusterRoleBinding/") {
+            "in the whole cluster".to_string()
+        } else {
+            "in the binding's namespace".to_string()
+        };
+        site.push(
+            out,
+            CLUSTER_ADMIN,
+            *span,
+            format!("{}: ServiceAccount {} gets '{role}', which grants every verb on every resource, {scope}: a compromised pod running as it owns the cluster", site.display, sas.join(", ")),
+            "cluster-admin",
+        );
+    }
     all.extend(found.into_iter().filter(|x| enabled(settings, &x.rule)));
+}
+
+/// A policy folder governs a workload folder when it is the same folder or
+/// above it, or a folder right beside the workload's files.
+fn same_unit(policy_dir: &str, workload_dir: &str) -> bool {
+    let under = |a: &str, b: &str| {
+        a == b || a.is_empty() || (b.starts_with(a) && b.as_bytes().get(a.len()) == Some(&b'/'))
+    };
+    under(policy_dir, workload_dir) || dir(policy_dir) == workload_dir
+}
+
+/// Whether a Service of the pod's namespace (a missing namespace counts as
+/// "default" on both sides) selects the pod, from the pod's folder tree (its
+/// folder, above or below it, or a folder beside it): a Service of another
+/// sample of a monorepo, or of another repository of the run, that happens
+/// to select `app: web` does not send this pod traffic.
+fn selects(s: &ServiceFacts, sel: &BTreeMap<String, String>, p: &PodFacts) -> bool {
+    s.ns == p.ns
+        && (same_unit(&s.dir, &p.dir) || same_unit(&p.dir, &s.dir))
+        && sel.iter().all(|(k, v)| p.labels.get(k) == Some(v))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testutil::{only, pairs};
+    use super::same_unit;
+
+    #[test]
+    fn a_policy_governs_its_folder_the_folders_below_and_the_folder_it_sits_in() {
+        assert!(same_unit("k8s/app", "k8s/app"));
+        assert!(same_unit("k8s", "k8s/app"));
+        assert!(same_unit("", "k8s/app"));
+        assert!(same_unit("k8s/policies", "k8s"));
+        // Another sample of a monorepo, a prefix that is not a folder.
+        assert!(!same_unit(
+            "networking/network-policies",
+            "quickstarts/hello"
+        ));
+        assert!(!same_unit(
+            "networking/network-policies",
+            "networking/other"
+        ));
+        assert!(!same_unit("k8s/app", "k8s/app2"));
+    }
+
+    const POD: &str = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  namespace: a\nspec:\n  serviceAccountName: robot\n  containers:\n  - name: p\n    image: a:1\n";
+
+    #[test]
+    fn automount_honours_an_explicit_true_and_the_service_account() {
+        assert_eq!(
+            only(POD, &["automount-service-account-token"]),
+            pairs(&[("automount-service-account-token", 6)])
+        );
+        let explicit = POD.replace("spec:\n", "spec:\n  automountServiceAccountToken: true\n");
+        assert!(only(&explicit, &["automount-service-account-token"]).is_empty());
+        let sa = |ns: &str| {
+            format!("{POD}---\napiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: robot\n  namespace: {ns}\nautomountServiceAccountToken: false\n")
+        };
+        assert!(only(&sa("a"), &["automount-service-account-token"]).is_empty());
+        // The ServiceAccount of another namespace is another account.
+        assert_eq!(
+            only(&sa("b"), &["automount-service-account-token"]).len(),
+            1
+        );
+    }
+
+    #[test]
+    fn services_select_pods_of_their_own_namespace_only() {
+        let deploy = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  selector:\n    matchLabels: {app: web}\n  template:\n    metadata:\n      labels: {app: web}\n    spec:\n      containers:\n      - name: web\n        image: a:1\n";
+        let svc = |ns: &str| {
+            format!("{deploy}---\napiVersion: v1\nkind: Service\nmetadata:\n  name: web\n{ns}spec:\n  selector: {{app: web}}\n")
+        };
+        let rules = &["service-selector-no-match", "readiness-probe-missing"];
+        // Unset on both sides: the same namespace.
+        assert_eq!(
+            only(&svc(""), rules),
+            pairs(&[("readiness-probe-missing", 13)])
+        );
+        assert_eq!(
+            only(&svc("  namespace: default\n"), rules),
+            pairs(&[("readiness-probe-missing", 13)])
+        );
+        // Another namespace: the Service selects nothing here (not judged,
+        // since no workload of its namespace is in its folder), and the pod
+        // gets no traffic from it.
+        assert!(only(&svc("  namespace: other\n"), rules).is_empty());
+        let other = format!(
+            "{}---\n{}",
+            svc("  namespace: other\n"),
+            deploy
+                .replace("name: web\nspec", "name: api\n  namespace: other\nspec")
+                .replace("{app: web}\n    spec", "{app: api}\n    spec")
+                .replace("matchLabels: {app: web}", "matchLabels: {app: api}")
+        );
+        assert_eq!(
+            only(&other, rules),
+            pairs(&[("service-selector-no-match", 22)])
+        );
+    }
 }

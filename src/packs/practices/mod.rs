@@ -12,6 +12,7 @@ mod image;
 mod index;
 pub mod podspec;
 mod probes;
+mod rbac;
 mod resources;
 mod security;
 
@@ -122,6 +123,7 @@ fn rules() -> Vec<Rule> {
     r.extend(security::rules());
     r.extend(env_secret::rules());
     r.extend(cross::rules());
+    r.extend(rbac::rules());
     r
 }
 
@@ -152,6 +154,7 @@ pub fn check_manifest(
     let mut emit = Emit::new(ctx.settings, m, out);
     let env = Env { file, options };
     cross::check_selector(ctx, m, &mut emit);
+    rbac::check(m, &mut emit);
     let Some(w) = podspec::locate(m) else { return };
     if w.is_partial() {
         return;
@@ -261,10 +264,14 @@ pub(crate) mod testutil {
 
     pub fn findings_with(text: &str, options: &Options) -> Vec<Finding> {
         let mut settings = Settings::default();
-        settings.rule_levels.insert(
-            "practices/ephemeral-storage-missing".into(),
-            crate::config::RuleLevel::Note,
-        );
+        for off in [
+            "practices/ephemeral-storage-missing",
+            "practices/probe-port-not-exposed",
+        ] {
+            settings
+                .rule_levels
+                .insert(off.into(), crate::config::RuleLevel::Note);
+        }
         let ctx = Context {
             settings: &settings,
             kustomize: Default::default(),

@@ -23,14 +23,8 @@ pub fn check(w: &Workload, containers: &[Container], emit: &mut Emit) {
         let readiness = c.node.get("readinessProbe");
         let liveness = c.node.get("livenessProbe");
         if !w.job_like {
-            if readiness.is_none() {
-                emit.push(
-                    READINESS,
-                    c.span,
-                    format!("{} has no readinessProbe: it receives traffic as soon as it starts, before it can serve", w.what(c)),
-                    w.key(c),
-                );
-            }
+            // readinessProbe: judged in the index phase, where the
+            // Services of the run are known (see `missing_readiness`).
             if liveness.is_none() {
                 emit.push(
                     LIVENESS,
@@ -56,6 +50,20 @@ pub fn check(w: &Workload, containers: &[Container], emit: &mut Emit) {
         }
         check_ports(w, c, emit);
     }
+}
+
+/// Long-running containers of a long-running workload without a
+/// readinessProbe: (span, what, key), for the index phase to report where a
+/// Service selects the pod.
+pub fn missing_readiness(w: &Workload) -> Vec<(crate::source::Span, String, String)> {
+    if w.job_like {
+        return Vec::new();
+    }
+    w.containers()
+        .iter()
+        .filter(|c| c.kind.long_running() && c.node.get("readinessProbe").is_none())
+        .map(|c| (c.span, w.what(c), w.key(c)))
+        .collect()
 }
 
 fn check_ports(w: &Workload, c: &Container, emit: &mut Emit) {
@@ -104,12 +112,12 @@ fn check_ports(w: &Workload, c: &Container, emit: &mut Emit) {
 
 pub fn rules() -> Vec<Rule> {
     vec![
-        rule("readiness-probe-missing", Severity::Warning, "A long-running container has no readinessProbe.", r#"
+        rule("readiness-probe-missing", Severity::Warning, "A container that a Service sends traffic to has no readinessProbe.", r#"
 ## What it finds
-A container (or native sidecar) of a Deployment, StatefulSet, DaemonSet, ReplicaSet or long-running Pod without `readinessProbe`. Jobs, CronJobs, Pods that run to completion (`restartPolicy: Never`/`OnFailure`) and init containers are never flagged.
+A container (or native sidecar) of a Deployment, StatefulSet, DaemonSet, ReplicaSet or long-running Pod without `readinessProbe`, when a Service of its namespace among the scanned files selects the pod (as kube-score's `pod-probes` does). The Service must sit in the workload's folder tree (the same folder, one above or below it, or a folder beside it), so a Service of another sample of a monorepo that happens to select the same labels does not count. Pods no Service selects (workers, controllers, queue consumers) are not flagged: readiness only decides whether a pod is an endpoint of a Service. Jobs, CronJobs, Pods that run to completion (`restartPolicy: Never`/`OnFailure`) and init containers are never flagged.
 
 ## Why it matters
-Without a readiness probe a pod gets traffic the moment its process starts, and keeps getting it while it is overloaded or shutting down: errors during every rollout.
+Without a readiness probe the Service sends the pod traffic the moment its process starts, and keeps sending it while it is overloaded or shutting down: errors during every rollout.
 
 ## How to fix
 ```yaml
@@ -175,7 +183,7 @@ Name the port in `ports`, or use the number:
 "#).precision("very-high"),
         rule("probe-port-not-exposed", Severity::Note, "A probe checks a port number the container does not declare.", r#"
 ## What it finds
-A probe aimed at a numbered port while the container declares other ports but not this one. (Containers that declare no ports are not checked.)
+A probe aimed at a numbered port while the container declares other ports but not this one. (Containers that declare no ports are not checked.) Off by default: `ports` is informational — the kubelet probes the number whether it is declared or not — and on the real-repository corpus in `bench/precision.md` all 33 findings were working probes of undeclared health or metrics ports (ingress-nginx's 10254). Turn it on with `rules: {practices/probe-port-not-exposed: note}` to keep declarations complete.
 
 ## Why it matters
 Often a leftover after the app's port changed: the probe then hits nothing and fails. Declaring the port also documents it.
@@ -187,7 +195,7 @@ Declare the port or correct the probe:
   - containerPort: 8080
   - containerPort: 8081   # health
 ```
-"#).precision("medium"),
+"#).precision("low").off_by_default(),
     ]
 }
 
@@ -210,11 +218,36 @@ mod tests {
             only(text, RULES),
             pairs(&[
                 ("liveness-probe-missing", 11),
-                ("readiness-probe-missing", 11),
                 ("liveness-probe-missing", 15),
-                ("readiness-probe-missing", 15),
             ])
         );
+        // readinessProbe matters where a Service of the namespace selects
+        // the pod (a missing namespace is "default" on both sides).
+        let labelled = text.replace(
+            "    spec:\n      init",
+            "    metadata:\n      labels: {app: w}\n    spec:\n      init",
+        );
+        let svc = |ns: &str| {
+            format!("{labelled}---\napiVersion: v1\nkind: Service\nmetadata:\n  name: w\n{ns}spec:\n  selector: {{app: w}}\n")
+        };
+        assert_eq!(
+            only(&svc("  namespace: default\n"), &["readiness-probe-missing"]),
+            pairs(&[
+                ("readiness-probe-missing", 13),
+                ("readiness-probe-missing", 17)
+            ])
+        );
+        let f = super::super::testutil::findings_with(&svc(""), &Default::default());
+        let r = f
+            .iter()
+            .find(|f| f.rule.ends_with("readiness-probe-missing"))
+            .unwrap();
+        assert!(
+            r.message.contains("Service/w sends it traffic"),
+            "{}",
+            r.message
+        );
+        assert!(only(&svc("  namespace: other\n"), &["readiness-probe-missing"]).is_empty());
     }
 
     #[test]

@@ -244,17 +244,21 @@ fn pod_level(w: &Workload, emit: &mut Emit) {
             format!("{}:volume={name}", w.pod_key()),
         );
     }
-    match w.spec.get("automountServiceAccountToken") {
-        Some(n) if n.as_bool() == Some(false) => {}
-        n => {
-            emit.push(
-                AUTOMOUNT,
-                n.map_or(w.spec_span, |n| n.span),
-                format!("{} mounts a service account token (automountServiceAccountToken is not false): anyone who gets into the pod can call the Kubernetes API as it", w.m.display_name()),
-                w.pod_key(),
-            );
-        }
+}
+
+/// The pod spec leaves `automountServiceAccountToken` unset (an explicit
+/// `true` is a decision: controllers that call the API need it): where to
+/// report, and the ServiceAccount whose own setting then decides.
+pub fn automount_unset(w: &Workload) -> Option<(crate::source::Span, String)> {
+    if w.spec.get("automountServiceAccountToken").is_some() {
+        return None;
     }
+    let sa = ["serviceAccountName", "serviceAccount"]
+        .iter()
+        .find_map(|k| w.spec.get(k).and_then(Node::scalar_text))
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "default".to_string());
+    Some((w.spec_span, sa))
 }
 
 pub fn rules() -> Vec<Rule> {
@@ -437,7 +441,7 @@ spec:
 "#).security(3.0).precision("high"),
         rule("automount-service-account-token", Severity::Note, "The pod mounts a service account token it may not need.", r#"
 ## What it finds
-A pod spec without `automountServiceAccountToken: false`. (Setting it to false on the ServiceAccount also works; this rule only reads the pod, hence note severity.)
+A pod spec that does not set `automountServiceAccountToken`, whose ServiceAccount (`serviceAccountName`, else `default`) is not among the scanned files with `automountServiceAccountToken: false`. Pods whose ServiceAccount a RoleBinding or ClusterRoleBinding of the scanned files grants a role are not reported either: they were given API permissions, so they call the API and need the token. An explicit `automountServiceAccountToken: true` on the pod is a decision (controllers and operators that call the API need the token) and is not reported.
 
 ## Why it matters
 The token lets whoever gets a shell in the pod call the Kubernetes API with the pod's identity. Most apps never talk to the API.
@@ -446,6 +450,14 @@ The token lets whoever gets a shell in the pod call the Kubernetes API with the 
 ```yaml
 spec:
   automountServiceAccountToken: false
+```
+or on the ServiceAccount, for every pod that uses it:
+```yaml
+apiVersion: v1
+kind: ServiceAccount
+metadata:
+  name: web
+automountServiceAccountToken: false
 ```
 "#).security(3.0).precision("medium"),
     ]
