@@ -35,6 +35,12 @@ impl CrdSchemas {
 
     /// Takes the schemas of every version a CRD serves.
     pub fn add_crd(&mut self, m: &Manifest) {
+        self.add_crd_with(m, true)
+    }
+
+    /// `replace: false` keeps a schema already known for the same
+    /// group/version/kind: a CRD in the scanned files wins over `--crd-dir`.
+    fn add_crd_with(&mut self, m: &Manifest, replace: bool) {
         if m.kind != "CustomResourceDefinition"
             || !m.api_version.starts_with("apiextensions.k8s.io/")
         {
@@ -74,14 +80,17 @@ impl CrdSchemas {
                 })
                 .and_then(|x| x.path(&["schema", "openAPIV3Schema"]));
             if let Some(schema) = own.or(shared) {
-                self.schemas
-                    .insert(key(&format!("{group}/{version}"), kind), schema.to_json());
+                let k = key(&format!("{group}/{version}"), kind);
+                if replace || !self.schemas.contains_key(&k) {
+                    self.schemas.insert(k, schema.to_json());
+                }
             }
         }
     }
 
     /// Adds a `--crd-dir`: CRD manifests (YAML/JSON) anywhere below it, and
-    /// JSON schemas in the CRDs-catalog layout.
+    /// JSON schemas in the CRDs-catalog layout. CRDs already added from the
+    /// scanned files keep their schemas.
     pub fn add_dir(&mut self, dir: &Path) -> Result<()> {
         if !dir.is_dir() {
             anyhow::bail!("--crd-dir {}: not a directory", dir.display());
@@ -101,7 +110,7 @@ impl CrdSchemas {
             }
             let file = SourceFile::new(name.as_ref(), text);
             for m in manifest::parse_file(&file, Limits::default()).manifests {
-                self.add_crd(&m);
+                self.add_crd_with(&m, false);
             }
         }
         Ok(())
@@ -156,7 +165,7 @@ impl CrdSchemas {
 
 /// OpenAPI v3 (structural schema) → JSON Schema: `nullable`, int-or-string,
 /// preserve-unknown-fields, and the type fields every resource has.
-fn resource_schema(openapi: &Value, strict: bool) -> Value {
+pub(super) fn resource_schema(openapi: &Value, strict: bool) -> Value {
     let mut s = convert(openapi, strict);
     if let Value::Object(m) = &mut s {
         let props = m.entry("properties").or_insert_with(|| json!({}));

@@ -1,7 +1,9 @@
 //! `schema`: Kubernetes manifests the API server would reject, validated
 //! offline against the JSON schemas of the chosen Kubernetes version
-//! (strict by default), custom resources against CRDs found in the run.
+//! (strict by default), custom resources against CRDs found in the run,
+//! in `--crd-dir`, or in the embedded catalog of widely used projects.
 
+pub mod catalog;
 mod crd;
 mod locations;
 pub mod store;
@@ -14,6 +16,7 @@ use crate::source::{SourceFile, Span};
 use anyhow::Result;
 use crd::CrdSchemas;
 use jsonschema::error::{TypeKind, ValidationErrorKind};
+use catalog::Catalog;
 use locations::{Location, RemoteSchemas, TemplateInput};
 use std::sync::OnceLock;
 use store::{Compiled, EmbeddedSchemas};
@@ -46,6 +49,44 @@ const CONFIG_GROUPS: &[&str] = &[
     "kpt.dev",
 ];
 
+/// Kubernetes' own API groups that the embedded schemas may not hold (removed
+/// before the oldest embedded version, or alpha-only). With the groups the
+/// embedded schemas know, these are the built-in groups: a kind there
+/// without a schema is not served. Any other group (even `*.k8s.io`, like
+/// Gateway API or `snapshot.storage.k8s.io`) is a custom resource.
+const CORE_GROUPS: &[&str] = &[
+    "",
+    "extensions",
+    "apps",
+    "batch",
+    "policy",
+    "autoscaling",
+    "admissionregistration.k8s.io",
+    "apiextensions.k8s.io",
+    "apiregistration.k8s.io",
+    "authentication.k8s.io",
+    "authorization.k8s.io",
+    "certificates.k8s.io",
+    "coordination.k8s.io",
+    "discovery.k8s.io",
+    "events.k8s.io",
+    "flowcontrol.apiserver.k8s.io",
+    "internal.apiserver.k8s.io",
+    "networking.k8s.io",
+    "node.k8s.io",
+    "rbac.authorization.k8s.io",
+    "resource.k8s.io",
+    "scheduling.k8s.io",
+    "settings.k8s.io",
+    "storage.k8s.io",
+    "storagemigration.k8s.io",
+];
+
+/// Is this one of Kubernetes' own API groups (served by the API server itself)?
+pub fn is_builtin_group(group: &str) -> bool {
+    CORE_GROUPS.contains(&group) || store::known_groups().contains(group)
+}
+
 fn is_config_file_kind(m: &Manifest) -> bool {
     let group = m.group();
     // Exact group names: `flowcontrol.apiserver.k8s.io` is a served API
@@ -57,6 +98,9 @@ fn is_config_file_kind(m: &Manifest) -> bool {
 
 struct Loaded {
     embedded: Option<EmbeddedSchemas>,
+    /// The embedded CRD catalog: with the embedded schemas only, after the
+    /// CRDs of the run and of `--crd-dir`.
+    catalog: Option<Catalog>,
     locations: Vec<Location>,
     remote: RemoteSchemas,
     normalized_version: String,
@@ -126,8 +170,10 @@ impl Pack for SchemaPack {
         };
         let remote = RemoteSchemas::new(s.cache_dir.clone(), s.http_timeout);
         let embedded = if wants_embedded { embedded } else { None };
+        let catalog = wants_embedded.then(|| Catalog::new(s.strict));
         let _ = self.loaded.set(Loaded {
             embedded,
+            catalog,
             locations,
             remote,
             normalized_version,
@@ -209,6 +255,7 @@ impl Pack for SchemaPack {
             .lock()
             .map(|mut d| std::mem::take(&mut *d))
             .unwrap_or_default();
+        let mut found = Vec::new();
         for d in deferred {
             let text = match (d.text, &d.disk) {
                 (Some(t), _) => t,
@@ -237,9 +284,10 @@ impl Pack for SchemaPack {
                 if skipped(s, m) || self.resolve(s, m).is_ok_and(|c| c.is_some()) {
                     continue;
                 }
-                self.check_manifest(s, m, Some(&crds), Partial::of(ctx, &m.path), out);
+                self.check_manifest(s, m, Some(&crds), Partial::of(ctx, &m.path), &mut found);
             }
         }
+        out.extend(merge_missing_schemas(found));
     }
 }
 
@@ -342,9 +390,16 @@ impl SchemaPack {
             }
         }
         // Configured locations first; in the index phase, then the CRDs.
+        // A CRD of the run or of --crd-dir wins over the embedded catalog.
         let resolved = match self.resolve(s, m) {
             Ok(None) => match crds {
-                Some(crds) => crds.validator(&m.api_version, &m.kind),
+                Some(crds) => match crds.validator(&m.api_version, &m.kind) {
+                    Ok(None) => match &self.loaded().catalog {
+                        Some(c) => c.validator(&m.api_version, &m.kind),
+                        None => Ok(None),
+                    },
+                    other => other,
+                },
                 None => return,
             },
             other => other,
@@ -355,7 +410,7 @@ impl SchemaPack {
                 // Reported (with its replacement) by the deprecations pack.
                 let removed = super::deprecations::reports_removed(s, &m.api_version, &m.kind);
                 if !s.ignore_missing_schemas && !removed {
-                    out.push(missing_schema(self.loaded(), s, m).with_key(key));
+                    out.push(missing_schema(self.loaded(), s, m));
                 }
                 return;
             }
@@ -373,7 +428,13 @@ impl SchemaPack {
                 return;
             }
         };
-        let instance = m.root.to_json();
+        let mut instance = m.root.to_json();
+        let sops = is_sops(&instance);
+        if sops {
+            if let Some(o) = instance.as_object_mut() {
+                o.remove("sops");
+            }
+        }
         for err in validator.iter_errors(&instance) {
             let pointer = err.instance_path().as_str().to_string();
             match err.kind() {
@@ -385,6 +446,16 @@ impl SchemaPack {
                 // `${PORT}` or `{{ .port }}`: a placeholder some tool fills in later.
                 ValidationErrorKind::Type { .. }
                     if err.instance().as_str().is_some_and(is_placeholder) => {}
+                // SOPS encrypts values in place: `replicas: ENC[AES256_GCM,data:…]`.
+                ValidationErrorKind::Type { .. }
+                | ValidationErrorKind::Enum { .. }
+                | ValidationErrorKind::Pattern { .. }
+                | ValidationErrorKind::Format { .. }
+                | ValidationErrorKind::MinLength { .. }
+                | ValidationErrorKind::MaxLength { .. }
+                | ValidationErrorKind::OneOfNotValid { .. }
+                | ValidationErrorKind::AnyOf { .. }
+                    if sops && err.instance().as_str().is_some_and(is_sops_value) => {}
                 ValidationErrorKind::AdditionalProperties { unexpected } => {
                     for field in unexpected.iter().filter(|f| !(patch && f.starts_with('$'))) {
                         let child =
@@ -418,6 +489,18 @@ impl SchemaPack {
             }
         }
     }
+}
+
+/// A SOPS-encrypted file: a top-level `sops` mapping with its metadata.
+fn is_sops(doc: &serde_json::Value) -> bool {
+    doc.get("sops")
+        .and_then(|s| s.as_object())
+        .is_some_and(|s| s.contains_key("mac") || s.contains_key("lastmodified"))
+}
+
+/// A value SOPS encrypted: `ENC[AES256_GCM,data:…,type:int]`.
+fn is_sops_value(s: &str) -> bool {
+    s.starts_with("ENC[") && s.ends_with(']')
 }
 
 fn is_placeholder(s: &str) -> bool {
@@ -524,19 +607,19 @@ fn missing_schema(l: &Loaded, s: &Settings, m: &Manifest) -> Finding {
         .as_ref()
         .map(|e| e.version().to_string())
         .unwrap_or_else(|| l.normalized_version.clone());
-    let builtin_group = !m.group().contains('.') || m.group().ends_with(".k8s.io");
+    let builtin_group = is_builtin_group(m.group());
     let msg = if builtin_group
         && l.embedded.as_ref().is_some_and(|e| {
             !e.knows_group_version(&m.api_version) || !e.has_kind(&m.api_version, &m.kind)
         }) {
         format!(
-            "{}: Kubernetes {version} serves no {} in {} — the API server would reject it (see `deprecations` for a replacement)",
-            m.display_name(), m.kind, m.api_version
+            "Kubernetes {version} serves no {} in {} — the API server would reject it (see `deprecations` for a replacement)",
+            m.kind, m.api_version
         )
     } else {
         format!(
-            "{}: no schema for {} {} (not a built-in kind, and no CustomResourceDefinition for it in the scanned files{}); add its CRD with --crd-dir, a --schema-location, or skip with --ignore-missing-schemas",
-            m.display_name(), m.api_version, m.kind,
+            "no schema for {} {} (not a built-in kind, not in the embedded CRD catalog, and no CustomResourceDefinition for it in the scanned files{}); add its CRD with --crd-dir, a --schema-location, or skip with --ignore-missing-schemas",
+            m.api_version, m.kind,
             if s.crd_dirs.is_empty() { "" } else { " or --crd-dir" }
         )
     };
@@ -547,6 +630,69 @@ fn missing_schema(l: &Loaded, s: &Settings, m: &Manifest) -> Finding {
         m.root.get("apiVersion").map_or(m.anchor(), |n| n.span),
         msg,
     )
+    .with_key(format!("{}/{}", m.api_version, m.kind))
+    .with_property("resource", m.display_name())
+}
+
+/// How many places a merged `missing-schema` message names.
+const MISSING_PLACES_SHOWN: usize = 3;
+
+/// One `missing-schema` per apiVersion/kind, at its first place (by path and
+/// line), naming the first few places; all of them in `properties.locations`.
+fn merge_missing_schemas(found: Vec<Finding>) -> Vec<Finding> {
+    let (missing, mut out): (Vec<Finding>, Vec<Finding>) = found
+        .into_iter()
+        .partition(|f| &*f.rule == MISSING_SCHEMA && f.properties.is_some());
+    let mut by_kind: std::collections::BTreeMap<String, Vec<Finding>> = Default::default();
+    for f in missing {
+        by_kind.entry(f.key.clone()).or_default().push(f);
+    }
+    for (gvk, mut all) in by_kind {
+        all.sort_by(|a, b| {
+            (&*a.path, a.span.line, a.span.col).cmp(&(&*b.path, b.span.line, b.span.col))
+        });
+        let place = |f: &Finding| format!("{}:{}", f.path, f.span.line);
+        let locations: Vec<serde_json::Value> = all
+            .iter()
+            .map(|f| {
+                serde_json::json!({
+                    "path": &*f.path,
+                    "line": f.span.line,
+                    "resource": f.properties.as_ref().and_then(|p| p.get("resource")).cloned(),
+                })
+            })
+            .collect();
+        let n = all.len();
+        let mut first = all[0].clone();
+        let resource = first
+            .properties
+            .as_mut()
+            .and_then(|p| p.remove("resource"))
+            .and_then(|r| r.as_str().map(String::from))
+            .unwrap_or_default();
+        let what = if n == 1 {
+            format!("{resource}: ")
+        } else {
+            let shown: Vec<String> = all.iter().take(MISSING_PLACES_SHOWN).map(place).collect();
+            let more = n.saturating_sub(MISSING_PLACES_SHOWN);
+            format!(
+                "{n} resources ({}{}): ",
+                shown.join(", "),
+                if more > 0 {
+                    format!(" and {more} more")
+                } else {
+                    String::new()
+                }
+            )
+        };
+        first.message = format!("{what}{}", first.message);
+        first.key = format!("missing-schema:{gvk}");
+        first = first
+            .with_property("locations", serde_json::Value::Array(locations))
+            .with_property("count", n);
+        out.push(first);
+    }
+    out
 }
 
 fn problem_finding(file: &SourceFile, p: &Problem) -> Finding {

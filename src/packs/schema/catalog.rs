@@ -1,0 +1,218 @@
+//! The embedded CRD catalog: the custom resources of widely used projects
+//! (Gateway API, cert-manager, Flux, Argo, Prometheus Operator, Istio …),
+//! from their own CRDs (see schemas/generate_crds.py and schemas/CRDS.md).
+//! Only the small index is read until a catalogued kind is validated; then
+//! that project's schemas are decompressed, and each kind compiled once,
+//! exactly as a CRD found in the scanned files would be.
+
+use super::crd::resource_schema;
+use super::store::{build_validator, Compiled};
+use anyhow::{anyhow, bail, Context as _, Result};
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+
+static CATALOG_BYTES: &[u8] = include_bytes!("../../../schemas/crds.bin");
+const MAGIC: &[u8] = b"SLCRD1";
+
+#[derive(Deserialize)]
+pub struct Project {
+    pub name: String,
+    pub repo: String,
+    pub commit: String,
+    pub version: String,
+    pub licence: String,
+    /// Byte range of this project's zstd frame after the index.
+    frame: (usize, usize),
+}
+
+#[derive(Deserialize)]
+struct Index {
+    projects: Vec<Project>,
+    /// `group/version/Kind` → (project, schema within the project's frame).
+    kinds: HashMap<String, (usize, usize)>,
+}
+
+struct Parsed {
+    index: Index,
+    frames_start: usize,
+    frames: Vec<OnceLock<std::result::Result<Vec<Box<RawValue>>, String>>>,
+}
+
+fn parsed() -> Result<&'static Parsed> {
+    static PARSED: OnceLock<std::result::Result<Parsed, String>> = OnceLock::new();
+    PARSED
+        .get_or_init(|| parse(CATALOG_BYTES).map_err(|e| format!("{e:#}")))
+        .as_ref()
+        .map_err(|e| anyhow!("embedded CRD catalog is corrupt: {e}"))
+}
+
+fn parse(bytes: &[u8]) -> Result<Parsed> {
+    let rest = bytes
+        .strip_prefix(MAGIC)
+        .ok_or_else(|| anyhow!("bad magic"))?;
+    if rest.len() < 4 {
+        bail!("truncated");
+    }
+    let len = u32::from_le_bytes([rest[0], rest[1], rest[2], rest[3]]) as usize;
+    let start = MAGIC.len() + 4;
+    let frame = bytes
+        .get(start..start + len)
+        .ok_or_else(|| anyhow!("truncated index"))?;
+    let index: Index = serde_json::from_slice(&zstd::decode_all(frame)?)?;
+    let frames = index.projects.iter().map(|_| OnceLock::new()).collect();
+    Ok(Parsed {
+        index,
+        frames_start: start + len,
+        frames,
+    })
+}
+
+/// The catalogued projects, in the order of schemas/CRDS.md.
+pub fn projects() -> Result<&'static [Project]> {
+    Ok(&parsed()?.index.projects)
+}
+
+/// Number of group/version/kinds in the catalog.
+pub fn kind_count() -> usize {
+    parsed().map_or(0, |p| p.index.kinds.len())
+}
+
+/// The project whose CRDs define this kind.
+pub fn project_of(api_version: &str, kind: &str) -> Option<&'static Project> {
+    let p = parsed().ok()?;
+    let (project, _) = p.index.kinds.get(&format!("{api_version}/{kind}"))?;
+    p.index.projects.get(*project)
+}
+
+fn schema_text(api_version: &str, kind: &str) -> Result<Option<&'static str>> {
+    let p = parsed()?;
+    let Some(&(project, schema)) = p.index.kinds.get(&format!("{api_version}/{kind}")) else {
+        return Ok(None);
+    };
+    let (meta, cell) = p
+        .index
+        .projects
+        .get(project)
+        .zip(p.frames.get(project))
+        .ok_or_else(|| anyhow!("embedded CRD catalog: project {project} out of range"))?;
+    let pool = cell
+        .get_or_init(|| {
+            let (off, len) = meta.frame;
+            let at = p.frames_start + off;
+            let frame = CATALOG_BYTES
+                .get(at..at + len)
+                .ok_or_else(|| "frame out of range".to_string())?;
+            let raw = zstd::decode_all(frame).map_err(|e| e.to_string())?;
+            serde_json::from_slice(&raw).map_err(|e| e.to_string())
+        })
+        .as_ref()
+        .map_err(|e| anyhow!("embedded CRD catalog ({}) is corrupt: {e}", meta.name))?;
+    let raw = pool
+        .get(schema)
+        .ok_or_else(|| anyhow!("embedded CRD catalog: schema {schema} out of range"))?;
+    Ok(Some(raw.get()))
+}
+
+/// Validators for catalogued kinds, compiled on first use.
+pub struct Catalog {
+    strict: bool,
+    cache: Mutex<HashMap<String, Option<Compiled>>>,
+}
+
+impl Catalog {
+    pub fn new(strict: bool) -> Self {
+        Catalog {
+            strict,
+            cache: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn validator(&self, api_version: &str, kind: &str) -> Result<Option<Compiled>> {
+        let key = format!("{api_version}/{kind}");
+        if let Some(hit) = self
+            .cache
+            .lock()
+            .map_err(|_| anyhow!("catalog cache poisoned"))?
+            .get(&key)
+        {
+            return Ok(hit.clone());
+        }
+        let compiled = match schema_text(api_version, kind)? {
+            None => None,
+            Some(text) => {
+                let openapi: serde_json::Value = serde_json::from_str(text)?;
+                let schema = resource_schema(&openapi, self.strict);
+                Some(Arc::new(build_validator(&schema).with_context(|| {
+                    format!("compiling the catalogued schema of {key}")
+                })?))
+            }
+        };
+        self.cache
+            .lock()
+            .map_err(|_| anyhow!("catalog cache poisoned"))?
+            .insert(key, compiled.clone());
+        Ok(compiled)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn catalog_has_every_project_and_compiles_every_kind() {
+        let names: Vec<&str> = projects()
+            .unwrap()
+            .iter()
+            .map(|p| p.name.as_str())
+            .collect();
+        for want in [
+            "Gateway API",
+            "cert-manager",
+            "Flux kustomize-controller",
+            "Argo CD",
+            "Argo Rollouts",
+            "Prometheus Operator",
+            "Istio",
+            "External Secrets Operator",
+            "Sealed Secrets",
+            "KEDA",
+            "Kyverno",
+            "Crossplane",
+            "Traefik",
+            "Knative Serving",
+            "Knative Eventing",
+            "Tekton Pipelines",
+            "Tekton Triggers",
+        ] {
+            assert!(names.contains(&want), "{want} missing from {names:?}");
+        }
+        let c = Catalog::new(true);
+        let p = parsed().unwrap();
+        for key in p.index.kinds.keys() {
+            let (api, kind) = key.rsplit_once('/').unwrap();
+            assert!(c.validator(api, kind).unwrap().is_some(), "{key}");
+        }
+        assert!(c.validator("example.com/v1", "Widget").unwrap().is_none());
+    }
+
+    #[test]
+    fn catalogued_kinds_validate_strictly() {
+        let c = Catalog::new(true);
+        let v = c
+            .validator("cert-manager.io/v1", "Certificate")
+            .unwrap()
+            .unwrap();
+        let ok = json!({"apiVersion": "cert-manager.io/v1", "kind": "Certificate",
+            "metadata": {"name": "web"},
+            "spec": {"secretName": "web-tls", "dnsNames": ["example.com"],
+                     "issuerRef": {"name": "letsencrypt", "kind": "ClusterIssuer"}}});
+        assert!(v.is_valid(&ok), "{:?}", v.iter_errors(&ok).collect::<Vec<_>>());
+        let mut bad = ok.clone();
+        bad["spec"]["dnsName"] = json!(["typo.example.com"]);
+        assert!(!v.is_valid(&bad));
+    }
+}
