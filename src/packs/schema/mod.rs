@@ -695,6 +695,33 @@ fn merge_missing_schemas(found: Vec<Finding>) -> Vec<Finding> {
     out
 }
 
+fn missing_schema_help() -> String {
+    let mut catalog = String::new();
+    for p in catalog::projects().unwrap_or_default() {
+        catalog.push_str(&format!(
+            "- {}: {} ([{}](https://github.com/{}/tree/{}), {})\n",
+            p.name, p.version, p.repo, p.repo, p.commit, p.licence
+        ));
+    }
+    format!(
+        r#"
+## What it finds
+A resource whose kind has no schema: not built into the chosen Kubernetes version, no `CustomResourceDefinition` for it anywhere in the scanned files, none in `--crd-dir`, none at a `--schema-location`, and not in the embedded CRD catalog. Reported once per apiVersion/kind: the message names the first places, `properties.locations` lists them all.
+
+## Why it matters
+For one of Kubernetes' own API groups it means the API version is not served (often a removed beta API) and the apply fails. For a custom resource it means nothing validates it.
+
+## How to fix
+Add the CRD to the scan (`--crd-dir crds/`, or a folder in the CRDs-catalog layout `{{group}}/{{kind}}_{{version}}.json`), point `--schema-location` at a schema store, or accept the gap with `--ignore-missing-schemas` (or `--skip-kinds Kind`).
+
+## The embedded CRD catalog
+Custom resources of these projects validate offline, strictly, against the projects' own CRDs ({} group/version/kinds; `schemas/CRDS.md` lists them, `python3 schemas/generate_crds.py` regenerates them). A CRD in the scanned files wins over `--crd-dir`, which wins over the catalog, so a repository on a newer release is validated against its own CRD.
+
+{catalog}"#,
+        catalog::kind_count()
+    )
+}
+
 fn problem_finding(file: &SourceFile, p: &Problem) -> Finding {
     match p {
         Problem::Syntax { message, span } => Finding::new(
@@ -771,16 +798,7 @@ YAML parsers disagree about which value wins (the last one, usually), so half of
 ## How to fix
 Merge the two entries into one key.
 "#).tags(&["kubernetes", "correctness"]).precision("very-high"),
-        Rule::new(MISSING_SCHEMA, Severity::Error, "No schema for this apiVersion/kind: a custom resource without its CRD, or an API the chosen Kubernetes version does not serve.", r#"
-## What it finds
-A resource whose kind has no schema: not built into the chosen Kubernetes version, no `CustomResourceDefinition` for it anywhere in the scanned files, none in `--crd-dir`, none at a `--schema-location`.
-
-## Why it matters
-For a built-in group it means the API version is not served (often a removed beta API) and the apply fails. For a custom resource it means nothing validates it.
-
-## How to fix
-Add the CRD to the scan (`--crd-dir crds/`, or a folder in the CRDs-catalog layout `{group}/{kind}_{version}.json`), point `--schema-location` at a schema store, or accept the gap with `--ignore-missing-schemas` (or `--skip-kinds Kind`).
-"#).tags(&["kubernetes"]).precision("high"),
+        Rule::new(MISSING_SCHEMA, Severity::Error, "No schema for this apiVersion/kind: a custom resource without its CRD, or an API the chosen Kubernetes version does not serve.", &missing_schema_help()).tags(&["kubernetes"]).precision("high"),
         Rule::new(REJECTED_KIND, Severity::Error, "A kind listed in --reject-kinds.", r#"
 ## What it finds
 A resource whose kind (or `apiVersion/kind`) you listed in `--reject-kinds` or `schema.reject-kinds`.
