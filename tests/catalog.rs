@@ -53,8 +53,7 @@ fn a_typo_in_a_catalogued_resource_is_reported_with_its_line() {
         lines.insert(at + 1, "  specTypo: 1");
         let p = dir.path().join(&f);
         std::fs::write(&p, lines.join("\n") + "\n").unwrap();
-        let (code, json) =
-            json_output(common::shiplint(".").args(SCAN_SCHEMA_JSON).arg(&p));
+        let (code, json) = json_output(common::shiplint(".").args(SCAN_SCHEMA_JSON).arg(&p));
         let f_ = findings(&json);
         assert_eq!(code, 1, "{f}: {f_:#?}");
         assert!(
@@ -142,7 +141,9 @@ fn gateway_api_is_catalogued_and_other_k8s_io_groups_are_custom() {
     );
     assert_eq!(all.len(), 1, "{all:#?}");
     assert_eq!(all[0].0, "schema/missing-schema");
-    assert!(all[0].1.contains("snapshot.storage.k8s.io/v1 VolumeSnapshot"));
+    assert!(all[0]
+        .1
+        .contains("snapshot.storage.k8s.io/v1 VolumeSnapshot"));
 }
 
 #[test]
@@ -156,7 +157,14 @@ fn removed_builtin_apis_are_still_not_served() {
     .unwrap();
     let (code, json) = json_output(
         common::shiplint(".")
-            .args(["scan", "--no-config", "--packs", "schema", "--format", "json"])
+            .args([
+                "scan",
+                "--no-config",
+                "--packs",
+                "schema",
+                "--format",
+                "json",
+            ])
             .arg(&p),
     );
     assert_eq!(code, 1);
@@ -212,7 +220,12 @@ fn rules_list_the_catalog() {
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
-    for want in ["Gateway API", "cert-manager", "Prometheus Operator", "Tekton"] {
+    for want in [
+        "Gateway API",
+        "cert-manager",
+        "Prometheus Operator",
+        "Tekton",
+    ] {
         assert!(text.contains(want), "{want} not in:\n{text}");
     }
 }

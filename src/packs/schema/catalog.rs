@@ -210,7 +210,11 @@ mod tests {
             "metadata": {"name": "web"},
             "spec": {"secretName": "web-tls", "dnsNames": ["example.com"],
                      "issuerRef": {"name": "letsencrypt", "kind": "ClusterIssuer"}}});
-        assert!(v.is_valid(&ok), "{:?}", v.iter_errors(&ok).collect::<Vec<_>>());
+        assert!(
+            v.is_valid(&ok),
+            "{:?}",
+            v.iter_errors(&ok).collect::<Vec<_>>()
+        );
         let mut bad = ok.clone();
         bad["spec"]["dnsName"] = json!(["typo.example.com"]);
         assert!(!v.is_valid(&bad));
