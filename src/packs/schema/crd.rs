@@ -194,10 +194,30 @@ fn convert(v: &Value, strict: bool) -> Value {
                 ),
                 other => other.clone(),
             },
-            "items" | "additionalProperties" | "not" => convert(x, strict),
+            "items" | "additionalProperties" => convert(x, strict),
+            // Value validations: in a structural schema their branches name
+            // only fields the schema itself defines, often one or two of
+            // them, so they must not reject the others.
+            "not" => convert(x, false),
             "allOf" | "anyOf" | "oneOf" => match x {
-                Value::Array(a) => Value::Array(a.iter().map(|i| convert(i, strict)).collect()),
+                Value::Array(a) => Value::Array(a.iter().map(|i| convert(i, false)).collect()),
                 other => other.clone(),
+            },
+            // The API server applies defaults before it validates, so a
+            // required field with a default may be left out.
+            "required" => match (x, src.get("properties")) {
+                (Value::Array(names), Some(Value::Object(props))) => Value::Array(
+                    names
+                        .iter()
+                        .filter(|n| {
+                            n.as_str()
+                                .and_then(|n| props.get(n))
+                                .is_none_or(|p| p.get("default").is_none())
+                        })
+                        .cloned()
+                        .collect(),
+                ),
+                _ => x.clone(),
             },
             // Formats are advisory in the API server's validation, as here.
             "format" | "nullable" | "x-kubernetes-int-or-string" => continue,
@@ -283,5 +303,46 @@ spec:
         let bad = json!({"apiVersion": "example.com/v1", "kind": "Widget", "spec": {"size": "x", "typo": 1}});
         assert_eq!(v.iter_errors(&bad).count(), 2);
         assert!(c.validator("example.com/v2", "Widget").unwrap().is_none());
+    }
+}
+
+#[cfg(test)]
+mod structural_tests {
+    use super::*;
+
+    #[test]
+    fn defaults_fill_required_fields_and_value_validations_stay_open() {
+        let openapi = json!({
+            "type": "object",
+            "properties": {"spec": {
+                "type": "object",
+                "required": ["length", "name"],
+                "properties": {
+                    "length": {"type": "integer", "default": 24},
+                    "name": {"type": "string"},
+                    "addresses": {"type": "array", "items": {
+                        "type": "object",
+                        "properties": {"type": {"type": "string"}, "value": {"type": "string"}},
+                        "oneOf": [
+                            {"properties": {"type": {"enum": ["IPAddress"]}}},
+                            {"properties": {"type": {"not": {"enum": ["IPAddress"]}}}}
+                        ]
+                    }}
+                }
+            }}
+        });
+        let v = build_validator(&resource_schema(&openapi, true)).unwrap();
+        let ok = json!({"apiVersion": "x/v1", "kind": "X", "metadata": {},
+            "spec": {"name": "a", "addresses": [{"type": "Hostname", "value": "example.com"}]}});
+        assert!(
+            v.is_valid(&ok),
+            "{:?}",
+            v.iter_errors(&ok).map(|e| e.to_string()).collect::<Vec<_>>()
+        );
+        let typo = json!({"apiVersion": "x/v1", "kind": "X", "metadata": {},
+            "spec": {"name": "a", "addresses": [{"type": "Hostname", "valeu": "x"}]}});
+        assert!(!v.is_valid(&typo));
+        let missing = json!({"apiVersion": "x/v1", "kind": "X", "metadata": {}, "spec": {}});
+        assert_eq!(v.iter_errors(&missing).count(), 1);
     }
 }
