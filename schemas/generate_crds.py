@@ -40,7 +40,13 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(HERE, "crds.bin")
 DOC = os.path.join(HERE, "CRDS.md")
 
-# (project, repository, commit, version at that commit, licence, [path globs])
+# (project, repository, commit, version at that commit, licence, [path globs][, "merge"])
+#
+# A group/version/kind already catalogued by an earlier entry is ignored,
+# unless the entry says "merge": then the two schemas are united (properties
+# of either, required only if both require it, enums of either), so
+# repositories on either release validate (Crossplane 2 dropped fields of
+# Composition v1 that 1.x repositories use).
 SOURCES = [
     ("Gateway API", "kubernetes-sigs/gateway-api", "4564255ac2c35d582249b3cdf261bdf51c8bca32", "main 2026-08-21 (after monthly-2026.06)", "Apache-2.0",
      ["config/crd/standard/*.yaml", "config/crd/experimental/*.yaml"]),
@@ -90,7 +96,11 @@ SOURCES = [
      ["config/crds/*/*.yaml"]),
     ("Crossplane", "crossplane/crossplane", "2d040d2daf4e001799c4154a4a09b9e1f40d7fde", "main 2026-08-07 (v2.4 development)", "Apache-2.0",
      ["cluster/crds/*.yaml"]),
+    ("Crossplane 1.x (merged)", "crossplane/crossplane", "7e2a292f1493b86504ede4db22bff2a78608157c", "v1.20.11", "Apache-2.0",
+     ["cluster/crds/*.yaml"], "merge"),
     ("Traefik", "traefik/traefik", "fd5a576df2e8aeb0bfc8a96b6ef6e60a61f7ec0a", "v3.7.9+ (2026-07-24)", "MIT",
+     ["docs/content/reference/dynamic-configuration/kubernetes-crd-definition-v1.yml"]),
+    ("Traefik 2.x (traefik.containo.us)", "traefik/traefik", "e31d5708e4b00535a0e965709c11433790b54176", "v2.11.53", "MIT",
      ["docs/content/reference/dynamic-configuration/kubernetes-crd-definition-v1.yml"]),
     ("Knative Serving", "knative/serving", "98e5ef90aa7033797aa0a61ef97f3ff7e49a3944", "main 2026-08-21 (after knative-v1.23.0)", "Apache-2.0",
      ["config/core/300-resources/*.yaml", "config/core/300-imagecache.yaml", "config/core/300-knativecertificate.yaml"]),
@@ -158,6 +168,35 @@ class Repo:
         return subprocess.check_output(["git", "--git-dir", self.git_dir, "show", f"{self.commit}:{path}"])
 
 
+def merge_schema(a, b):
+    """The union of two schemas of one kind (from two releases)."""
+    if not (isinstance(a, dict) and isinstance(b, dict)):
+        return a
+    out = dict(a)
+    for k, bv in b.items():
+        if k not in out:
+            if k not in ("required", "enum", "additionalProperties", "maxItems", "maxLength", "x-kubernetes-validations"):
+                out[k] = bv
+            continue
+        av = out[k]
+        if k in ("properties", "patternProperties") and isinstance(av, dict) and isinstance(bv, dict):
+            out[k] = {pk: merge_schema(av[pk], bv[pk]) if pk in av and pk in bv else av.get(pk, bv.get(pk))
+                      for pk in list(av) + [x for x in bv if x not in av]}
+        elif k == "required" and isinstance(av, list) and isinstance(bv, list):
+            out[k] = [x for x in av if x in bv]
+        elif k == "enum" and isinstance(av, list) and isinstance(bv, list):
+            out[k] = av + [x for x in bv if x not in av]
+        elif k in ("items", "additionalProperties"):
+            out[k] = merge_schema(av, bv)
+    # Rules written for one release's fields may not hold for the other's.
+    if out.get("x-kubernetes-validations") != b.get("x-kubernetes-validations"):
+        out.pop("x-kubernetes-validations", None)
+    for k in ("required", "enum"):
+        if k in out and k not in b:
+            del out[k]
+    return out
+
+
 def crd_schemas(text):
     """(group/version/Kind, openAPIV3Schema) for every version of every CRD."""
     for doc in yaml.load_all(text, Loader=Loader):
@@ -188,35 +227,51 @@ def main():
     cctx = zstandard.ZstdCompressor(level=19)
     projects, kinds, frames, rows = [], {}, [], []
     raw_total = 0
+    collected = []
     with tempfile.TemporaryDirectory() as tmp:
-        for name, repo, commit, version, licence, patterns in SOURCES:
+        for name, repo, commit, version, licence, patterns, *flags in SOURCES:
             r = Repo(repo, commit, args.mirror, tmp)
             mine = {}
             for path in r.files(patterns):
                 for gvk, schema in crd_schemas(r.read(path)):
                     mine[gvk] = schema  # later files win (Gateway API experimental ⊇ standard)
-            pool, index = [], {}
-            pi = len(projects)
-            for gvk in sorted(mine):
-                if gvk in kinds:
-                    print(f"note: {gvk} from {name} ignored, already from {projects[kinds[gvk][0]]['name']}")
-                    continue
-                blob = json.dumps(mine[gvk], sort_keys=True, separators=(",", ":"), default=str)
-                h = hashlib.sha256(blob.encode()).hexdigest()
-                if h not in index:
-                    index[h] = len(pool)
-                    pool.append(blob)
-                kinds[gvk] = [pi, index[h]]
-            raw = ("[" + ",".join(pool) + "]").encode()
-            raw_total += len(raw)
-            frames.append(cctx.compress(raw))
-            groups = sorted({g.rsplit("/", 2)[0] for g in mine})
-            projects.append({"name": name, "repo": repo, "commit": commit, "version": version,
-                             "licence": licence})
-            rows.append((name, repo, commit, version, licence, groups,
-                         sorted({g.split("/", 1)[1] for g in mine if kinds.get(g, [None])[0] == pi})))
-            print(f"{name}: {len(mine)} kinds/versions, {len(pool)} schemas, {len(raw)} bytes raw, "
-                  f"{len(frames[-1])} compressed")
+            collected.append(((name, repo, commit, version, licence), mine, "merge" in flags))
+    owner = {}
+    for i, ((name, *_), mine, merge) in enumerate(collected):
+        for gvk in sorted(mine):
+            if gvk not in owner:
+                owner[gvk] = i
+            elif merge:
+                o = collected[owner[gvk]][1]
+                o[gvk] = merge_schema(o[gvk], mine[gvk])
+            else:
+                print(f"note: {gvk} from {name} ignored, already from {collected[owner[gvk]][0][0]}")
+    for i, ((name, repo, commit, version, licence), mine, _) in enumerate(collected):
+        own = sorted(g for g in mine if owner[g] == i)
+        if not own:
+            print(f"{name}: nothing new, left out")
+            continue
+        pool, index = [], {}
+        pi = len(projects)
+        for gvk in own:
+            blob = json.dumps(mine[gvk], sort_keys=True, separators=(",", ":"), default=str)
+            h = hashlib.sha256(blob.encode()).hexdigest()
+            if h not in index:
+                index[h] = len(pool)
+                pool.append(blob)
+            kinds[gvk] = [pi, index[h]]
+        raw = ("[" + ",".join(pool) + "]").encode()
+        raw_total += len(raw)
+        frames.append(cctx.compress(raw))
+        merged = sorted({collected[j][0][0] for j, (_, m, mg) in enumerate(collected)
+                         if mg and j != i and any(owner.get(g) == i for g in m)})
+        projects.append({"name": name, "repo": repo, "commit": commit, "licence": licence,
+                         "version": version + (f"; united with {', '.join(merged)}" if merged else "")})
+        groups = sorted({g.rsplit("/", 2)[0] for g in own})
+        rows.append((name, repo, commit, projects[-1]["version"], licence, groups,
+                     sorted(g.split("/", 1)[1] for g in own)))
+        print(f"{name}: {len(own)} kinds/versions, {len(pool)} schemas, {len(raw)} bytes raw, "
+              f"{len(frames[-1])} compressed")
     offset = 0
     for p, f in zip(projects, frames):
         p["frame"] = [offset, len(f)]

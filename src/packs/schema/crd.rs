@@ -183,6 +183,7 @@ fn convert(v: &Value, strict: bool) -> Value {
         return v.clone();
     };
     let mut out = Map::new();
+    let mut one_of = None;
     for (k, x) in src {
         let converted = match k.as_str() {
             "properties" | "patternProperties" | "definitions" => match x {
@@ -223,7 +224,24 @@ fn convert(v: &Value, strict: bool) -> Value {
             "format" | "nullable" | "x-kubernetes-int-or-string" => continue,
             _ => x.clone(),
         };
+        if k == "oneOf" {
+            one_of = Some(converted);
+            continue;
+        }
         out.insert(k.clone(), converted);
+    }
+    // `oneOf` becomes `anyOf`: the API server defaults fields before it
+    // validates, and a branch that only tests a defaulted field (Gateway
+    // API's address `type`) would otherwise match twice.
+    if let Some(branches) = one_of {
+        if out.contains_key("anyOf") {
+            let all = out.entry("allOf").or_insert_with(|| json!([]));
+            if let Value::Array(a) = all {
+                a.push(json!({ "anyOf": branches }));
+            }
+        } else {
+            out.insert("anyOf".into(), branches);
+        }
     }
     if src.get("x-kubernetes-int-or-string") == Some(&Value::Bool(true)) {
         out.remove("type");
@@ -333,11 +351,13 @@ mod structural_tests {
         });
         let v = build_validator(&resource_schema(&openapi, true)).unwrap();
         let ok = json!({"apiVersion": "x/v1", "kind": "X", "metadata": {},
-            "spec": {"name": "a", "addresses": [{"type": "Hostname", "value": "example.com"}]}});
+            "spec": {"name": "a", "addresses": [{"type": "Hostname", "value": "example.com"}, {"value": "1.1.1.1"}]}});
         assert!(
             v.is_valid(&ok),
             "{:?}",
-            v.iter_errors(&ok).map(|e| e.to_string()).collect::<Vec<_>>()
+            v.iter_errors(&ok)
+                .map(|e| e.to_string())
+                .collect::<Vec<_>>()
         );
         let typo = json!({"apiVersion": "x/v1", "kind": "X", "metadata": {},
             "spec": {"name": "a", "addresses": [{"type": "Hostname", "valeu": "x"}]}});
