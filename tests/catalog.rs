@@ -229,3 +229,23 @@ fn rules_list_the_catalog() {
         assert!(text.contains(want), "{want} not in:\n{text}");
     }
 }
+
+#[test]
+fn a_version_the_catalog_lacks_names_the_versions_it_has() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("old.yaml");
+    std::fs::write(
+        &p,
+        "apiVersion: cert-manager.io/v1alpha2\nkind: Certificate\nmetadata: {name: x}\nspec: {}\n",
+    )
+    .unwrap();
+    let (code, json) = json_output(common::shiplint(".").args(SCAN_SCHEMA_JSON).arg(&p));
+    assert_eq!(code, 1);
+    let all = rules_and_messages(&json);
+    assert!(
+        all.iter()
+            .any(|(r, m)| r == "schema/missing-schema"
+                && m.contains("only in v1 (from cert-manager")),
+        "{all:#?}"
+    );
+}

@@ -86,6 +86,28 @@ pub fn project_of(api_version: &str, kind: &str) -> Option<&'static Project> {
     p.index.projects.get(*project)
 }
 
+/// The catalogued versions of a group's kind (`["v1"]`), and its project,
+/// for a resource whose own version the catalog lacks.
+pub fn other_versions(group: &str, kind: &str) -> Option<(Vec<String>, &'static Project)> {
+    let p = parsed().ok()?;
+    let mut project = None;
+    let mut versions: Vec<String> = p
+        .index
+        .kinds
+        .iter()
+        .filter_map(|(k, (proj, _))| {
+            let (g, rest) = k.split_once('/')?;
+            let (v, kd) = rest.split_once('/')?;
+            (g == group && kd == kind).then(|| {
+                project = Some(*proj);
+                v.to_string()
+            })
+        })
+        .collect();
+    versions.sort();
+    Some((versions, p.index.projects.get(project?)?))
+}
+
 fn schema_text(api_version: &str, kind: &str) -> Result<Option<&'static str>> {
     let p = parsed()?;
     let Some(&(project, schema)) = p.index.kinds.get(&format!("{api_version}/{kind}")) else {

@@ -616,6 +616,16 @@ fn missing_schema(l: &Loaded, s: &Settings, m: &Manifest) -> Finding {
             "Kubernetes {version} serves no {} in {} — the API server would reject it (see `deprecations` for a replacement)",
             m.kind, m.api_version
         )
+    } else if let Some((versions, project)) = l
+        .catalog
+        .as_ref()
+        .and_then(|_| catalog::other_versions(m.group(), &m.kind))
+    {
+        format!(
+            "no schema for {} {}: the embedded catalog has {} {} only in {} (from {} {}), and no CustomResourceDefinition for this version is in the scanned files{}; an apiVersion the project no longer serves? Otherwise add its CRD with --crd-dir, or skip with --ignore-missing-schemas",
+            m.api_version, m.kind, m.group(), m.kind, versions.join(", "), project.name, project.version,
+            if s.crd_dirs.is_empty() { "" } else { " or --crd-dir" }
+        )
     } else {
         format!(
             "no schema for {} {} (not a built-in kind, not in the embedded CRD catalog, and no CustomResourceDefinition for it in the scanned files{}); add its CRD with --crd-dir, a --schema-location, or skip with --ignore-missing-schemas",
