@@ -64,6 +64,8 @@ SOURCES = [
      ["config/crd/bases/*.yaml"]),
     ("Flux image-automation-controller", "fluxcd/image-automation-controller", "d36e2ea07a3973a0e8ace7678d933a89b76f9dda", "v1.2.0+ (main 2026-07-01)", "Apache-2.0",
      ["config/crd/bases/*.yaml"]),
+    ("Flux source-watcher", "fluxcd/source-watcher", "825fa15baf96858578d8dd0ed3c75ff7a75f01ce", "v2.2.0+ (main 2026-07-01)", "Apache-2.0",
+     ["config/crd/bases/*.yaml"]),
     # Older API versions that current releases no longer ship (later entries
     # only add the group/version/kinds not already catalogued above).
     ("Flux source-controller (older APIs)", "fluxcd/source-controller", "a80a99b359f964d92c70f119195be34ca8438f89", "v1.3.0 (Flux 2.3)", "Apache-2.0",

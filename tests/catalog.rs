@@ -249,3 +249,16 @@ fn a_version_the_catalog_lacks_names_the_versions_it_has() {
         "{all:#?}"
     );
 }
+
+#[test]
+fn kustomize_builtin_transformers_are_not_unserved_apis() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("labels.yaml");
+    std::fs::write(
+        &p,
+        "apiVersion: builtin\nkind: LabelTransformer\nmetadata: {name: labels}\nlabels: {env: dev}\nfieldSpecs: [{path: metadata/labels, create: true}]\n",
+    )
+    .unwrap();
+    let (code, json) = json_output(common::shiplint(".").args(SCAN_SCHEMA_JSON).arg(&p));
+    assert_eq!(code, 0, "{:#?}", findings(&json));
+}

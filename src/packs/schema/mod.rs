@@ -47,6 +47,8 @@ const CONFIG_GROUPS: &[&str] = &[
     "skaffold",
     "config.kubernetes.io",
     "kpt.dev",
+    // `.fluxschema.yml`: the Flux CLI's schema plugin settings.
+    "schema.plugin.fluxcd.io",
 ];
 
 /// Kubernetes' own API groups that the embedded schemas may not hold (removed
@@ -91,7 +93,9 @@ fn is_config_file_kind(m: &Manifest) -> bool {
     let group = m.group();
     // Exact group names: `flowcontrol.apiserver.k8s.io` is a served API
     // even though `apiserver.k8s.io` is a config-file group.
+    // `apiVersion: builtin` has no group/version split at all.
     CONFIG_GROUPS.contains(&group)
+        || CONFIG_GROUPS.contains(&m.api_version.as_str())
         || (m.api_version == "v1" && m.kind == "Config")
         || m.api_version.starts_with("skaffold/")
 }
@@ -607,7 +611,11 @@ fn missing_schema(l: &Loaded, s: &Settings, m: &Manifest) -> Finding {
         .as_ref()
         .map(|e| e.version().to_string())
         .unwrap_or_else(|| l.normalized_version.clone());
-    let builtin_group = is_builtin_group(m.group());
+    // `v1` is the core group; a bare `apiVersion: foo` is nobody's.
+    let core_version = m.api_version.contains('/')
+        || (m.api_version.starts_with('v')
+            && m.api_version[1..].starts_with(|c: char| c.is_ascii_digit()));
+    let builtin_group = core_version && is_builtin_group(m.group());
     let msg = if builtin_group
         && l.embedded.as_ref().is_some_and(|e| {
             !e.knows_group_version(&m.api_version) || !e.has_kind(&m.api_version, &m.kind)
