@@ -262,3 +262,20 @@ fn kustomize_builtin_transformers_are_not_unserved_apis() {
     let (code, json) = json_output(common::shiplint(".").args(SCAN_SCHEMA_JSON).arg(&p));
     assert_eq!(code, 0, "{:#?}", findings(&json));
 }
+
+#[test]
+fn a_silenced_place_does_not_silence_the_others() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("w.yaml");
+    std::fs::write(
+        &p,
+        "# shiplint:ignore schema/missing-schema\napiVersion: example.com/v1\nkind: Widget\nmetadata: {name: a}\n---\napiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: b\n  annotations: {shiplint.dev/ignore: schema/missing-schema}\n---\napiVersion: example.com/v1\nkind: Widget\nmetadata: {name: c}\n",
+    )
+    .unwrap();
+    let (code, json) = json_output(common::shiplint(".").args(SCAN_SCHEMA_JSON).arg(&p));
+    assert_eq!(code, 1);
+    let f = findings(&json);
+    assert_eq!(f.len(), 1, "{f:#?}");
+    assert_eq!(f[0]["span"]["line"], 12, "{f:#?}");
+    assert_eq!(f[0]["properties"]["count"], 1);
+}

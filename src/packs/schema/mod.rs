@@ -284,11 +284,33 @@ impl Pack for SchemaPack {
             let mut file = SourceFile::new(d.path.clone(), text);
             file.explicit = d.explicit;
             let parsed = crate::manifest::parse_file(&file, s.limits);
+            let start = found.len();
             for m in &parsed.manifests {
                 if skipped(s, m) || self.resolve(s, m).is_ok_and(|c| c.is_some()) {
                     continue;
                 }
                 self.check_manifest(s, m, Some(&crds), Partial::of(ctx, &m.path), &mut found);
+            }
+            // Merged per kind below, so a place silenced by its comment or
+            // annotation must leave before it could silence the others.
+            let ignores: Vec<_> = parsed
+                .manifests
+                .iter()
+                .filter_map(crate::suppress::doc_ignore)
+                .collect();
+            let mut i = start;
+            while i < found.len() {
+                let f = &found[i];
+                if &*f.rule == MISSING_SCHEMA
+                    && (crate::suppress::suppressed_by_annotation(f, &ignores)
+                        || crate::suppress::suppressed_by_comment(f, |l| {
+                            file.text.lines().nth(l - 1).map(String::from)
+                        }))
+                {
+                    found.remove(i);
+                } else {
+                    i += 1;
+                }
             }
         }
         out.extend(merge_missing_schemas(found));
