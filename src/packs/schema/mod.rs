@@ -417,8 +417,9 @@ impl SchemaPack {
         }
         // Configured locations first; in the index phase, then the CRDs.
         // A CRD of the run or of --crd-dir wins over the embedded catalog.
+        let mut custom = false;
         let resolved = match self.resolve(s, m) {
-            Ok(None) => match crds {
+            Ok(None) => match crds.inspect(|_| custom = true) {
                 Some(crds) => match crds.validator(&m.api_version, &m.kind) {
                     Ok(None) => match &self.loaded().catalog {
                         Some(c) => c.validator(&m.api_version, &m.kind),
@@ -469,6 +470,9 @@ impl SchemaPack {
                 ValidationErrorKind::Required { property }
                     if partial == Partial::SelectorFilled
                         && property.as_str() == Some("selector") => {}
+                // The API server prunes a null it was not told to keep from a
+                // custom resource before it validates.
+                ValidationErrorKind::Type { .. } if custom && err.instance().is_null() => {}
                 // `${PORT}` or `{{ .port }}`: a placeholder some tool fills in later.
                 ValidationErrorKind::Type { .. }
                     if err.instance().as_str().is_some_and(is_placeholder) => {}
