@@ -314,7 +314,7 @@ def main():
                 v, k = vk.split("/")
                 by_kind.setdefault(k, []).append(v)
             kinds_txt = ", ".join(f"{k} ({'/'.join(vs)})" for k, vs in sorted(by_kind.items()))
-            f.write(f"| {name} | [{repo}](https://github.com/{repo}) | `{commit[:12]}` | {version} | {licence} "
+            f.write(f"| {name} | [{repo}](https://github.com/{repo}) | [`{commit[:12]}`](https://github.com/{repo}/tree/{commit}) | {version} | {licence} "
                     f"| {', '.join(groups)} | {kinds_txt} |\n")
         f.write(f"\n{len(kinds)} group/version/kinds from {len(projects)} projects; "
                 f"{raw_total} bytes of JSON, {len(data)} bytes in `crds.bin`.\n")
