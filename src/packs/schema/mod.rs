@@ -417,19 +417,27 @@ impl SchemaPack {
         }
         // Configured locations first; in the index phase, then the CRDs.
         // A CRD of the run or of --crd-dir wins over the embedded catalog.
-        let mut custom = false;
-        let resolved = match self.resolve(s, m) {
-            Ok(None) => match crds.inspect(|_| custom = true) {
-                Some(crds) => match crds.validator(&m.api_version, &m.kind) {
-                    Ok(None) => match &self.loaded().catalog {
-                        Some(c) => c.validator(&m.api_version, &m.kind),
-                        None => Ok(None),
-                    },
-                    other => other,
+        let located = self.resolve(s, m);
+        let custom = matches!(located, Ok(None));
+        if custom && crds.is_none() {
+            return;
+        }
+        let mut instance = m.root.to_json();
+        let sops = is_sops(&instance);
+        if sops {
+            if let Some(o) = instance.as_object_mut() {
+                o.remove("sops");
+            }
+        }
+        let resolved = match (located, crds) {
+            (Ok(None), Some(crds)) => match crds.validator(&m.api_version, &m.kind) {
+                Ok(None) => match &self.loaded().catalog {
+                    Some(c) => c.validator(&m.api_version, &m.kind, &instance),
+                    None => Ok(None),
                 },
-                None => return,
+                other => other,
             },
-            other => other,
+            (other, _) => other,
         };
         let validator = match resolved {
             Ok(Some(v)) => v,
@@ -455,13 +463,6 @@ impl SchemaPack {
                 return;
             }
         };
-        let mut instance = m.root.to_json();
-        let sops = is_sops(&instance);
-        if sops {
-            if let Some(o) = instance.as_object_mut() {
-                o.remove("sops");
-            }
-        }
         for err in validator.iter_errors(&instance) {
             let pointer = err.instance_path().as_str().to_string();
             match err.kind() {
