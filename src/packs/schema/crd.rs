@@ -35,6 +35,12 @@ impl CrdSchemas {
 
     /// Takes the schemas of every version a CRD serves.
     pub fn add_crd(&mut self, m: &Manifest) {
+        self.add_crd_with(m, true)
+    }
+
+    /// `replace: false` keeps a schema already known for the same
+    /// group/version/kind: a CRD in the scanned files wins over `--crd-dir`.
+    fn add_crd_with(&mut self, m: &Manifest, replace: bool) {
         if m.kind != "CustomResourceDefinition"
             || !m.api_version.starts_with("apiextensions.k8s.io/")
         {
@@ -74,14 +80,17 @@ impl CrdSchemas {
                 })
                 .and_then(|x| x.path(&["schema", "openAPIV3Schema"]));
             if let Some(schema) = own.or(shared) {
-                self.schemas
-                    .insert(key(&format!("{group}/{version}"), kind), schema.to_json());
+                let k = key(&format!("{group}/{version}"), kind);
+                if replace || !self.schemas.contains_key(&k) {
+                    self.schemas.insert(k, schema.to_json());
+                }
             }
         }
     }
 
     /// Adds a `--crd-dir`: CRD manifests (YAML/JSON) anywhere below it, and
-    /// JSON schemas in the CRDs-catalog layout.
+    /// JSON schemas in the CRDs-catalog layout. CRDs already added from the
+    /// scanned files keep their schemas.
     pub fn add_dir(&mut self, dir: &Path) -> Result<()> {
         if !dir.is_dir() {
             anyhow::bail!("--crd-dir {}: not a directory", dir.display());
@@ -101,7 +110,7 @@ impl CrdSchemas {
             }
             let file = SourceFile::new(name.as_ref(), text);
             for m in manifest::parse_file(&file, Limits::default()).manifests {
-                self.add_crd(&m);
+                self.add_crd_with(&m, false);
             }
         }
         Ok(())
@@ -156,7 +165,7 @@ impl CrdSchemas {
 
 /// OpenAPI v3 (structural schema) → JSON Schema: `nullable`, int-or-string,
 /// preserve-unknown-fields, and the type fields every resource has.
-fn resource_schema(openapi: &Value, strict: bool) -> Value {
+pub(super) fn resource_schema(openapi: &Value, strict: bool) -> Value {
     let mut s = convert(openapi, strict);
     if let Value::Object(m) = &mut s {
         let props = m.entry("properties").or_insert_with(|| json!({}));
@@ -174,6 +183,7 @@ fn convert(v: &Value, strict: bool) -> Value {
         return v.clone();
     };
     let mut out = Map::new();
+    let mut one_of = None;
     for (k, x) in src {
         let converted = match k.as_str() {
             "properties" | "patternProperties" | "definitions" => match x {
@@ -185,16 +195,53 @@ fn convert(v: &Value, strict: bool) -> Value {
                 ),
                 other => other.clone(),
             },
-            "items" | "additionalProperties" | "not" => convert(x, strict),
+            "items" | "additionalProperties" => convert(x, strict),
+            // Value validations: in a structural schema their branches name
+            // only fields the schema itself defines, often one or two of
+            // them, so they must not reject the others.
+            "not" => convert(x, false),
             "allOf" | "anyOf" | "oneOf" => match x {
-                Value::Array(a) => Value::Array(a.iter().map(|i| convert(i, strict)).collect()),
+                Value::Array(a) => Value::Array(a.iter().map(|i| convert(i, false)).collect()),
                 other => other.clone(),
+            },
+            // The API server applies defaults before it validates, so a
+            // required field with a default may be left out.
+            "required" => match (x, src.get("properties")) {
+                (Value::Array(names), Some(Value::Object(props))) => Value::Array(
+                    names
+                        .iter()
+                        .filter(|n| {
+                            n.as_str()
+                                .and_then(|n| props.get(n))
+                                .is_none_or(|p| p.get("default").is_none())
+                        })
+                        .cloned()
+                        .collect(),
+                ),
+                _ => x.clone(),
             },
             // Formats are advisory in the API server's validation, as here.
             "format" | "nullable" | "x-kubernetes-int-or-string" => continue,
             _ => x.clone(),
         };
+        if k == "oneOf" {
+            one_of = Some(converted);
+            continue;
+        }
         out.insert(k.clone(), converted);
+    }
+    // `oneOf` becomes `anyOf`: the API server defaults fields before it
+    // validates, and a branch that only tests a defaulted field (Gateway
+    // API's address `type`) would otherwise match twice.
+    if let Some(branches) = one_of {
+        if out.contains_key("anyOf") {
+            let all = out.entry("allOf").or_insert_with(|| json!([]));
+            if let Value::Array(a) = all {
+                a.push(json!({ "anyOf": branches }));
+            }
+        } else {
+            out.insert("anyOf".into(), branches);
+        }
     }
     if src.get("x-kubernetes-int-or-string") == Some(&Value::Bool(true)) {
         out.remove("type");
@@ -274,5 +321,48 @@ spec:
         let bad = json!({"apiVersion": "example.com/v1", "kind": "Widget", "spec": {"size": "x", "typo": 1}});
         assert_eq!(v.iter_errors(&bad).count(), 2);
         assert!(c.validator("example.com/v2", "Widget").unwrap().is_none());
+    }
+}
+
+#[cfg(test)]
+mod structural_tests {
+    use super::*;
+
+    #[test]
+    fn defaults_fill_required_fields_and_value_validations_stay_open() {
+        let openapi = json!({
+            "type": "object",
+            "properties": {"spec": {
+                "type": "object",
+                "required": ["length", "name"],
+                "properties": {
+                    "length": {"type": "integer", "default": 24},
+                    "name": {"type": "string"},
+                    "addresses": {"type": "array", "items": {
+                        "type": "object",
+                        "properties": {"type": {"type": "string"}, "value": {"type": "string"}},
+                        "oneOf": [
+                            {"properties": {"type": {"enum": ["IPAddress"]}}},
+                            {"properties": {"type": {"not": {"enum": ["IPAddress"]}}}}
+                        ]
+                    }}
+                }
+            }}
+        });
+        let v = build_validator(&resource_schema(&openapi, true)).unwrap();
+        let ok = json!({"apiVersion": "x/v1", "kind": "X", "metadata": {},
+            "spec": {"name": "a", "addresses": [{"type": "Hostname", "value": "example.com"}, {"value": "1.1.1.1"}]}});
+        assert!(
+            v.is_valid(&ok),
+            "{:?}",
+            v.iter_errors(&ok)
+                .map(|e| e.to_string())
+                .collect::<Vec<_>>()
+        );
+        let typo = json!({"apiVersion": "x/v1", "kind": "X", "metadata": {},
+            "spec": {"name": "a", "addresses": [{"type": "Hostname", "valeu": "x"}]}});
+        assert!(!v.is_valid(&typo));
+        let missing = json!({"apiVersion": "x/v1", "kind": "X", "metadata": {}, "spec": {}});
+        assert_eq!(v.iter_errors(&missing).count(), 1);
     }
 }

@@ -1,7 +1,9 @@
 //! `schema`: Kubernetes manifests the API server would reject, validated
 //! offline against the JSON schemas of the chosen Kubernetes version
-//! (strict by default), custom resources against CRDs found in the run.
+//! (strict by default), custom resources against CRDs found in the run,
+//! in `--crd-dir`, or in the embedded catalog of widely used projects.
 
+pub mod catalog;
 mod crd;
 mod locations;
 pub mod store;
@@ -12,6 +14,7 @@ use crate::finding::{Finding, Severity};
 use crate::manifest::{Manifest, ParsedFile, Problem};
 use crate::source::{SourceFile, Span};
 use anyhow::Result;
+use catalog::Catalog;
 use crd::CrdSchemas;
 use jsonschema::error::{TypeKind, ValidationErrorKind};
 use locations::{Location, RemoteSchemas, TemplateInput};
@@ -44,19 +47,64 @@ const CONFIG_GROUPS: &[&str] = &[
     "skaffold",
     "config.kubernetes.io",
     "kpt.dev",
+    // `.fluxschema.yml`: the Flux CLI's schema plugin settings.
+    "schema.plugin.fluxcd.io",
 ];
+
+/// Kubernetes' own API groups that the embedded schemas may not hold (removed
+/// before the oldest embedded version, or alpha-only). With the groups the
+/// embedded schemas know, these are the built-in groups: a kind there
+/// without a schema is not served. Any other group (even `*.k8s.io`, like
+/// Gateway API or `snapshot.storage.k8s.io`) is a custom resource.
+const CORE_GROUPS: &[&str] = &[
+    "",
+    "extensions",
+    "apps",
+    "batch",
+    "policy",
+    "autoscaling",
+    "admissionregistration.k8s.io",
+    "apiextensions.k8s.io",
+    "apiregistration.k8s.io",
+    "authentication.k8s.io",
+    "authorization.k8s.io",
+    "certificates.k8s.io",
+    "coordination.k8s.io",
+    "discovery.k8s.io",
+    "events.k8s.io",
+    "flowcontrol.apiserver.k8s.io",
+    "internal.apiserver.k8s.io",
+    "networking.k8s.io",
+    "node.k8s.io",
+    "rbac.authorization.k8s.io",
+    "resource.k8s.io",
+    "scheduling.k8s.io",
+    "settings.k8s.io",
+    "storage.k8s.io",
+    "storagemigration.k8s.io",
+];
+
+/// Is this one of Kubernetes' own API groups (served by the API server itself)?
+pub fn is_builtin_group(group: &str) -> bool {
+    CORE_GROUPS.contains(&group) || store::known_groups().contains(group)
+}
 
 fn is_config_file_kind(m: &Manifest) -> bool {
     let group = m.group();
     // Exact group names: `flowcontrol.apiserver.k8s.io` is a served API
     // even though `apiserver.k8s.io` is a config-file group.
+    // `apiVersion: builtin` has no group/version split at all.
     CONFIG_GROUPS.contains(&group)
+        || CONFIG_GROUPS.contains(&m.api_version.as_str())
         || (m.api_version == "v1" && m.kind == "Config")
         || m.api_version.starts_with("skaffold/")
 }
 
 struct Loaded {
     embedded: Option<EmbeddedSchemas>,
+    /// The embedded CRD catalog: with the embedded schemas only, after the
+    /// CRDs of the run and of `--crd-dir`.
+    catalog: Option<Catalog>,
     locations: Vec<Location>,
     remote: RemoteSchemas,
     normalized_version: String,
@@ -126,8 +174,10 @@ impl Pack for SchemaPack {
         };
         let remote = RemoteSchemas::new(s.cache_dir.clone(), s.http_timeout);
         let embedded = if wants_embedded { embedded } else { None };
+        let catalog = wants_embedded.then(|| Catalog::new(s.strict));
         let _ = self.loaded.set(Loaded {
             embedded,
+            catalog,
             locations,
             remote,
             normalized_version,
@@ -209,6 +259,7 @@ impl Pack for SchemaPack {
             .lock()
             .map(|mut d| std::mem::take(&mut *d))
             .unwrap_or_default();
+        let mut found = Vec::new();
         for d in deferred {
             let text = match (d.text, &d.disk) {
                 (Some(t), _) => t,
@@ -233,13 +284,36 @@ impl Pack for SchemaPack {
             let mut file = SourceFile::new(d.path.clone(), text);
             file.explicit = d.explicit;
             let parsed = crate::manifest::parse_file(&file, s.limits);
+            let start = found.len();
             for m in &parsed.manifests {
                 if skipped(s, m) || self.resolve(s, m).is_ok_and(|c| c.is_some()) {
                     continue;
                 }
-                self.check_manifest(s, m, Some(&crds), Partial::of(ctx, &m.path), out);
+                self.check_manifest(s, m, Some(&crds), Partial::of(ctx, &m.path), &mut found);
+            }
+            // Merged per kind below, so a place silenced by its comment or
+            // annotation must leave before it could silence the others.
+            let ignores: Vec<_> = parsed
+                .manifests
+                .iter()
+                .filter_map(crate::suppress::doc_ignore)
+                .collect();
+            let mut i = start;
+            while i < found.len() {
+                let f = &found[i];
+                if &*f.rule == MISSING_SCHEMA
+                    && (crate::suppress::suppressed_by_annotation(f, &ignores)
+                        || crate::suppress::suppressed_by_comment(f, |l| {
+                            file.text.lines().nth(l - 1).map(String::from)
+                        }))
+                {
+                    found.remove(i);
+                } else {
+                    i += 1;
+                }
             }
         }
+        out.extend(merge_missing_schemas(found));
     }
 }
 
@@ -342,12 +416,28 @@ impl SchemaPack {
             }
         }
         // Configured locations first; in the index phase, then the CRDs.
-        let resolved = match self.resolve(s, m) {
-            Ok(None) => match crds {
-                Some(crds) => crds.validator(&m.api_version, &m.kind),
-                None => return,
+        // A CRD of the run or of --crd-dir wins over the embedded catalog.
+        let located = self.resolve(s, m);
+        let custom = matches!(located, Ok(None));
+        if custom && crds.is_none() {
+            return;
+        }
+        let mut instance = m.root.to_json();
+        let sops = is_sops(&instance);
+        if sops {
+            if let Some(o) = instance.as_object_mut() {
+                o.remove("sops");
+            }
+        }
+        let resolved = match (located, crds) {
+            (Ok(None), Some(crds)) => match crds.validator(&m.api_version, &m.kind) {
+                Ok(None) => match &self.loaded().catalog {
+                    Some(c) => c.validator(&m.api_version, &m.kind, &instance),
+                    None => Ok(None),
+                },
+                other => other,
             },
-            other => other,
+            (other, _) => other,
         };
         let validator = match resolved {
             Ok(Some(v)) => v,
@@ -355,7 +445,7 @@ impl SchemaPack {
                 // Reported (with its replacement) by the deprecations pack.
                 let removed = super::deprecations::reports_removed(s, &m.api_version, &m.kind);
                 if !s.ignore_missing_schemas && !removed {
-                    out.push(missing_schema(self.loaded(), s, m).with_key(key));
+                    out.push(missing_schema(self.loaded(), s, m));
                 }
                 return;
             }
@@ -373,7 +463,6 @@ impl SchemaPack {
                 return;
             }
         };
-        let instance = m.root.to_json();
         for err in validator.iter_errors(&instance) {
             let pointer = err.instance_path().as_str().to_string();
             match err.kind() {
@@ -382,9 +471,22 @@ impl SchemaPack {
                 ValidationErrorKind::Required { property }
                     if partial == Partial::SelectorFilled
                         && property.as_str() == Some("selector") => {}
+                // The API server prunes a null it was not told to keep from a
+                // custom resource before it validates.
+                ValidationErrorKind::Type { .. } if custom && err.instance().is_null() => {}
                 // `${PORT}` or `{{ .port }}`: a placeholder some tool fills in later.
                 ValidationErrorKind::Type { .. }
                     if err.instance().as_str().is_some_and(is_placeholder) => {}
+                // SOPS encrypts values in place: `replicas: ENC[AES256_GCM,data:…]`.
+                ValidationErrorKind::Type { .. }
+                | ValidationErrorKind::Enum { .. }
+                | ValidationErrorKind::Pattern { .. }
+                | ValidationErrorKind::Format { .. }
+                | ValidationErrorKind::MinLength { .. }
+                | ValidationErrorKind::MaxLength { .. }
+                | ValidationErrorKind::OneOfNotValid { .. }
+                | ValidationErrorKind::AnyOf { .. }
+                    if sops && err.instance().as_str().is_some_and(is_sops_value) => {}
                 ValidationErrorKind::AdditionalProperties { unexpected } => {
                     for field in unexpected.iter().filter(|f| !(patch && f.starts_with('$'))) {
                         let child =
@@ -418,6 +520,18 @@ impl SchemaPack {
             }
         }
     }
+}
+
+/// A SOPS-encrypted file: a top-level `sops` mapping with its metadata.
+fn is_sops(doc: &serde_json::Value) -> bool {
+    doc.get("sops")
+        .and_then(|s| s.as_object())
+        .is_some_and(|s| s.contains_key("mac") || s.contains_key("lastmodified"))
+}
+
+/// A value SOPS encrypted: `ENC[AES256_GCM,data:…,type:int]`.
+fn is_sops_value(s: &str) -> bool {
+    s.starts_with("ENC[") && s.ends_with(']')
 }
 
 fn is_placeholder(s: &str) -> bool {
@@ -524,19 +638,33 @@ fn missing_schema(l: &Loaded, s: &Settings, m: &Manifest) -> Finding {
         .as_ref()
         .map(|e| e.version().to_string())
         .unwrap_or_else(|| l.normalized_version.clone());
-    let builtin_group = !m.group().contains('.') || m.group().ends_with(".k8s.io");
+    // `v1` is the core group; a bare `apiVersion: foo` is nobody's.
+    let core_version = m.api_version.contains('/')
+        || (m.api_version.starts_with('v')
+            && m.api_version[1..].starts_with(|c: char| c.is_ascii_digit()));
+    let builtin_group = core_version && is_builtin_group(m.group());
     let msg = if builtin_group
         && l.embedded.as_ref().is_some_and(|e| {
             !e.knows_group_version(&m.api_version) || !e.has_kind(&m.api_version, &m.kind)
         }) {
         format!(
-            "{}: Kubernetes {version} serves no {} in {} — the API server would reject it (see `deprecations` for a replacement)",
-            m.display_name(), m.kind, m.api_version
+            "Kubernetes {version} serves no {} in {} — the API server would reject it (see `deprecations` for a replacement)",
+            m.kind, m.api_version
+        )
+    } else if let Some((versions, project)) = l
+        .catalog
+        .as_ref()
+        .and_then(|_| catalog::other_versions(m.group(), &m.kind))
+    {
+        format!(
+            "no schema for {} {}: the embedded catalog has {} {} only in {} (from {} {}), and no CustomResourceDefinition for this version is in the scanned files{}; an apiVersion the project no longer serves? Otherwise add its CRD with --crd-dir, or skip with --ignore-missing-schemas",
+            m.api_version, m.kind, m.group(), m.kind, versions.join(", "), project.name, project.version,
+            if s.crd_dirs.is_empty() { "" } else { " or --crd-dir" }
         )
     } else {
         format!(
-            "{}: no schema for {} {} (not a built-in kind, and no CustomResourceDefinition for it in the scanned files{}); add its CRD with --crd-dir, a --schema-location, or skip with --ignore-missing-schemas",
-            m.display_name(), m.api_version, m.kind,
+            "no schema for {} {} (not a built-in kind, not in the embedded CRD catalog, and no CustomResourceDefinition for it in the scanned files{}); add its CRD with --crd-dir, a --schema-location, or skip with --ignore-missing-schemas",
+            m.api_version, m.kind,
             if s.crd_dirs.is_empty() { "" } else { " or --crd-dir" }
         )
     };
@@ -546,6 +674,96 @@ fn missing_schema(l: &Loaded, s: &Settings, m: &Manifest) -> Finding {
         &m.path,
         m.root.get("apiVersion").map_or(m.anchor(), |n| n.span),
         msg,
+    )
+    .with_key(format!("{}/{}", m.api_version, m.kind))
+    .with_property("resource", m.display_name())
+}
+
+/// How many places a merged `missing-schema` message names.
+const MISSING_PLACES_SHOWN: usize = 3;
+
+/// One `missing-schema` per apiVersion/kind, at its first place (by path and
+/// line), naming the first few places; all of them in `properties.locations`.
+fn merge_missing_schemas(found: Vec<Finding>) -> Vec<Finding> {
+    let (missing, mut out): (Vec<Finding>, Vec<Finding>) = found
+        .into_iter()
+        .partition(|f| &*f.rule == MISSING_SCHEMA && f.properties.is_some());
+    let mut by_kind: std::collections::BTreeMap<String, Vec<Finding>> = Default::default();
+    for f in missing {
+        by_kind.entry(f.key.clone()).or_default().push(f);
+    }
+    for (gvk, mut all) in by_kind {
+        all.sort_by(|a, b| {
+            (&*a.path, a.span.line, a.span.col).cmp(&(&*b.path, b.span.line, b.span.col))
+        });
+        let place = |f: &Finding| format!("{}:{}", f.path, f.span.line);
+        let locations: Vec<serde_json::Value> = all
+            .iter()
+            .map(|f| {
+                serde_json::json!({
+                    "path": &*f.path,
+                    "line": f.span.line,
+                    "resource": f.properties.as_ref().and_then(|p| p.get("resource")).cloned(),
+                })
+            })
+            .collect();
+        let n = all.len();
+        let mut first = all[0].clone();
+        let resource = first
+            .properties
+            .as_mut()
+            .and_then(|p| p.remove("resource"))
+            .and_then(|r| r.as_str().map(String::from))
+            .unwrap_or_default();
+        let what = if n == 1 {
+            format!("{resource}: ")
+        } else {
+            let shown: Vec<String> = all.iter().take(MISSING_PLACES_SHOWN).map(place).collect();
+            let more = n.saturating_sub(MISSING_PLACES_SHOWN);
+            format!(
+                "{n} resources ({}{}): ",
+                shown.join(", "),
+                if more > 0 {
+                    format!(" and {more} more")
+                } else {
+                    String::new()
+                }
+            )
+        };
+        first.message = format!("{what}{}", first.message);
+        first.key = format!("missing-schema:{gvk}");
+        first = first
+            .with_property("locations", serde_json::Value::Array(locations))
+            .with_property("count", n);
+        out.push(first);
+    }
+    out
+}
+
+fn missing_schema_help() -> String {
+    let mut catalog = String::new();
+    for p in catalog::projects().unwrap_or_default() {
+        catalog.push_str(&format!(
+            "- {}: {} ([{}](https://github.com/{}/tree/{}), {})\n",
+            p.name, p.version, p.repo, p.repo, p.commit, p.licence
+        ));
+    }
+    format!(
+        r#"
+## What it finds
+A resource whose kind has no schema: not built into the chosen Kubernetes version, no `CustomResourceDefinition` for it anywhere in the scanned files, none in `--crd-dir`, none at a `--schema-location`, and not in the embedded CRD catalog. Reported once per apiVersion/kind: the message names the first places, `properties.locations` lists them all.
+
+## Why it matters
+For one of Kubernetes' own API groups it means the API version is not served (often a removed beta API) and the apply fails. For a custom resource it means nothing validates it.
+
+## How to fix
+Add the CRD to the scan (`--crd-dir crds/`, or a folder in the CRDs-catalog layout `{{group}}/{{kind}}_{{version}}.json`), point `--schema-location` at a schema store, or accept the gap with `--ignore-missing-schemas` (or `--skip-kinds Kind`).
+
+## The embedded CRD catalog
+Custom resources of these projects validate offline, strictly, against the projects' own CRDs ({} group/version/kinds; `schemas/CRDS.md` lists them, `python3 schemas/generate_crds.py` regenerates them). A CRD in the scanned files wins over `--crd-dir`, which wins over the catalog, so a repository on a newer release is validated against its own CRD.
+
+{catalog}"#,
+        catalog::kind_count()
     )
 }
 
@@ -625,16 +843,7 @@ YAML parsers disagree about which value wins (the last one, usually), so half of
 ## How to fix
 Merge the two entries into one key.
 "#).tags(&["kubernetes", "correctness"]).precision("very-high"),
-        Rule::new(MISSING_SCHEMA, Severity::Error, "No schema for this apiVersion/kind: a custom resource without its CRD, or an API the chosen Kubernetes version does not serve.", r#"
-## What it finds
-A resource whose kind has no schema: not built into the chosen Kubernetes version, no `CustomResourceDefinition` for it anywhere in the scanned files, none in `--crd-dir`, none at a `--schema-location`.
-
-## Why it matters
-For a built-in group it means the API version is not served (often a removed beta API) and the apply fails. For a custom resource it means nothing validates it.
-
-## How to fix
-Add the CRD to the scan (`--crd-dir crds/`, or a folder in the CRDs-catalog layout `{group}/{kind}_{version}.json`), point `--schema-location` at a schema store, or accept the gap with `--ignore-missing-schemas` (or `--skip-kinds Kind`).
-"#).tags(&["kubernetes"]).precision("high"),
+        Rule::new(MISSING_SCHEMA, Severity::Error, "No schema for this apiVersion/kind: a custom resource without its CRD, or an API the chosen Kubernetes version does not serve.", &missing_schema_help()).tags(&["kubernetes"]).precision("high"),
         Rule::new(REJECTED_KIND, Severity::Error, "A kind listed in --reject-kinds.", r#"
 ## What it finds
 A resource whose kind (or `apiVersion/kind`) you listed in `--reject-kinds` or `schema.reject-kinds`.

@@ -48,6 +48,25 @@ pub fn versions() -> Result<Vec<KubeVersion>> {
     Ok(v)
 }
 
+/// Every API group the embedded schemas know, in any Kubernetes version
+/// (`""` is the core group).
+pub fn known_groups() -> &'static HashSet<String> {
+    static GROUPS: OnceLock<HashSet<String>> = OnceLock::new();
+    GROUPS.get_or_init(|| {
+        let mut out = HashSet::new();
+        if let Ok(b) = bundle() {
+            for v in b.versions.values() {
+                for k in v.kinds.keys() {
+                    // `apps/v1/Deployment` or `v1/ConfigMap`
+                    let parts: Vec<&str> = k.split('/').collect();
+                    out.insert(if parts.len() == 3 { parts[0] } else { "" }.to_string());
+                }
+            }
+        }
+        out
+    })
+}
+
 pub fn source() -> Result<&'static str> {
     Ok(&bundle()?.source)
 }
