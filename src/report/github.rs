@@ -326,6 +326,7 @@ pub fn counts_markdown(outcome: &ScanOutcome) -> String {
     );
     if let Some(risk) = outcome.properties.get("prRisk") {
         let _ = writeln!(out, "**PR risk:** {}\n", word_or_inert(&risk_text(risk)));
+        out.push_str(&risk_reasons_markdown(outcome));
     }
     let packs = pack_counts(&outcome.findings);
     if !packs.is_empty() {
@@ -335,6 +336,59 @@ pub fn counts_markdown(outcome: &ScanOutcome) -> String {
         }
         out.push('\n');
     }
+    out
+}
+
+/// Most reasons shown under the PR risk.
+const RISK_ROWS: usize = 5;
+
+/// The deterministic PR risk's top reasons (`prRiskReasons`), with the
+/// rule and LLM scores when both are known. Reasons name objects and files
+/// of the pull request: every cell is inert.
+fn risk_reasons_markdown(outcome: &ScanOutcome) -> String {
+    let p = &outcome.properties;
+    let mut out = String::new();
+    let num = |k: &str| p.get(k).and_then(serde_json::Value::as_u64);
+    match (num("prRiskDeterministic"), num("prRiskLlm")) {
+        (Some(d), Some(l)) => {
+            let _ = writeln!(out, "Rules: {d}/5, LLM: {l}/5 (the higher counts).\n");
+        }
+        (Some(d), None) => {
+            let _ = writeln!(out, "Rules: {d}/5 (no LLM score).\n");
+        }
+        _ => {}
+    }
+    let reasons = p
+        .get("prRiskReasons")
+        .and_then(serde_json::Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    if reasons.is_empty() {
+        return out;
+    }
+    out.push_str("| Weight | Reason | Where |\n|---:|---|---|\n");
+    for r in reasons.iter().take(RISK_ROWS) {
+        let place = format!(
+            "{}:{}",
+            r["path"].as_str().unwrap_or(""),
+            r["line"].as_u64().unwrap_or(0)
+        );
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} |",
+            r["weight"].as_u64().unwrap_or(0),
+            inert_cell(&short(r["reason"].as_str().unwrap_or(""), 200)),
+            inert_cell(&place)
+        );
+    }
+    if reasons.len() > RISK_ROWS {
+        let _ = writeln!(
+            out,
+            "\n_and {} more reasons (JSON `properties.prRiskReasons`)._",
+            reasons.len() - RISK_ROWS
+        );
+    }
+    out.push('\n');
     out
 }
 
@@ -526,7 +580,21 @@ mod tests {
             repository: Some("o/r".into()),
             pr: Some(5),
         };
+        outcome
+            .properties
+            .insert("prRiskDeterministic".into(), 3.into());
+        outcome.properties.insert(
+            "prRiskReasons".into(),
+            serde_json::json!([{"id": "privileged-added", "reason": "container 'x' of Deployment/@evil made privileged", "weight": 3, "path": "k8s/a.yaml", "line": 9}]),
+        );
         let md = summary(&outcome, &links);
+        assert!(md.contains("Rules: 3/5 (no LLM score)."), "{md}");
+        assert!(
+            md.contains(
+                "| 3 | `container 'x' of Deployment/@evil made privileged` | `k8s/a.yaml:9` |"
+            ),
+            "{md}"
+        );
         assert!(md.contains("| schema | 1 | 0 | 0 |") && md.contains("| secrets | 0 | 1 | 0 |"));
         assert!(md.contains("**PR risk:** 3"));
         assert!(md.contains("a\\|b"));

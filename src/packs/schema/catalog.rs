@@ -193,8 +193,10 @@ impl Catalog {
         let Some(schema) = self.schema(api_version, kind)? else {
             return Ok(None);
         };
-        let cut = prune(&schema, instance);
-        let key = format!("{api_version}/{kind}\0{cut}");
+        // The cut depends only on which fields the resource has: resources
+        // of one shape share one compiled validator, and the cut is made
+        // only for a shape not seen before.
+        let key = format!("{api_version}/{kind}\0{:016x}", skeleton_hash(instance));
         if let Some(hit) = self
             .compiled
             .lock()
@@ -203,6 +205,7 @@ impl Catalog {
         {
             return Ok(Some(hit.clone()));
         }
+        let cut = prune(&schema, instance);
         let v =
             Arc::new(build_validator(&cut).with_context(|| {
                 format!("compiling the catalogued schema of {api_version}/{kind}")
@@ -264,6 +267,36 @@ fn prune(schema: &serde_json::Value, instance: &serde_json::Value) -> serde_json
         out.insert(k.clone(), nv);
     }
     Value::Object(out)
+}
+
+/// A hash of what `prune` reads of an instance: the field names of its
+/// objects (in any order), arrays as the union of their elements, and any
+/// scalar alike.
+fn skeleton_hash(instance: &serde_json::Value) -> u64 {
+    use std::hash::{Hash, Hasher};
+    fn walk(v: &serde_json::Value, h: &mut std::collections::hash_map::DefaultHasher) {
+        use serde_json::Value;
+        match v {
+            Value::Object(o) => {
+                0u8.hash(h);
+                let mut keys: Vec<&String> = o.keys().collect();
+                keys.sort();
+                for k in keys {
+                    k.hash(h);
+                    walk(&o[k], h);
+                }
+                1u8.hash(h);
+            }
+            Value::Array(a) => {
+                2u8.hash(h);
+                walk(&merged(a.iter()), h);
+            }
+            _ => 3u8.hash(h),
+        }
+    }
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    walk(instance, &mut h);
+    h.finish()
 }
 
 /// Every field any of `values` has (objects united, arrays concatenated):

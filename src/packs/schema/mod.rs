@@ -374,7 +374,22 @@ impl SchemaPack {
     }
 
     /// Without `crds`, custom resources are left for the index phase.
+    /// Validates one resource; its findings know the resource and
+    /// container they are in (so later phases need not parse it again).
     fn check_manifest(
+        &self,
+        s: &Settings,
+        m: &Manifest,
+        crds: Option<&CrdSchemas>,
+        partial: Partial,
+        out: &mut Vec<Finding>,
+    ) {
+        let start = out.len();
+        self.check_manifest_inner(s, m, crds, partial, out);
+        crate::locate::annotate(&mut out[start..], std::slice::from_ref(m));
+    }
+
+    fn check_manifest_inner(
         &self,
         s: &Settings,
         m: &Manifest,

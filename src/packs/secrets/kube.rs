@@ -60,14 +60,15 @@ pub fn check(
                 } else {
                     "plain text in `stringData`"
                 };
+                let (severity, holds) = weigh(engine, &name, &value, &file.path, opts);
                 out.push(
                     Finding::new(
                         K8S_SECRET,
-                        Severity::Error,
+                        severity,
                         &file.path,
                         entry.value.span,
                         format!(
-                            "{} commits key '{name}' as {how} ({preview}); encrypt it with SOPS or Sealed Secrets, or source it from a secret manager with external-secrets",
+                            "{} commits key '{name}' as {how} ({preview}){holds}; encrypt it with SOPS or Sealed Secrets, or source it from a secret manager with external-secrets",
                             m.display_name()
                         ),
                     )
@@ -84,6 +85,69 @@ pub fn check(
                 }
             }
         }
+    }
+}
+
+/// How much a committed Secret value weighs, by what it holds: a value the
+/// detectors recognise, or under a credential-like key, is an error; a
+/// configuration file that mentions credentials is a warning; one that
+/// holds none (`grafana.ini` with `default_timezone = UTC`) is a note.
+fn weigh(
+    engine: &Engine,
+    key: &str,
+    value: &[u8],
+    path: &str,
+    opts: &ScanOptions,
+) -> (Severity, &'static str) {
+    const CREDENTIAL_WORDS: &[&str] = &[
+        "pass", "pwd", "secret", "token", "key", "cred", "auth", "cert", "private", "dsn", "conn",
+        "url", "uri", "session", "cookie", "salt", "signing", "jwt", "bearer",
+    ];
+    let k = key.to_ascii_lowercase();
+    let file_like = k.rsplit_once('.').is_some_and(|(_, ext)| {
+        matches!(
+            ext,
+            "yaml"
+                | "yml"
+                | "json"
+                | "ini"
+                | "conf"
+                | "cfg"
+                | "toml"
+                | "properties"
+                | "xml"
+                | "tmpl"
+                | "txt"
+        )
+    });
+    let credential_key = CREDENTIAL_WORDS.iter().any(|w| k.contains(w)) && !file_like;
+    if credential_key || !engine.scan(value, path, opts).is_empty() {
+        return (Severity::Error, "");
+    }
+    let text = String::from_utf8_lossy(value).to_ascii_lowercase();
+    let mentions = [
+        "password",
+        "passwd",
+        "secret",
+        "token",
+        "api_key",
+        "apikey",
+        "api-key",
+        "private_key",
+        "credentials",
+    ]
+    .iter()
+    .any(|w| text.contains(w));
+    match (file_like || value.contains(&b'\n'), mentions) {
+        (true, false) => (
+            Severity::Note,
+            ", a configuration with no credential shiplint recognises",
+        ),
+        (true, true) => (
+            Severity::Warning,
+            ", a configuration that mentions credentials",
+        ),
+        (false, _) => (Severity::Error, ""),
     }
 }
 
