@@ -700,30 +700,6 @@ fn review_command(args: ReviewArgs) -> Result<i32> {
     let mut properties = serde_json::Map::new();
     properties.insert("packs".into(), vec!["review"].into());
     properties.extend(report.properties);
-    // The deterministic risk, with or without an LLM.
-    if let Some(base) = opts.diff_base.as_deref() {
-        let head = crate::risk::Head::Rev(opts.head.clone().unwrap_or_else(|| "HEAD".into()));
-        let mut seen = findings.clone();
-        // Without a model the review never read the diff for secrets.
-        if endpoint.base_url.is_none() && endpoint.api_key.is_none() {
-            seen.extend(crate::risk::diff_secrets(&args.repo, &opts)?);
-        }
-        let exclude: Vec<String> = settings
-            .exclude
-            .iter()
-            .chain(&opts.exclude)
-            .cloned()
-            .collect();
-        add_pr_risk(
-            &args.repo,
-            base,
-            &head,
-            &settings,
-            &seen,
-            &exclude,
-            &mut properties,
-        )?;
-    }
     let mut stats = scan::Stats {
         files: files_reviewed,
         duration: started.elapsed(),
@@ -743,7 +719,32 @@ fn review_command(args: ReviewArgs) -> Result<i32> {
         properties,
         exempted: Vec::new(),
     };
+    // Exempted findings are accepted risks: they do not raise the PR risk.
     crate::exempt::apply(&mut outcome, &settings);
+    // The deterministic risk, with or without an LLM.
+    if let Some(base) = opts.diff_base.as_deref() {
+        let head = crate::risk::Head::Rev(opts.head.clone().unwrap_or_else(|| "HEAD".into()));
+        let mut seen = outcome.findings.clone();
+        // Without a model the review never read the diff for secrets.
+        if endpoint.base_url.is_none() && endpoint.api_key.is_none() {
+            seen.extend(crate::risk::diff_secrets(&args.repo, &opts)?);
+        }
+        let exclude: Vec<String> = settings
+            .exclude
+            .iter()
+            .chain(&opts.exclude)
+            .cloned()
+            .collect();
+        add_pr_risk(
+            &args.repo,
+            base,
+            &head,
+            &settings,
+            &seen,
+            &exclude,
+            &mut outcome.properties,
+        )?;
+    }
     let verdict = Verdict {
         fail_on: args.fail_on.or(fail_on).unwrap_or(FailOn::Error),
         fail_on_risk: opts.fail_on_risk,
