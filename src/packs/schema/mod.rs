@@ -29,28 +29,6 @@ pub const MISSING_SCHEMA: &str = "schema/missing-schema";
 pub const REJECTED_KIND: &str = "schema/rejected-kind";
 pub const SCHEMA_ERROR: &str = "schema/schema-unavailable";
 
-/// apiVersion groups of config files that look like resources but are never
-/// sent to an API server (kustomize, kind, kubeadm, kubeconfig …).
-const CONFIG_GROUPS: &[&str] = &[
-    "kustomize.config.k8s.io",
-    "builtin",
-    "kind.x-k8s.io",
-    "k3d.io",
-    "kubeadm.k8s.io",
-    "kubelet.config.k8s.io",
-    "kubeproxy.config.k8s.io",
-    "apiserver.config.k8s.io",
-    "audit.k8s.io",
-    "apiserver.k8s.io",
-    "client.authentication.k8s.io",
-    "kubescheduler.config.k8s.io",
-    "skaffold",
-    "config.kubernetes.io",
-    "kpt.dev",
-    // `.fluxschema.yml`: the Flux CLI's schema plugin settings.
-    "schema.plugin.fluxcd.io",
-];
-
 /// Kubernetes' own API groups that the embedded schemas may not hold (removed
 /// before the oldest embedded version, or alpha-only). With the groups the
 /// embedded schemas know, these are the built-in groups: a kind there
@@ -89,15 +67,11 @@ pub fn is_builtin_group(group: &str) -> bool {
     CORE_GROUPS.contains(&group) || store::known_groups().contains(group)
 }
 
+/// Tool configuration that looks like a resource (one list for every pack:
+/// `manifest::is_tool_config`; parsing already leaves such documents out,
+/// this keeps a manifest built elsewhere from being validated as one).
 fn is_config_file_kind(m: &Manifest) -> bool {
-    let group = m.group();
-    // Exact group names: `flowcontrol.apiserver.k8s.io` is a served API
-    // even though `apiserver.k8s.io` is a config-file group.
-    // `apiVersion: builtin` has no group/version split at all.
-    CONFIG_GROUPS.contains(&group)
-        || CONFIG_GROUPS.contains(&m.api_version.as_str())
-        || (m.api_version == "v1" && m.kind == "Config")
-        || m.api_version.starts_with("skaffold/")
+    crate::manifest::is_tool_config(&m.api_version, &m.kind)
 }
 
 struct Loaded {
