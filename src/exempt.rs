@@ -129,28 +129,53 @@ fn today() -> i64 {
         .unwrap_or(0)
 }
 
-fn glob_match(pattern: &Option<String>, value: Option<&str>) -> bool {
-    match pattern {
-        None => true,
-        Some(p) => value
-            .is_some_and(|v| globset::Glob::new(p).is_ok_and(|g| g.compile_matcher().is_match(v))),
-    }
+/// An exemption with its selectors compiled once for the run.
+struct Matcher<'a> {
+    exemption: &'a Exemption,
+    /// kind, name, namespace, container: `None` when not given (matches
+    /// anything), `Some(None)` for a glob that does not compile (checked
+    /// when the config loaded; it matches nothing).
+    globs: [Option<Option<globset::GlobMatcher>>; 4],
 }
 
-fn covers(e: &Exemption, f: &Finding) -> bool {
-    let rule_ok = e.rules.iter().any(|r| {
-        r == &*f.rule
-            || r.strip_suffix("/*")
-                .is_some_and(|p| f.rule.split('/').next() == Some(p))
-    });
-    if !rule_ok {
-        return false;
+impl<'a> Matcher<'a> {
+    fn new(e: &'a Exemption) -> Self {
+        let glob = |p: &Option<String>| {
+            p.as_ref()
+                .map(|p| globset::Glob::new(p).ok().map(|g| g.compile_matcher()))
+        };
+        Matcher {
+            exemption: e,
+            globs: [
+                glob(&e.kind),
+                glob(&e.name),
+                glob(&e.namespace),
+                glob(&e.container),
+            ],
+        }
     }
-    let res = f.resource.as_deref();
-    glob_match(&e.kind, res.map(|r| r.kind.as_str()))
-        && glob_match(&e.name, res.and_then(|r| r.name.as_deref()))
-        && glob_match(&e.namespace, res.and_then(|r| r.namespace.as_deref()))
-        && glob_match(&e.container, f.container.as_deref())
+
+    fn covers(&self, f: &Finding) -> bool {
+        let rule_ok = self.exemption.rules.iter().any(|r| {
+            r == &*f.rule
+                || r.strip_suffix("/*")
+                    .is_some_and(|p| f.rule.split('/').next() == Some(p))
+        });
+        if !rule_ok {
+            return false;
+        }
+        let res = f.resource.as_deref();
+        let values = [
+            res.map(|r| r.kind.as_str()),
+            res.and_then(|r| r.name.as_deref()),
+            res.and_then(|r| r.namespace.as_deref()),
+            f.container.as_deref(),
+        ];
+        self.globs.iter().zip(values).all(|(g, v)| match g {
+            None => true,
+            Some(g) => v.is_some_and(|v| g.as_ref().is_some_and(|g| g.is_match(v))),
+        })
+    }
 }
 
 /// Moves exempted findings out of `findings`; adds a finding per expired
@@ -167,9 +192,10 @@ pub fn apply(outcome: &mut ScanOutcome, settings: &crate::config::Settings) {
             .and_then(parse_date)
             .is_none_or(|d| d >= now)
     });
+    let live: Vec<Matcher> = live.into_iter().map(Matcher::new).collect();
     let mut kept = Vec::with_capacity(outcome.findings.len());
     for f in std::mem::take(&mut outcome.findings) {
-        match live.iter().find(|e| covers(e, &f)) {
+        match live.iter().find(|m| m.covers(&f)).map(|m| m.exemption) {
             Some(e) => outcome.exempted.push(Exempted {
                 finding: f,
                 exemption: (*e).clone(),

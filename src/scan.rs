@@ -214,14 +214,13 @@ fn scan_one(
             return r;
         }
     };
-    let parsed = if has_manifest_extension(&file.path)
-        && !manifest::needs_rendering(&file.path, &file.text)
-    {
-        Some(manifest::parse_file(&file, ctx.settings.limits))
-    } else {
-        if has_manifest_extension(&file.path) {
+    let parsed = if has_manifest_extension(&file.path) {
+        let parsed = manifest::parse_unless_template(&file, ctx.settings.limits);
+        if parsed.is_none() {
             r.kind = FileKind::Template;
         }
+        parsed
+    } else {
         None
     };
     for pack in packs {

@@ -105,14 +105,29 @@ pub fn is_template(text: &str) -> bool {
 /// `{{` inside strings (Prometheus rules' `{{ $labels.pod }}`, a ConfigMap's
 /// script) is a manifest like any other.
 pub fn needs_rendering(path: &str, text: &str) -> bool {
-    if !is_template(text) {
-        return false;
-    }
-    if in_chart_templates(path) {
-        return true;
-    }
-    let stream = yaml::parse_stream(text, Limits::default());
+    is_template(text)
+        && (in_chart_templates(path)
+            || template_stream(&yaml::parse_stream(text, Limits::default())))
+}
+
+/// `{{ }}` text whose parse shows it is a template: it does not parse, or
+/// its braces became flow mappings.
+fn template_stream(stream: &yaml::Stream) -> bool {
     stream.error.is_some() || stream.documents.iter().any(|d| has_node_key(&d.root))
+}
+
+/// The file's manifests, or `None` when it is a template that needs
+/// rendering first ([`needs_rendering`]); the text is parsed once either way.
+pub fn parse_unless_template(file: &SourceFile, limits: Limits) -> Option<ParsedFile> {
+    let braces = is_template(&file.text);
+    if braces && in_chart_templates(&file.path) {
+        return None;
+    }
+    let stream = yaml::parse_stream(&file.text, limits);
+    if braces && template_stream(&stream) {
+        return None;
+    }
+    Some(from_stream(file, stream))
 }
 
 /// Under the `templates/` folder of a chart (a `Chart.yaml` beside it).
@@ -157,8 +172,11 @@ pub fn looks_like_manifest(text: &str) -> bool {
 }
 
 pub fn parse_file(file: &SourceFile, limits: Limits) -> ParsedFile {
+    from_stream(file, yaml::parse_stream(&file.text, limits))
+}
+
+fn from_stream(file: &SourceFile, stream: yaml::Stream) -> ParsedFile {
     let mut out = ParsedFile::default();
-    let stream = yaml::parse_stream(&file.text, limits);
     for (doc_index, doc) in stream.documents.into_iter().enumerate() {
         classify(file, doc_index, doc, &mut out);
     }
