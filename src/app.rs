@@ -288,7 +288,7 @@ fn add_trust_findings(outcome: &mut ScanOutcome, loaded: Loaded, settings: &Sett
     outcome.notes = notes;
     if !loaded.findings.is_empty() {
         outcome.findings.extend(loaded.findings);
-        outcome.rules.extend(trust::rules());
+        outcome.rules.push(crate::config_rules::pr_change());
         scan::finalize(&mut outcome.findings, settings);
     }
 }
@@ -361,7 +361,7 @@ pub fn run_scan(args: &ScanArgs, command: trust::Command) -> Result<(ScanOutcome
         revision_config: revision_config(args),
     })?;
     add_trust_findings(&mut outcome, loaded, &settings);
-    crate::exempt::apply(&mut outcome, &settings);
+    scan::apply_exemptions(&mut outcome, &settings);
     if let GitMode::DiffBase(rev) = &settings.git_mode {
         let (findings, mut props) = (&outcome.findings, std::mem::take(&mut outcome.properties));
         // The repository of the first folder named, as the git modes find it.
@@ -567,7 +567,7 @@ fn comment_command(args: CommentArgs) -> Result<i32> {
             let settings = loaded.settings.clone();
             let mut outcome = github::stored::load(p)?;
             add_trust_findings(&mut outcome, loaded, &settings);
-            crate::exempt::apply(&mut outcome, &settings);
+            scan::apply_exemptions(&mut outcome, &settings);
             (outcome, verdict)
         }
         None => run_scan(&args.scan, trust::Command::Comment)?,
@@ -714,13 +714,13 @@ fn review_command(args: ReviewArgs) -> Result<i32> {
         notes,
         rules: packs::review::rules()
             .into_iter()
-            .chain(trust::rules())
+            .chain([crate::config_rules::pr_change()])
             .collect(),
         properties,
         exempted: Vec::new(),
     };
     // Exempted findings are accepted risks: they do not raise the PR risk.
-    crate::exempt::apply(&mut outcome, &settings);
+    scan::apply_exemptions(&mut outcome, &settings);
     // The deterministic risk, with or without an LLM.
     if let Some(base) = opts.diff_base.as_deref() {
         let head = crate::risk::Head::Rev(opts.head.clone().unwrap_or_else(|| "HEAD".into()));

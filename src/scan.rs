@@ -2,12 +2,12 @@
 //! then once for run-wide checks) → suppressions and config → sorted,
 //! fingerprinted findings.
 
-use crate::config::Settings;
 use crate::discover::{self, Input};
 use crate::finding::{Finding, Snippet};
 use crate::git::{self, GitMode};
 use crate::manifest;
 use crate::packs::{self, Context, Pack, Rule};
+use crate::settings::Settings;
 use crate::shard::Shard;
 use crate::source::{has_manifest_extension, SourceFile};
 use crate::suppress::{self, DocIgnore};
@@ -512,14 +512,14 @@ pub fn run(req: ScanRequest) -> Result<ScanOutcome> {
     if !templates.is_empty() {
         notes.push(format!(
             "not parsed: {} with `{{{{ }}}}` that is not YAML until rendered (chart templates are read line by line for deprecated APIs): {}",
-            crate::report::plural(templates.len(), "template"),
+            crate::text::plural(templates.len(), "template"),
             discover::first_few(&templates)
         ));
     }
     if !large.is_empty() {
         notes.push(format!(
             "skipped {} larger than --max-file-size ({} bytes): {}",
-            crate::report::plural(large.len(), "file"),
+            crate::text::plural(large.len(), "file"),
             settings.max_file_size,
             discover::first_few(&large)
         ));
@@ -527,14 +527,14 @@ pub fn run(req: ScanRequest) -> Result<ScanOutcome> {
     if !binary.is_empty() {
         notes.push(format!(
             "skipped {} (NUL bytes): {}",
-            crate::report::plural(binary.len(), "binary file"),
+            crate::text::plural(binary.len(), "binary file"),
             discover::first_few(&binary)
         ));
     }
     if !invalid_utf8.is_empty() {
         notes.push(format!(
             "{} not valid UTF-8, scanned with U+FFFD in place of the bad bytes: {}",
-            crate::report::plural(invalid_utf8.len(), "file"),
+            crate::text::plural(invalid_utf8.len(), "file"),
             discover::first_few(&invalid_utf8)
         ));
     }
@@ -650,6 +650,35 @@ impl Default for Levels {
     fn default() -> Self {
         Self::new()
     }
+}
+
+/// Moves exempted findings out of `findings` (into `exempted`); adds a
+/// finding per expired entry on the config file's line.
+pub fn apply_exemptions(outcome: &mut ScanOutcome, settings: &Settings) {
+    if settings.exemptions.is_empty() {
+        return;
+    }
+    let (kept, mut exempted, expired) =
+        crate::exempt::partition(std::mem::take(&mut outcome.findings), &settings.exemptions);
+    outcome.findings = kept;
+    outcome.exempted.append(&mut exempted);
+    if expired.is_empty() {
+        return;
+    }
+    let path: std::sync::Arc<str> = settings
+        .config_path
+        .as_deref()
+        .unwrap_or(".shiplint.yaml")
+        .into();
+    outcome.findings.extend(
+        expired
+            .into_iter()
+            .map(|e| crate::exempt::expired_finding(e, &path)),
+    );
+    if !outcome.rules.iter().any(|r| r.id == crate::exempt::EXPIRED) {
+        outcome.rules.push(crate::config_rules::exemption_expired());
+    }
+    finalize(&mut outcome.findings, settings);
 }
 
 /// Applies the configured rule levels (dropping rules that are off), sorts,

@@ -11,39 +11,12 @@ use crate::cli::GithubArgs;
 use crate::config::{ConfigFile, Settings, CONFIG_FILE_NAMES};
 use crate::discover::display_path;
 use crate::finding::{Finding, Severity};
-use crate::packs::Rule;
 use crate::source::Span;
 use anyhow::{anyhow, bail, Context as _, Result};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-pub const CONFIG_PR_CHANGE: &str = "config/pr-change";
-
-const PR_CHANGE_HELP: &str = r#"
-A pull request changes shiplint's config file (`.shiplint.yaml`). In a
-pull-request run shiplint reads its config from the base branch, never from
-the pull request: otherwise a pull request could switch off the checks on its
-own changes (`rules: {secrets/*: off}`, `exclude: ["**"]`) or raise the review's
-budget. The finding says what the change would do; it takes effect once the
-change is merged.
-
-## How to fix
-
-Nothing to fix if the change is intended: review it like any change to CI
-settings, and merge it. The finding sits on the first changed line.
-"#;
-
-/// The rules of the trust boundary (listed with the packs' rules).
-pub fn rules() -> Vec<Rule> {
-    vec![Rule::new(
-        CONFIG_PR_CHANGE,
-        Severity::Warning,
-        "A pull request changes shiplint's config: the base's config applies until it is merged",
-        PR_CHANGE_HELP,
-    )
-    .tags(&["security", "config"])
-    .precision("very-high")]
-}
+pub use crate::config_rules::CONFIG_PR_CHANGE;
 
 /// The command that runs, for deciding whether it acts on a pull request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

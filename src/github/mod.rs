@@ -18,7 +18,6 @@ use crate::cli::GithubArgs;
 use anyhow::Result;
 use client::Client;
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 
 pub const SUMMARY_MARKER: &str = "<!-- shiplint:summary -->";
 pub const FP_PREFIX: &str = "<!-- shiplint:fp=";
@@ -31,10 +30,7 @@ const DEFAULT_BOT: &str = "github-actions[bot]";
 /// The note printed once when the token cannot write (fork, Dependabot).
 pub const READ_ONLY_NOTE: &str = "shiplint: the token cannot write to this pull request (a fork or Dependabot PR gets a read-only GITHUB_TOKEN); the findings are in the annotations, the job summary and the SARIF report. For PR comments on forks use the two-stage workflow_run recipe (docs/github.md).";
 
-/// The first 12 hex digits of a SHA-256.
-pub fn short_hash(s: &str) -> String {
-    hex::encode(&Sha256::digest(s.as_bytes())[..6])
-}
+pub use crate::text::short_hash;
 
 /// The fingerprint in one of our inline comments.
 pub fn fingerprint_of(body: &str) -> Option<&str> {

@@ -4,9 +4,9 @@
 //! templates line by line, since the pipeline does not parse them.
 
 use super::{Context, Pack, Rule};
-use crate::config::{KubeVersion, Settings};
 use crate::finding::{Finding, Severity};
 use crate::manifest::{yaml, Limits, Manifest, ParsedFile};
+use crate::settings::{KubeVersion, Settings};
 use crate::source::{SourceFile, Span};
 use serde::Deserialize;
 use std::collections::HashMap;

@@ -145,7 +145,7 @@ impl Sanitizer {
             .filter_map(|c| match c {
                 '\n' => Some('\n'),
                 '\t' => Some(' '),
-                c if crate::report::github::is_invisible(c) => None,
+                c if crate::text::is_invisible(c) => None,
                 c => Some(c),
             })
             .collect();
@@ -232,7 +232,7 @@ mod tests {
         }
         assert!(
             !out.chars()
-                .any(|c| c != '\n' && crate::report::github::is_invisible(c)),
+                .any(|c| c != '\n' && crate::text::is_invisible(c)),
             "control character in {out:?}"
         );
     }

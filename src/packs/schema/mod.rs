@@ -9,9 +9,9 @@ mod locations;
 pub mod store;
 
 use super::{Context, Pack, Rule};
-use crate::config::Settings;
 use crate::finding::{Finding, Severity};
 use crate::manifest::{Manifest, ParsedFile, Problem};
+use crate::settings::Settings;
 use crate::source::{SourceFile, Span};
 use anyhow::Result;
 use catalog::Catalog;

@@ -2,7 +2,7 @@
 //! de-duplicated definitions for every version (see schemas/generate.py).
 //! Decompressed once per process; each kind's validator compiled once.
 
-use crate::config::KubeVersion;
+use crate::settings::KubeVersion;
 use anyhow::{anyhow, bail, Context as _, Result};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
