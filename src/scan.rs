@@ -380,7 +380,7 @@ fn check_target_version(settings: &Settings) -> Result<()> {
     let Some(v) = settings.target_version else {
         return Ok(());
     };
-    let newest = packs::schema::store::versions()
+    let newest = crate::k8s::schemas::versions()
         .ok()
         .and_then(|v| v.last().copied());
     let limit = newest.map(|n| n.minor + TARGET_AHEAD);
@@ -557,6 +557,7 @@ pub fn run(req: ScanRequest) -> Result<ScanOutcome> {
         findings.extend(late);
     }
 
+    supersede(&mut findings);
     finalize(&mut findings, settings);
 
     if let Some(known) = &settings.baseline {
@@ -578,7 +579,7 @@ pub fn run(req: ScanRequest) -> Result<ScanOutcome> {
     }
     if let Some(v) = settings.kubernetes_version {
         properties.insert("kubernetesVersion".into(), v.to_string().into());
-    } else if let Ok(v) = packs::schema::store::versions() {
+    } else if let Ok(v) = crate::k8s::schemas::versions() {
         if let Some(last) = v.last() {
             properties.insert("kubernetesVersion".into(), last.to_string().into());
         }
@@ -649,6 +650,32 @@ impl Levels {
 impl Default for Levels {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+/// Findings one rule makes redundant: (the rule that wins, the rule it
+/// silences for the same apiVersion/kind). A removed apiVersion has no
+/// schema, and `deprecations/removed-api` already says so, with the
+/// replacement; `schema/missing-schema` would only repeat it.
+const SUPERSEDES: &[(&str, &str)] = &[("deprecations/removed-api", "schema/missing-schema")];
+
+/// Drops the findings `SUPERSEDES` names, before any filter (a baselined
+/// `removed-api` still silences its `missing-schema`).
+fn supersede(findings: &mut Vec<Finding>) {
+    for (winner, loser) in SUPERSEDES {
+        let gvks: std::collections::HashSet<String> = findings
+            .iter()
+            .filter(|f| &*f.rule == *winner)
+            .filter_map(|f| f.resource.as_ref())
+            .map(|r| format!("{}/{}", r.api_version, r.kind))
+            .collect();
+        if gvks.is_empty() {
+            continue;
+        }
+        findings.retain(|f| {
+            &*f.rule != *loser
+                || !gvks.contains(f.key.strip_prefix("missing-schema:").unwrap_or(&f.key))
+        });
     }
 }
 

@@ -2,7 +2,7 @@
 //! https URL with `{{ .ResourceKind }}`-style variables. Downloads are cached
 //! on disk and time out.
 
-use super::store::{build_validator, Compiled};
+use crate::k8s::schemas::{build_validator, Compiled};
 use anyhow::{anyhow, bail, Context as _, Result};
 use regex::Regex;
 use sha2::{Digest, Sha256};

@@ -6,10 +6,10 @@
 pub mod catalog;
 mod crd;
 mod locations;
-pub mod store;
 
 use super::{Context, Pack, Rule};
 use crate::finding::{Finding, Severity};
+use crate::k8s::schemas::{self as store, Compiled, EmbeddedSchemas};
 use crate::manifest::{Manifest, ParsedFile, Problem};
 use crate::settings::Settings;
 use crate::source::{SourceFile, Span};
@@ -19,7 +19,6 @@ use crd::CrdSchemas;
 use jsonschema::error::{TypeKind, ValidationErrorKind};
 use locations::{Location, RemoteSchemas, TemplateInput};
 use std::sync::OnceLock;
-use store::{Compiled, EmbeddedSchemas};
 
 pub const INVALID: &str = "schema/invalid";
 pub const YAML_SYNTAX: &str = "schema/yaml-syntax";
@@ -432,8 +431,9 @@ impl SchemaPack {
             Ok(Some(v)) => v,
             Ok(None) => {
                 // Reported (with its replacement) by the deprecations pack.
-                let removed = super::deprecations::reports_removed(s, &m.api_version, &m.kind);
-                if !s.ignore_missing_schemas && !removed {
+                // A removed apiVersion's missing schema is superseded by
+                // `deprecations/removed-api` in the pipeline (scan::supersede).
+                if !s.ignore_missing_schemas {
                     out.push(missing_schema(self.loaded(), s, m));
                 }
                 return;
