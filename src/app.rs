@@ -1,12 +1,12 @@
 //! Runs a parsed command line and maps the outcome to an exit code.
 
 use crate::cli::{
-    BaselineAction, BaselineArgs, CleanupArgs, Cli, Command, CommentArgs, FailOn, GithubArgs,
-    ReviewArgs, ScanArgs,
+    BaselineAction, BaselineArgs, CleanupArgs, Cli, Command, CommentArgs, FailOn, ReviewArgs,
+    ScanArgs,
 };
 use crate::config::{KubeVersion, Settings};
 use crate::git::GitMode;
-use crate::github;
+use crate::github::{self, GithubEnv};
 use crate::packs;
 use crate::report::{self, Format};
 use crate::scan::{self, ScanOutcome, ScanRequest};
@@ -176,7 +176,7 @@ fn load_config(
     no_config: bool,
     first_dir: Option<&Path>,
     diff_base: Option<&str>,
-    gh: &GithubArgs,
+    gh: &GithubEnv,
 ) -> Result<(Settings, Option<FailOn>, trust::LoadedConfig)> {
     let event = std::env::var("GITHUB_EVENT_NAME").ok();
     let pr = trust::pr_run(command, diff_base, event.as_deref(), gh);
@@ -216,7 +216,7 @@ pub fn settings_from(args: &ScanArgs, command: trust::Command) -> Result<Loaded>
         args.no_config,
         first_dir,
         args.review.diff_base.as_deref(),
-        &args.github,
+        &args.github.env(),
     )?;
     if let Some(v) = &args.kubernetes_version {
         s.kubernetes_version = Some(KubeVersion::parse(v)?);
@@ -476,17 +476,18 @@ fn scan_command(args: ScanArgs) -> Result<i32> {
     let (outcome, verdict) = run_scan(&args, trust::Command::Scan)?;
     write_report(
         &outcome,
-        args.format,
+        args.format.into(),
         args.output.as_deref(),
         report::text::Options {
             quiet: args.quiet,
-            min_level: args.show_level,
+            min_level: args.show_level.map(Into::into),
         },
     )?;
     write_sarif_file(&args, &outcome)?;
-    if args.format == Format::Github {
-        let pr = github::event::pull_request(&args.github).ok().flatten();
-        github_files(&args.github, &args, &outcome, pr.map(|p| p.number), None)?;
+    if Format::from(args.format) == Format::Github {
+        let gh = args.github.env();
+        let pr = github::event::pull_request(&gh).ok().flatten();
+        github_files(&gh, &args, &outcome, pr.map(|p| p.number), None)?;
     }
     print_notes(&outcome.notes);
     Ok(exit_for(&outcome, verdict))
@@ -509,7 +510,7 @@ fn write_sarif_file(args: &ScanArgs, outcome: &ScanOutcome) -> Result<()> {
     Ok(())
 }
 
-fn links(gh: &GithubArgs, pr: Option<u64>) -> report::github::Links {
+fn links(gh: &GithubEnv, pr: Option<u64>) -> report::github::Links {
     report::github::Links {
         server_url: Some(
             gh.server_url
@@ -524,7 +525,7 @@ fn links(gh: &GithubArgs, pr: Option<u64>) -> report::github::Links {
 
 /// The job summary and the step outputs, when Actions provides the files.
 fn github_files(
-    gh: &GithubArgs,
+    gh: &GithubEnv,
     args: &ScanArgs,
     outcome: &ScanOutcome,
     pr: Option<u64>,
@@ -559,7 +560,7 @@ fn comment_command(args: CommentArgs) -> Result<i32> {
     if args.scan.shard.is_some() {
         bail!("--shard is for `scan`: a comment needs the whole run's findings");
     }
-    let gh = &args.scan.github;
+    let gh = &args.scan.github.env();
     let (outcome, verdict) = match &args.findings {
         Some(p) => {
             let loaded = settings_from(&args.scan, trust::Command::Comment)?;
@@ -609,7 +610,7 @@ fn comment_command(args: CommentArgs) -> Result<i32> {
     }
     let bot = github::bot_login(&client, gh);
     let opts = github::comments::Options {
-        filter: args.comment_filter,
+        filter: args.comment_filter.into(),
         max_comments: args.max_comments as usize,
         label: args.label,
     };
@@ -639,7 +640,7 @@ fn comment_command(args: CommentArgs) -> Result<i32> {
 }
 
 fn cleanup_command(args: CleanupArgs) -> Result<i32> {
-    let gh = &args.github;
+    let gh = &args.github.env();
     let Some(pr) = github::event::pull_request(gh)? else {
         bail!("cleanup runs on a pull_request event (types: [closed]) or with --pr and --head-sha");
     };
@@ -681,7 +682,7 @@ fn review_command(args: ReviewArgs) -> Result<i32> {
         args.no_config,
         Some(&args.repo),
         args.review.diff_base.as_deref(),
-        &args.github,
+        &args.github.env(),
     )?;
     args.review
         .merge_into(settings.pack_options.entry("review".into()).or_default());
@@ -751,7 +752,7 @@ fn review_command(args: ReviewArgs) -> Result<i32> {
     };
     write_report(
         &outcome,
-        args.format,
+        args.format.into(),
         args.output.as_deref(),
         report::text::Options::default(),
     )?;

@@ -10,8 +10,8 @@ use super::{
     answered, list_comments, ours, Comment, FINDINGS_LABEL, FP_PREFIX, OPEN_PREFIX,
     RESOLVED_MARKER, SUMMARY_MARKER,
 };
-use crate::cli::CommentFilter;
 use crate::finding::Finding;
+use crate::github::CommentFilter;
 use crate::report::github::{counts_markdown, findings_table, inert, short, Links};
 use crate::scan::ScanOutcome;
 use anyhow::Result;

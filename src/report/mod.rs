@@ -7,7 +7,7 @@ pub mod text;
 
 use crate::finding::{Finding, Severity};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
     Text,
     Json,
