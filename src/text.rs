@@ -1,6 +1,7 @@
 //! Small text helpers every layer uses (counts in words, invisible
 //! characters, short hashes). They depend on nothing else in the crate.
 
+use regex::Regex;
 use sha2::{Digest, Sha256};
 
 /// `1 file`, `2 files`.
@@ -29,6 +30,12 @@ pub fn is_invisible(c: char) -> bool {
 /// The first 12 hex digits of a SHA-256.
 pub fn short_hash(s: &str) -> String {
     hex::encode(&Sha256::digest(s.as_bytes())[..6])
+}
+
+/// A regex written in the source. Every caller passes a literal that the
+/// tests compile, so failing here is a bug in shiplint, not in its input.
+pub fn constant_regex(pattern: &str) -> Regex {
+    Regex::new(pattern).expect("a constant regex compiles")
 }
 
 #[cfg(test)]

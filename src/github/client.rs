@@ -127,7 +127,7 @@ impl Client {
             Method::PATCH => crab._patch(uri, body).await,
             Method::PUT => crab._put(uri, body).await,
             Method::DELETE => crab._delete(uri, body).await,
-            _ => unreachable!("unused method"),
+            _ => return Err(anyhow!("GitHub API {method} is not used by shiplint")),
         }
         .map_err(|e| anyhow!("GitHub API {method} {}: {e}", strip_query(uri)))?;
         let (parts, body) = resp.into_parts();

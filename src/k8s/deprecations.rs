@@ -3,7 +3,7 @@
 //! what replaces it. The `deprecations` pack judges resources with it.
 
 use super::KubeVersion;
-use crate::manifest::{yaml, Limits};
+use crate::manifest::yaml;
 use serde::Deserialize;
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -45,14 +45,7 @@ impl Deprecation {
 pub fn table() -> &'static HashMap<(String, String), Deprecation> {
     static TABLE: OnceLock<HashMap<(String, String), Deprecation>> = OnceLock::new();
     TABLE.get_or_init(|| {
-        let stream = yaml::parse_stream(TABLE_YAML, Limits::default());
-        let root = stream
-            .documents
-            .into_iter()
-            .next()
-            .expect("rules/deprecations.yaml has a document");
-        let list: Vec<Deprecation> = serde_json::from_value(root.root.to_json())
-            .expect("rules/deprecations.yaml matches the Deprecation shape");
+        let list: Vec<Deprecation> = yaml::embedded("rules/deprecations.yaml", TABLE_YAML);
         list.into_iter()
             .map(|d| ((d.api_version.clone(), d.kind.clone()), d))
             .collect()

@@ -204,8 +204,9 @@ fn guards_of(stack: &[Block]) -> Guards {
 fn track_blocks(line: &str, stack: &mut Vec<Block>) {
     static ACTION: OnceLock<regex::Regex> = OnceLock::new();
     let re = ACTION.get_or_init(|| {
-        regex::Regex::new(r"\{\{-?\s*(else\s+if|if|else|end|with|range|define|block)\b(.*?)-?\}\}")
-            .expect("constant regex")
+        crate::text::constant_regex(
+            r"\{\{-?\s*(else\s+if|if|else|end|with|range|define|block)\b(.*?)-?\}\}",
+        )
     });
     for c in re.captures_iter(line) {
         let cond = c.get(2).map_or("", |m| m.as_str()).trim().to_string();
@@ -368,8 +369,7 @@ pub fn condition_at(cond: &str, target: KubeVersion) -> Option<bool> {
 fn semver_matches(constraint: &str, v: (u32, u32, u32)) -> Option<bool> {
     static TERM: OnceLock<regex::Regex> = OnceLock::new();
     let re = TERM.get_or_init(|| {
-        regex::Regex::new(r"(>=|<=|!=|=>|=<|>|<|=|\^|~)?\s*v?(\d+)(?:\.(\d+|[xX*]))?(?:\.(\d+|[xX*]))?(?:-[0-9A-Za-z.-]+)?")
-            .expect("constant regex")
+        crate::text::constant_regex(r"(>=|<=|!=|=>|=<|>|<|=|\^|~)?\s*v?(\d+)(?:\.(\d+|[xX*]))?(?:\.(\d+|[xX*]))?(?:-[0-9A-Za-z.-]+)?")
     });
     let mut any_or = false;
     for alt in constraint.split("||") {

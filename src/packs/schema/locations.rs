@@ -27,7 +27,7 @@ pub const VARIABLES: &[&str] = &[
 
 fn var_re() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
-    RE.get_or_init(|| Regex::new(r"\{\{-?\s*\.(\w+)\s*-?\}\}").expect("static regex"))
+    RE.get_or_init(|| crate::text::constant_regex(r"\{\{-?\s*\.(\w+)\s*-?\}\}"))
 }
 
 /// One `--schema-location`; `default` means the embedded schemas.
