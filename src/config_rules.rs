@@ -13,12 +13,17 @@ pub fn rules() -> Vec<Rule> {
 }
 
 const PR_CHANGE_HELP: &str = r#"
-A pull request changes shiplint's config file (`.shiplint.yaml`). In a
-pull-request run shiplint reads its config from the base branch, never from
-the pull request: otherwise a pull request could switch off the checks on its
-own changes (`rules: {secrets/*: off}`, `exclude: ["**"]`) or raise the review's
-budget. The finding says what the change would do; it takes effect once the
-change is merged.
+## What it finds
+A pull request that changes shiplint's config file (`.shiplint.yaml`). The
+finding says what the change would do ("it would turn off secrets/*; exclude
+'**'; fail on never"); it takes effect once the change is merged.
+
+## Why it matters
+In a pull-request run shiplint reads its config from the base branch, never
+from the pull request: otherwise a pull request could switch off the checks on
+its own changes (`rules: {secrets/*: off}`, `exclude: ["**"]`) or raise the
+review's budget. The change is therefore not applied in this run, and a
+reviewer should see it.
 
 ## How to fix
 
@@ -49,6 +54,11 @@ pub fn exemption_expired() -> Rule {
 An entry of `exemptions:` in `.shiplint.yaml` whose `expires:` date has passed.
 From that day on it silences nothing: the findings it covered are reported
 again, and this finding names the entry.
+
+## Why it matters
+An exemption is a risk the team accepted for a time, with a reason. When the
+time is up, someone has to look again: either the cause is fixed, or the
+acceptance is renewed on purpose, with a reason that is still true.
 
 ## How to fix
 Fix what the exemption covered, or, if the risk is still accepted, renew it

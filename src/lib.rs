@@ -12,6 +12,7 @@ pub mod exempt;
 pub mod finding;
 pub mod git;
 pub mod github;
+pub mod http;
 pub mod k8s;
 pub mod kustomize;
 pub mod locate;

@@ -388,7 +388,7 @@ impl SchemaPack {
                     Severity::Error,
                     &m.path,
                     m.root.get("kind").map_or(m.anchor(), |n| n.span),
-                    format!("kind {} is rejected by --reject-kinds", m.kind),
+                    format!("kind {} is rejected by the run's reject-kinds (--reject-kinds or schema.reject-kinds in the config)", m.kind),
                 )
                 .with_key(key.clone()),
             );
@@ -837,12 +837,18 @@ Merge the two entries into one key.
 ## What it finds
 A resource whose kind (or `apiVersion/kind`) you listed in `--reject-kinds` or `schema.reject-kinds`.
 
+## Why it matters
+The list is the team's policy: kinds that must not be applied from this repository (cluster-scoped RBAC managed elsewhere, `PodSecurityPolicy` after its removal, a kind another tool owns). A resource of such a kind would be applied by whoever runs the pipeline.
+
 ## How to fix
 Remove the resource, or remove the kind from the list.
 "#).tags(&["kubernetes", "policy"]).precision("very-high"),
         Rule::new(SCHEMA_ERROR, Severity::Error, "A schema could not be loaded (bad --schema-location, unreadable CRD, network failure).", r#"
 ## What it finds
 A schema that exists but could not be read, downloaded or compiled: an invalid JSON file at a `--schema-location`, a download that failed or timed out, an unreadable `--crd-dir`.
+
+## Why it matters
+The resources that needed that schema were not validated: a typo or a wrong type in them passes unseen until the API server rejects the apply.
 
 ## How to fix
 Check the location named in the message. Downloaded schemas are cached under `$XDG_CACHE_HOME/shiplint` (or `SHIPLINT_CACHE_DIR`).
