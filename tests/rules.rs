@@ -260,7 +260,20 @@ fn every_rule_fires_on_its_fixture_and_stays_quiet_on_the_near_miss() {
             s.spawn(|| loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 let Some(rule) = rules.get(i) else { break };
-                let o = check_rule(rule);
+                // A case whose run cannot be read (a crash, no JSON) is one
+                // problem of its rule, not the end of the others.
+                let o = std::panic::catch_unwind(|| check_rule(rule)).unwrap_or_else(|e| {
+                    let why = e
+                        .downcast_ref::<String>()
+                        .cloned()
+                        .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
+                        .unwrap_or_default();
+                    Outcome {
+                        rule: rule.clone(),
+                        snapshot: None,
+                        problems: vec![format!("panicked: {why}")],
+                    }
+                });
                 outcomes.lock().unwrap().insert(o.rule.clone(), o);
             });
         }
