@@ -375,6 +375,23 @@ fn every_rule_has_a_fixture_pair_and_its_help_sections() {
             "tests/fixtures/rules/{id}: no such rule (or one that is not covered here)"
         ));
     }
+    // No snapshot outlives its fixtures (a renamed or removed rule).
+    let snapshots = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots");
+    for entry in std::fs::read_dir(&snapshots).into_iter().flatten() {
+        let file = name(&entry.unwrap().path());
+        let Some(stem) = file
+            .strip_prefix("rules__")
+            .and_then(|f| f.strip_suffix(".snap"))
+        else {
+            continue;
+        };
+        let id = stem.replacen("__", "/", 1);
+        if !fixtures.contains(&id) {
+            problems.push(format!(
+                "tests/snapshots/{file}: no fixtures for {id} (delete the snapshot)"
+            ));
+        }
+    }
     for id in covered_ids.intersection(&fixtures) {
         for case in ["fires", "quiet"] {
             let dir = fixtures_root().join(id).join(case);
