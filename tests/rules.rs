@@ -28,8 +28,9 @@
 //!
 //! Adding a rule: add its item, `fires/` and `quiet/` here, then
 //! `cargo insta review` (or `INSTA_UPDATE=always cargo test --test rules`
-//! and read the new `.snap`). `every_rule_has_a_fixture_pair` fails until
-//! the fixtures exist.
+//! and read the new `.snap`).
+//! `every_rule_has_a_fixture_pair_and_its_help_sections` fails until the
+//! fixtures exist.
 
 mod common;
 
