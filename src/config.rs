@@ -344,14 +344,7 @@ pub fn scrub(msg: &str) -> String {
 }
 
 /// Pack sections other packs read from the config file.
-pub const KNOWN_PACK_SECTIONS: &[&str] = &[
-    "deprecations",
-    "practices",
-    "secrets",
-    "review",
-    "github",
-    "risk",
-];
+pub const KNOWN_PACK_SECTIONS: &[&str] = &["practices", "secrets", "review", "risk"];
 
 impl Settings {
     /// Applies a config file (flags are applied after, by the caller).
@@ -451,6 +444,9 @@ mod tests {
     #[test]
     fn rejects_unknown_keys_and_bad_versions() {
         assert!(ConfigFile::parse("kubernetes-versoin: 1.2\n").is_err());
+        // Sections nothing reads are not accepted silently.
+        assert!(ConfigFile::parse("deprecations:\n  x: 1\n").is_err());
+        assert!(ConfigFile::parse("github:\n  x: 1\n").is_err());
         let cfg = ConfigFile::parse("review:\n  model: m\n").unwrap();
         assert_eq!(cfg.pack_options["review"]["model"], "m");
         assert!(KubeVersion::parse("latest").is_err());

@@ -465,7 +465,7 @@ impl SchemaPack {
                 ValidationErrorKind::Type { .. } if custom && err.instance().is_null() => {}
                 // `${PORT}` or `{{ .port }}`: a placeholder some tool fills in later.
                 ValidationErrorKind::Type { .. }
-                    if err.instance().as_str().is_some_and(is_placeholder) => {}
+                    if err.instance().as_str().is_some_and(is_template_placeholder) => {}
                 // SOPS encrypts values in place: `replicas: ENC[AES256_GCM,data:…]`.
                 ValidationErrorKind::Type { .. }
                 | ValidationErrorKind::Enum { .. }
@@ -523,7 +523,7 @@ fn is_sops_value(s: &str) -> bool {
     s.starts_with("ENC[") && s.ends_with(']')
 }
 
-fn is_placeholder(s: &str) -> bool {
+fn is_template_placeholder(s: &str) -> bool {
     (s.contains("${") && s.contains('}')) || (s.contains("{{") && s.contains("}}"))
 }
 
