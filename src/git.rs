@@ -226,16 +226,7 @@ fn added_lines(diff: &Diff, idx: usize) -> Result<BTreeSet<usize>> {
     let Some(patch) = Patch::from_diff(diff, idx)? else {
         return Ok(out);
     };
-    for h in 0..patch.num_hunks() {
-        for l in 0..patch.num_lines_in_hunk(h)? {
-            let line = patch.line_in_hunk(h, l)?;
-            if line.origin() == '+' {
-                if let Some(n) = line.new_lineno() {
-                    out.insert(n as usize);
-                }
-            }
-        }
-    }
+    out.extend(crate::diff::added_lines(&crate::diff::from_git2(&patch)?));
     Ok(out)
 }
 

@@ -7,6 +7,7 @@ pub mod baseline;
 pub mod cli;
 pub mod config;
 pub mod config_rules;
+pub mod diff;
 pub mod discover;
 pub mod exempt;
 pub mod finding;

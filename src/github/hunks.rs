@@ -18,55 +18,14 @@ impl FileDiff {
     }
 }
 
-/// `@@ -a,b +c,d @@` → (c, d).
-fn new_range(header: &str) -> Option<(usize, usize)> {
-    let rest = header.strip_prefix("@@ ")?;
-    let plus = rest.split_whitespace().find(|p| p.starts_with('+'))?;
-    let plus = &plus[1..];
-    let (start, len) = match plus.split_once(',') {
-        Some((s, l)) => (s.parse().ok()?, l.parse().ok()?),
-        None => (plus.parse().ok()?, 1),
-    };
-    Some((start, len))
-}
-
-/// Parses a file's patch. Unknown lines are ignored; a malformed hunk header
-/// ends the parse with what was read so far.
+/// A file's patch (the `patch` field of `GET /pulls/{n}/files`), read
+/// through the one diff model (`crate::diff`).
 pub fn parse_patch(patch: &str) -> FileDiff {
-    let mut d = FileDiff::default();
-    let mut line = 0usize;
-    let mut in_hunk = false;
-    for raw in patch.split('\n') {
-        let l = raw.strip_suffix('\r').unwrap_or(raw);
-        if l.starts_with("@@") {
-            match new_range(l) {
-                Some((start, len)) => {
-                    line = start;
-                    in_hunk = true;
-                    if len > 0 {
-                        d.hunks.push((start, start + len - 1));
-                    }
-                }
-                None => break,
-            }
-            continue;
-        }
-        if !in_hunk {
-            continue;
-        }
-        match l.as_bytes().first() {
-            Some(b'+') => {
-                d.added.insert(line);
-                line += 1;
-            }
-            Some(b'-') | Some(b'\\') => {}
-            Some(b' ') => line += 1,
-            // GitHub trims a lone space of an empty context line.
-            None => line += 1,
-            _ => {}
-        }
+    let hunks = crate::diff::parse_unified(patch);
+    FileDiff {
+        added: crate::diff::added_lines(&hunks),
+        hunks: hunks.iter().filter_map(|h| h.new_range()).collect(),
     }
-    d
 }
 
 /// Where a finding goes.

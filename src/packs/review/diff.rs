@@ -6,42 +6,7 @@ use git2::{DiffOptions, Repository};
 use ignore::gitignore::{Gitignore, GitignoreBuilder};
 use std::path::{Path, PathBuf};
 
-/// One line of a hunk.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DiffLine {
-    /// `+` added, `-` removed, ` ` context.
-    pub origin: char,
-    /// Line number in the new file (None for removed lines).
-    pub new_line: Option<usize>,
-    /// Line number in the old file (None for added lines).
-    pub old_line: Option<usize>,
-    pub text: String,
-}
-
-#[derive(Debug, Clone)]
-pub struct Hunk {
-    /// `@@ -a,b +c,d @@ section`
-    pub header: String,
-    pub lines: Vec<DiffLine>,
-}
-
-impl Hunk {
-    /// New-file lines this hunk shows (added and context).
-    pub fn new_lines(&self) -> impl Iterator<Item = (usize, &DiffLine)> {
-        self.lines.iter().filter_map(|l| l.new_line.map(|n| (n, l)))
-    }
-
-    pub fn added(&self) -> impl Iterator<Item = (usize, &DiffLine)> {
-        self.new_lines().filter(|(_, l)| l.origin == '+')
-    }
-
-    /// First and last new-file line the hunk covers.
-    pub fn new_range(&self) -> Option<(usize, usize)> {
-        let mut it = self.new_lines().map(|(n, _)| n);
-        let first = it.next()?;
-        Some((first, it.last().unwrap_or(first)))
-    }
-}
+pub use crate::diff::{DiffLine, Hunk};
 
 #[derive(Debug, Clone, Default)]
 pub struct FileDiff {
@@ -219,33 +184,8 @@ pub fn read_diff(repo_dir: &Path, spec: &DiffSpec) -> Result<DiffResult> {
             skipped.files.push((path, "binary"));
             continue;
         }
-        let mut hunks = Vec::new();
-        for h in 0..patch.num_hunks() {
-            let (hunk, n) = patch.hunk(h)?;
-            let header = String::from_utf8_lossy(hunk.header())
-                .trim_end()
-                .to_string();
-            let mut lines = Vec::with_capacity(n);
-            for l in 0..n {
-                let line = patch.line_in_hunk(h, l)?;
-                let origin = line.origin();
-                if !matches!(origin, '+' | '-' | ' ') {
-                    continue;
-                }
-                let text = String::from_utf8_lossy(line.content())
-                    .trim_end_matches(['\n', '\r'])
-                    .to_string();
-                lines.push(DiffLine {
-                    origin,
-                    new_line: line.new_lineno().map(|n| n as usize),
-                    old_line: line.old_lineno().map(|n| n as usize),
-                    text,
-                });
-            }
-            if lines.iter().any(|l| l.origin == '+') {
-                hunks.push(Hunk { header, lines });
-            }
-        }
+        let mut hunks = crate::diff::from_git2(&patch)?;
+        hunks.retain(|h| h.lines.iter().any(|l| l.origin == '+'));
         if hunks.is_empty() {
             skipped.files.push((path, "no added lines"));
         } else {
