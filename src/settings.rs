@@ -11,7 +11,7 @@ use std::path::PathBuf;
 
 /// Packs that run when nothing says otherwise: every offline pack (a test
 /// in `packs` checks this against each pack's `default_enabled`).
-pub const DEFAULT_PACKS: &[&str] = &["schema", "deprecations", "practices", "secrets"];
+pub const DEFAULT_PACKS: &[&str] = &["schema", "deprecations", "practices", "policies", "secrets"];
 
 /// A rule's configured level: a severity, or `off`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

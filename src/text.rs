@@ -32,6 +32,25 @@ pub fn short_hash(s: &str) -> String {
     hex::encode(&Sha256::digest(s.as_bytes())[..6])
 }
 
+/// Text on one line, at most `max` characters (an ellipsis says it was cut):
+/// for quoting untrusted text (a rule, a message) inside a finding.
+pub fn one_line(s: &str, max: usize) -> String {
+    let flat: String = s
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .chars()
+        .filter(|c| !is_invisible(*c))
+        .collect();
+    if flat.chars().count() <= max {
+        flat
+    } else {
+        let mut cut: String = flat.chars().take(max.saturating_sub(1)).collect();
+        cut.push('…');
+        cut
+    }
+}
+
 /// A regex written in the source. Every caller passes a literal that the
 /// tests compile, so failing here is a bug in shiplint, not in its input.
 pub fn constant_regex(pattern: &str) -> Regex {
@@ -48,5 +67,7 @@ mod tests {
         assert_eq!(plural(0, "file"), "0 files");
         assert_eq!(short_hash("x").len(), 12);
         assert!(is_invisible('\u{202E}') && !is_invisible('a'));
+        assert_eq!(one_line("a\n  b\u{202E}", 10), "a b");
+        assert_eq!(one_line("abcdef", 4), "abc…");
     }
 }

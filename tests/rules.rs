@@ -42,7 +42,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 /// Packs whose rules are run with `--packs <pack>`.
-const MANIFEST_PACKS: [&str; 3] = ["schema", "deprecations", "practices"];
+const MANIFEST_PACKS: [&str; 4] = ["schema", "deprecations", "practices", "policies"];
 
 /// The folder a pull-request case keeps its base commit in.
 const GIT_BASE: &str = "git-base";

@@ -4,6 +4,7 @@
 //! never exits.
 
 pub mod deprecations;
+pub mod policies;
 pub mod practices;
 pub mod review;
 pub mod schema;
@@ -92,6 +93,7 @@ pub fn registry() -> Vec<Box<dyn Pack>> {
         Box::new(schema::SchemaPack::default()),
         Box::new(deprecations::DeprecationsPack),
         Box::new(practices::PracticesPack::default()),
+        Box::new(policies::PoliciesPack::default()),
         Box::new(review::ReviewPack::default()),
         Box::new(secrets::SecretsPack::default()),
     ]

@@ -1,0 +1,242 @@
+//! The CEL environment the API server gives validation rules, as far as the
+//! `cel` crate provides it: the standard library and macros (`has`, `all`,
+//! `exists`, `exists_one`, `map`, `filter`), and the strings, lists and math
+//! extensions. What it lacks (Kubernetes' `quantity()`, `url()`, `ip()`,
+//! `cidr()`, `isSorted()` …) makes a rule *unsupported*, never failed.
+//!
+//! Cost: the API server bounds a rule's cost with its own estimator; here a
+//! rule is bounded before it runs — by length and by how deeply its
+//! comprehension macros nest (each level multiplies the work by a list's
+//! length) — so a hostile CRD cannot hang a run.
+
+use crate::text::one_line;
+use cel::objects::{Key, Map};
+use cel::{ExecutionError, Value};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// The longest rule evaluated.
+const MAX_RULE_BYTES: usize = 4096;
+/// The deepest nesting of comprehension macros evaluated.
+const MAX_MACRO_DEPTH: usize = 3;
+/// Macros (and member calls) at most, in one rule.
+const MAX_MACROS: usize = 16;
+/// The largest node (as JSON) a rule is evaluated on.
+const MAX_NODE_BYTES: usize = 1 << 20;
+
+const MACROS: &[&str] = &["all", "exists", "exists_one", "map", "filter"];
+
+pub struct Compiled {
+    program: cel::Program,
+    pub uses_old_self: bool,
+}
+
+pub enum CompileError {
+    Syntax(String),
+    TooCostly(String),
+}
+
+pub enum Verdict {
+    Holds,
+    /// False, or an evaluation error the API server would report as invalid
+    /// (e.g. a missing field read without `has()`).
+    Fails,
+    /// Uses something this build does not provide (named).
+    Unsupported(String),
+}
+
+pub struct Env {
+    env: Arc<cel::Env>,
+}
+
+/// How deeply comprehension macros nest, and how many there are; strings are
+/// skipped.
+fn macro_nesting(src: &str) -> (usize, usize) {
+    let mut stack: Vec<bool> = Vec::new();
+    let (mut max, mut count) = (0, 0);
+    let bytes = src.as_bytes();
+    let mut i = 0;
+    let mut quote: Option<u8> = None;
+    while i < bytes.len() {
+        let c = bytes[i];
+        if let Some(q) = quote {
+            if c == b'\\' {
+                i += 1;
+            } else if c == q {
+                quote = None;
+            }
+        } else if c == b'"' || c == b'\'' {
+            quote = Some(c);
+        } else if c == b'(' {
+            let before = &src[..i];
+            let name_start = before
+                .rfind(|ch: char| !(ch.is_ascii_alphanumeric() || ch == '_'))
+                .map_or(0, |p| p + 1);
+            let is_macro = before[..name_start].ends_with('.')
+                && MACROS.contains(&&before[name_start..]);
+            if is_macro {
+                count += 1;
+            }
+            stack.push(is_macro);
+            max = max.max(stack.iter().filter(|m| **m).count());
+        } else if c == b')' {
+            stack.pop();
+        }
+        i += 1;
+    }
+    (max, count)
+}
+
+/// JSON as the API server hands it to CEL: integers are `int`.
+fn to_cel(v: &serde_json::Value) -> Value {
+    use serde_json::Value as J;
+    match v {
+        J::Null => Value::Null,
+        J::Bool(b) => Value::Bool(*b),
+        J::Number(n) => match (n.as_i64(), n.as_u64()) {
+            (Some(i), _) => Value::Int(i),
+            (None, Some(u)) => Value::UInt(u),
+            _ => Value::Float(n.as_f64().unwrap_or(0.0)),
+        },
+        J::String(s) => Value::String(Arc::new(s.clone())),
+        J::Array(items) => Value::List(Arc::new(items.iter().map(to_cel).collect())),
+        J::Object(map) => {
+            let m: HashMap<Key, Value> = map
+                .iter()
+                .map(|(k, v)| (Key::String(Arc::new(k.clone())), to_cel(v)))
+                .collect();
+            Value::Map(Map { map: Arc::new(m) })
+        }
+    }
+}
+
+impl Env {
+    pub fn new() -> Self {
+        let mut env = cel::Env::stdlib();
+        // Each returns an error only when a name is declared twice.
+        let _ = env.add_extension(cel::extensions::strings);
+        let _ = env.add_extension(cel::extensions::lists);
+        let _ = env.add_extension(cel::extensions::math);
+        Env { env: Arc::new(env) }
+    }
+
+    pub fn compile(&self, src: &str) -> Result<Compiled, CompileError> {
+        if src.len() > MAX_RULE_BYTES {
+            return Err(CompileError::TooCostly(format!(
+                "it is {} bytes long (at most {MAX_RULE_BYTES} are evaluated)",
+                src.len()
+            )));
+        }
+        let (depth, count) = macro_nesting(src);
+        if depth > MAX_MACRO_DEPTH || count > MAX_MACROS {
+            return Err(CompileError::TooCostly(format!(
+                "its comprehension macros nest {depth} deep ({count} in all; at most {MAX_MACRO_DEPTH} deep and {MAX_MACROS} are evaluated)"
+            )));
+        }
+        let program = self
+            .env
+            .compile(src)
+            .map_err(|e| {
+                // The parser's first line says what is wrong; the rest echoes the rule.
+                let msg = e.to_string();
+                let first = msg.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
+                CompileError::Syntax(one_line(first.trim_start_matches("ERROR: "), 200))
+            })?;
+        let uses_old_self = program.references().has_variable("oldSelf");
+        Ok(Compiled {
+            program,
+            uses_old_self,
+        })
+    }
+
+    fn run(&self, program: &cel::Program, node: &serde_json::Value) -> Result<Value, ExecutionError> {
+        let mut ctx = cel::Context::with_env(self.env.clone());
+        ctx.add_variable_from_value("self", to_cel(node));
+        program.execute(&ctx)
+    }
+
+    pub fn holds(&self, c: &Compiled, node: &serde_json::Value) -> Verdict {
+        if serde_json::to_vec(node).map_or(true, |b| b.len() > MAX_NODE_BYTES) {
+            return Verdict::Unsupported("a node larger than 1 MiB".into());
+        }
+        match self.run(&c.program, node) {
+            Ok(Value::Bool(true)) => Verdict::Holds,
+            Ok(Value::Bool(false)) => Verdict::Fails,
+            Ok(_) => Verdict::Unsupported("a rule that does not return a bool".into()),
+            Err(ExecutionError::UndeclaredReference(name)) => {
+                Verdict::Unsupported(one_line(&format!("{name}()"), 40))
+            }
+            Err(ExecutionError::NoSuchOverload(o)) => {
+                Verdict::Unsupported(one_line(&format!("{}()", o.function()), 40))
+            }
+            Err(_) => Verdict::Fails,
+        }
+    }
+
+    /// An evaluated `messageExpression` (a string), if it evaluates.
+    pub fn message(&self, expr: &str, node: &serde_json::Value) -> Option<String> {
+        let c = self.compile(expr).ok()?;
+        match self.run(&c.program, node) {
+            Ok(Value::String(s)) if !s.trim().is_empty() => Some(s.to_string()),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn verdict(rule: &str, node: serde_json::Value) -> &'static str {
+        let env = Env::new();
+        let c = match env.compile(rule) {
+            Ok(c) => c,
+            Err(CompileError::Syntax(_)) => return "syntax",
+            Err(CompileError::TooCostly(_)) => return "costly",
+        };
+        match env.holds(&c, &node) {
+            Verdict::Holds => "holds",
+            Verdict::Fails => "fails",
+            Verdict::Unsupported(_) => "unsupported",
+        }
+    }
+
+    #[test]
+    fn kubernetes_documentation_rules() {
+        // From the CRD validation-rules examples in the Kubernetes docs.
+        let spec = json!({"minReplicas": 1, "replicas": 3, "maxReplicas": 5});
+        assert_eq!(verdict("self.minReplicas <= self.replicas && self.replicas <= self.maxReplicas", spec.clone()), "holds");
+        assert_eq!(verdict("self.minReplicas <= self.replicas && self.replicas <= self.maxReplicas", json!({"minReplicas": 4, "replicas": 3, "maxReplicas": 5})), "fails");
+        assert_eq!(verdict("'Available' in self.stateCounts", json!({"stateCounts": {"Available": 1}})), "holds");
+        assert_eq!(verdict("(size(self.list1) == 0) != (size(self.list2) == 0)", json!({"list1": [], "list2": [1]})), "holds");
+        assert_eq!(verdict("!('MY_KEY' in self.map1) || self['MY_KEY'].matches('^[a-zA-Z]*$')", json!({"map1": {}})), "holds");
+        assert_eq!(verdict("self.envars.filter(e, e.name == 'MY_ENV').all(e, e.value.matches('^[a-zA-Z]*$'))", json!({"envars": [{"name": "MY_ENV", "value": "abc1"}]})), "fails");
+        assert_eq!(verdict("has(self.expired) && self.created + self.ttl < self.expired", json!({"created": 1})), "fails");
+        assert_eq!(verdict("self.health.startsWith('ok')", json!({"health": "ok now"})), "holds");
+        assert_eq!(verdict("self.widgets.exists(w, w.key == 'x' && w.foo < 10)", json!({"widgets": [{"key": "x", "foo": 3}]})), "holds");
+        assert_eq!(verdict("type(self) == string ? self == '99%' : self == 42", json!(42)), "holds");
+        assert_eq!(verdict("self.metadata.name.startsWith(self.prefix)", json!({"metadata": {"name": "a-b"}, "prefix": "a"})), "holds");
+        assert_eq!(verdict("self.set1.all(e, !(e in self.set2))", json!({"set1": ["a"], "set2": ["b"]})), "holds");
+        assert_eq!(verdict("size(self.names) == size(self.names.map(n, n).filter(n, n != ''))", json!({"names": ["a", ""]})), "fails");
+        // A missing field read without has(): the API server reports it invalid.
+        assert_eq!(verdict("self.missing > 0", json!({})), "fails");
+    }
+
+    #[test]
+    fn what_cannot_be_evaluated_is_said_not_guessed() {
+        assert_eq!(verdict("quantity(self.mem).isLessThan(quantity('1Gi'))", json!({"mem": "2Gi"})), "unsupported");
+        assert_eq!(verdict("self.replicas >", json!({})), "syntax");
+        let deep = "self.a.all(x, x.b.all(y, y.c.all(z, z.d.all(w, w > 0))))";
+        assert_eq!(verdict(deep, json!({"a": []})), "costly");
+        assert_eq!(verdict(&"true && ".repeat(1000).to_string(), json!({})), "costly");
+        // Parentheses inside strings do not count.
+        assert_eq!(macro_nesting("self.a.all(x, x == '(.all(')"), (1, 1));
+        let env = Env::new();
+        assert!(env.compile("self.replicas == oldSelf.replicas").is_ok_and(|c| c.uses_old_self));
+        assert_eq!(
+            env.message("'replicas ' + string(self.replicas) + ' is too many'", &json!({"replicas": 9})).as_deref(),
+            Some("replicas 9 is too many")
+        );
+    }
+}

@@ -1,0 +1,465 @@
+//! `policies`: the CEL rules a cluster would enforce, evaluated offline.
+//!
+//! A CustomResourceDefinition carries `x-kubernetes-validations` rules in
+//! its schema; the API server evaluates each one on every custom resource,
+//! at the node of the schema that holds it (`self`). This pack finds the
+//! CRDs of the run, compiles each rule once, and evaluates it on every
+//! custom resource of that group, version and kind in the run, at every
+//! node the rule's schema path reaches. A failing rule is a finding on that
+//! node's line (or its `fieldPath`), with the rule's `message` or evaluated
+//! `messageExpression`.
+//!
+//! What cannot be known offline is said in a note, never guessed: transition
+//! rules (`oldSelf`) are skipped, as are rules that use a function this
+//! build does not provide (`quantity()`, `url()`, `ip()` …) — both counted
+//! in one note. A rule must stay within a static cost bound (its length and
+//! how deeply its macros nest) so a hostile CRD cannot hang a run.
+
+mod cel_env;
+
+use super::{Context, Pack, Rule};
+use crate::finding::{Finding, Severity};
+use crate::manifest::{Manifest, Node, ParsedFile, Value};
+use crate::source::{SourceFile, Span};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+
+pub const CRD_RULE: &str = "policies/crd-rule";
+pub const COMPILE_ERROR: &str = "policies/compile-error";
+
+/// Custom resources kept for the run-wide phase, at most (a tree with more
+/// is checked on the first ones, with a note).
+const MAX_RESOURCES: usize = 20_000;
+
+/// One `x-kubernetes-validations` entry, where its schema puts it.
+#[derive(Debug, Clone)]
+struct CrdRule {
+    /// Schema path from the resource root: `spec`, `*` (a list item or a map
+    /// value), property names.
+    path: Vec<String>,
+    rule: String,
+    message: Option<String>,
+    message_expression: Option<String>,
+    field_path: Option<String>,
+    /// Where the rule is written (for a compile error).
+    file: Arc<str>,
+    span: Span,
+}
+
+/// A custom resource kept for evaluation.
+struct Resource {
+    path: Arc<str>,
+    what: String,
+    root: Node,
+}
+
+#[derive(Default)]
+struct Facts {
+    /// (apiVersion, kind) → rules.
+    rules: HashMap<(String, String), Vec<CrdRule>>,
+    resources: Vec<(String, String, Resource)>,
+    dropped: usize,
+}
+
+#[derive(Default)]
+pub struct PoliciesPack {
+    facts: Mutex<Facts>,
+    notes: Mutex<Vec<String>>,
+}
+
+/// The nodes a schema path reaches in an instance, with their JSON-pointer
+/// path (for messages) — `*` is every list item or map value.
+fn reach<'n>(node: &'n Node, path: &[String], at: String, out: &mut Vec<(String, &'n Node)>) {
+    let Some((first, rest)) = path.split_first() else {
+        out.push((at, node));
+        return;
+    };
+    match (&node.value, first.as_str()) {
+        (Value::Seq(items), "*") => {
+            for (i, item) in items.iter().enumerate() {
+                reach(item, rest, format!("{at}[{i}]"), out);
+            }
+        }
+        (Value::Map(entries), "*") => {
+            for e in entries {
+                let key = e.key.key_str().unwrap_or_default();
+                reach(&e.value, rest, format!("{at}[{key:?}]"), out);
+            }
+        }
+        (Value::Map(_), name) => {
+            if let Some(child) = node.get(name) {
+                let sep = if at.is_empty() { "" } else { "." };
+                reach(child, rest, format!("{at}{sep}{name}"), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Collects the validation rules of one CRD version's schema.
+fn collect_rules(schema: &Node, path: &mut Vec<String>, file: &Arc<str>, out: &mut Vec<CrdRule>) {
+    if path.len() > 64 {
+        return;
+    }
+    if let Some(Value::Seq(rules)) = schema.get("x-kubernetes-validations").map(|n| &n.value) {
+        for r in rules {
+            let Some(rule) = r.get("rule").and_then(Node::as_str) else {
+                continue;
+            };
+            out.push(CrdRule {
+                path: path.clone(),
+                rule: rule.to_string(),
+                message: r.get("message").and_then(Node::as_str).map(String::from),
+                message_expression: r
+                    .get("messageExpression")
+                    .and_then(Node::as_str)
+                    .map(String::from),
+                field_path: r.get("fieldPath").and_then(Node::as_str).map(String::from),
+                file: file.clone(),
+                span: r.get("rule").map_or(r.span, |n| n.span),
+            });
+        }
+    }
+    if let Some(Value::Map(props)) = schema.get("properties").map(|n| &n.value) {
+        for e in props {
+            if let Some(name) = e.key.key_str() {
+                path.push(name.to_string());
+                collect_rules(&e.value, path, file, out);
+                path.pop();
+            }
+        }
+    }
+    for child in ["items", "additionalProperties"] {
+        if let Some(sub) = schema.get(child).filter(|n| matches!(n.value, Value::Map(_))) {
+            path.push("*".into());
+            collect_rules(sub, path, file, out);
+            path.pop();
+        }
+    }
+}
+
+/// The rules of a CRD in the run, per served (apiVersion, kind).
+fn crd_rules(m: &Manifest) -> Vec<((String, String), Vec<CrdRule>)> {
+    let spec = m.root.get("spec");
+    let group = spec.and_then(|s| s.get("group")).and_then(Node::as_str);
+    let kind = spec
+        .and_then(|s| s.path(&["names", "kind"]))
+        .and_then(Node::as_str);
+    let (Some(group), Some(kind)) = (group, kind) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for v in spec
+        .and_then(|s| s.get("versions"))
+        .map(Node::as_seq)
+        .unwrap_or(&[])
+    {
+        let Some(version) = v.get("name").and_then(Node::as_str) else {
+            continue;
+        };
+        let Some(schema) = v.path(&["schema", "openAPIV3Schema"]) else {
+            continue;
+        };
+        let mut rules = Vec::new();
+        collect_rules(schema, &mut Vec::new(), &m.path, &mut rules);
+        if !rules.is_empty() {
+            out.push(((format!("{group}/{version}"), kind.to_string()), rules));
+        }
+    }
+    out
+}
+
+/// `.spec.replicas` / `.items[0]` relative to a node → that node, if present.
+fn field_node<'n>(node: &'n Node, field_path: &str) -> Option<&'n Node> {
+    let mut cur = node;
+    for part in field_path.split('.').filter(|p| !p.is_empty()) {
+        let (name, index) = match part.split_once('[') {
+            Some((n, rest)) => (n, rest.trim_end_matches(']').parse::<usize>().ok()),
+            None => (part, None),
+        };
+        if !name.is_empty() {
+            cur = cur.get(name)?;
+        }
+        if let Some(i) = index {
+            cur = cur.as_seq().get(i)?;
+        }
+    }
+    Some(cur)
+}
+
+impl PoliciesPack {
+    fn note(&self, text: String) {
+        if let Ok(mut n) = self.notes.lock() {
+            if !n.contains(&text) {
+                n.push(text);
+            }
+        }
+    }
+}
+
+impl Pack for PoliciesPack {
+    fn name(&self) -> &'static str {
+        "policies"
+    }
+
+    fn rules(&self) -> Vec<Rule> {
+        rules()
+    }
+
+    fn check_file(
+        &self,
+        _ctx: &Context,
+        _file: &SourceFile,
+        parsed: Option<&ParsedFile>,
+        _out: &mut Vec<Finding>,
+    ) {
+        let Some(parsed) = parsed else { return };
+        let mut crds = Vec::new();
+        let mut resources = Vec::new();
+        for m in &parsed.manifests {
+            if m.kind == "CustomResourceDefinition" && m.group() == "apiextensions.k8s.io" {
+                crds.extend(crd_rules(m));
+            } else if m.group().contains('.') {
+                resources.push((
+                    m.api_version.clone(),
+                    m.kind.clone(),
+                    Resource {
+                        path: m.path.clone(),
+                        what: m.display_name(),
+                        root: m.root.clone(),
+                    },
+                ));
+            }
+        }
+        if crds.is_empty() && resources.is_empty() {
+            return;
+        }
+        let Ok(mut facts) = self.facts.lock() else {
+            return;
+        };
+        for (gvk, rules) in crds {
+            facts.rules.entry(gvk).or_default().extend(rules);
+        }
+        let room = MAX_RESOURCES.saturating_sub(facts.resources.len());
+        facts.dropped += resources.len().saturating_sub(room);
+        facts.resources.extend(resources.into_iter().take(room));
+    }
+
+    fn gathers_file_facts(&self) -> bool {
+        true
+    }
+
+    fn gather_file_facts(&self, ctx: &Context, file: &SourceFile, parsed: Option<&ParsedFile>) {
+        // Another shard reports these files; their CRDs still apply here.
+        // (Resources of other shards are not this shard's to report.)
+        let Some(parsed) = parsed else { return };
+        let crds: Vec<_> = parsed
+            .manifests
+            .iter()
+            .filter(|m| m.kind == "CustomResourceDefinition")
+            .flat_map(crd_rules)
+            .collect();
+        let _ = (ctx, file);
+        if let Ok(mut facts) = self.facts.lock() {
+            for (gvk, rules) in crds {
+                facts.rules.entry(gvk).or_default().extend(rules);
+            }
+        }
+    }
+
+    fn check_index(&self, _ctx: &Context, out: &mut Vec<Finding>) {
+        let Ok(mut facts) = self.facts.lock() else {
+            return;
+        };
+        let facts = std::mem::take(&mut *facts);
+        if facts.rules.is_empty() {
+            return;
+        }
+        if facts.dropped > 0 {
+            self.note(format!(
+                "policies: CEL rules checked on the first {MAX_RESOURCES} custom resources; {} more not checked",
+                facts.dropped
+            ));
+        }
+        let env = cel_env::Env::new();
+        // Compile every rule once (per CRD version), reporting what fails.
+        let mut compiled: BTreeMap<(String, String), Vec<(CrdRule, cel_env::Compiled)>> =
+            BTreeMap::new();
+        let (mut transition, mut unsupported) = (0usize, BTreeMap::<String, usize>::new());
+        for (gvk, rules) in facts.rules {
+            let mut ok = Vec::new();
+            for r in rules {
+                match env.compile(&r.rule) {
+                    Ok(c) if c.uses_old_self => transition += 1,
+                    Ok(c) => ok.push((r, c)),
+                    Err(cel_env::CompileError::TooCostly(why)) => {
+                        out.push(
+                            Finding::new(
+                                COMPILE_ERROR,
+                                Severity::Warning,
+                                &r.file,
+                                r.span,
+                                format!("a validation rule of {} {} is not evaluated: {why}", gvk.0, gvk.1),
+                            )
+                            .with_key(format!("cost:{}/{}:{}", gvk.0, gvk.1, r.rule)),
+                        );
+                    }
+                    Err(cel_env::CompileError::Syntax(msg)) => out.push(
+                        Finding::new(
+                            COMPILE_ERROR,
+                            Severity::Warning,
+                            &r.file,
+                            r.span,
+                            format!(
+                                "a validation rule of {} {} does not compile: {msg}",
+                                gvk.0, gvk.1
+                            ),
+                        )
+                        .with_key(format!("compile:{}/{}:{}", gvk.0, gvk.1, r.rule)),
+                    ),
+                }
+            }
+            compiled.insert(gvk, ok);
+        }
+        for (api_version, kind, res) in &facts.resources {
+            let Some(rules) = compiled.get(&(api_version.clone(), kind.clone())) else {
+                continue;
+            };
+            for (r, program) in rules {
+                let mut nodes = Vec::new();
+                reach(&res.root, &r.path, String::new(), &mut nodes);
+                for (at, node) in nodes {
+                    match env.holds(program, &node.to_json()) {
+                        cel_env::Verdict::Holds => {}
+                        cel_env::Verdict::Unsupported(what) => {
+                            *unsupported.entry(what).or_default() += 1;
+                        }
+                        cel_env::Verdict::Fails => {
+                            let message = r
+                                .message_expression
+                                .as_deref()
+                                .and_then(|e| env.message(e, &node.to_json()))
+                                .or_else(|| r.message.clone())
+                                .unwrap_or_else(|| format!("failed rule: {}", r.rule));
+                            let target = r
+                                .field_path
+                                .as_deref()
+                                .and_then(|f| field_node(node, f))
+                                .unwrap_or(node);
+                            let place = if at.is_empty() { "the resource".to_string() } else { at.clone() };
+                            out.push(
+                                Finding::new(
+                                    CRD_RULE,
+                                    Severity::Error,
+                                    &res.path,
+                                    target.span,
+                                    format!(
+                                        "{}: {} (its CRD's rule on {place}: `{}`)",
+                                        res.what,
+                                        crate::text::one_line(&message, 200),
+                                        crate::text::one_line(&r.rule, 120)
+                                    ),
+                                )
+                                .with_key(format!("{}:{at}:{}", res.what, r.rule))
+                                .with_property("rule", r.rule.clone()),
+                            );
+                        }
+                    }
+                }
+            }
+        }
+        if transition > 0 {
+            self.note(format!(
+                "policies: {} skipped (they compare with the object's previous version, which a file does not have)",
+                crate::text::plural(transition, "transition rule")
+            ));
+        }
+        if !unsupported.is_empty() {
+            let names: Vec<String> = unsupported.keys().take(5).cloned().collect();
+            self.note(format!(
+                "policies: {} not evaluated offline: they use {} (not provided by this build)",
+                crate::text::plural(unsupported.values().sum(), "rule evaluation"),
+                names.join(", ")
+            ));
+        }
+    }
+
+    fn notes(&self) -> Vec<String> {
+        self.notes.lock().map(|n| n.clone()).unwrap_or_default()
+    }
+}
+
+pub fn rules() -> Vec<Rule> {
+    vec![
+        Rule::new(CRD_RULE, Severity::Error, "A custom resource breaks a validation rule (x-kubernetes-validations) of its CRD: the API server would reject it.", r#"
+## What it finds
+A custom resource whose CRD (found in the scanned files) has an
+`x-kubernetes-validations` CEL rule that evaluates to false on it, for
+example `self.minReplicas <= self.maxReplicas`. The finding sits on the node
+the rule is attached to (or on its `fieldPath`) and carries the rule's
+`message` or evaluated `messageExpression`.
+
+## Why it matters
+The API server evaluates these rules on every create and update: the apply
+fails, usually in the middle of a rollout, with the same message. Seeing it
+in the pull request is cheaper.
+
+## How to fix
+Change the resource so the rule holds; the message says what the CRD's
+authors expect. Transition rules (`oldSelf`) and rules that use functions
+this build does not provide are skipped with a note, never guessed.
+"#).tags(&["kubernetes", "correctness", "cel"]).precision("high"),
+        Rule::new(COMPILE_ERROR, Severity::Warning, "A CRD validation rule does not compile, or is too costly to evaluate offline.", r#"
+## What it finds
+An `x-kubernetes-validations` rule of a CRD in the scanned files that is not
+valid CEL, or whose static cost (length, nesting of `all`/`exists`/`map`/
+`filter` macros) is above the bound shiplint evaluates.
+
+## Why it matters
+The API server refuses a CRD whose rules do not compile, so the CRD itself
+does not apply; a rule that is too costly is refused too (its cost budget)
+or slows every write of that resource.
+
+## How to fix
+Fix the expression (the message quotes the parser). Keep rules small, and
+bound lists with `maxItems` so their cost is known.
+"#).tags(&["kubernetes", "cel"]).precision("high"),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::manifest::{parse_file, yaml};
+
+    fn node(text: &str) -> Node {
+        yaml::parse_stream(text, Default::default()).documents.remove(0).root
+    }
+
+    #[test]
+    fn schema_paths_reach_items_and_values() {
+        let n = node("spec:\n  items:\n    - a: 1\n    - a: 2\n  labels:\n    x: y\n");
+        let mut out = Vec::new();
+        reach(&n, &["spec".into(), "items".into(), "*".into()], String::new(), &mut out);
+        assert_eq!(out.len(), 2);
+        assert_eq!(out[1].0, "spec.items[1]");
+        let mut out = Vec::new();
+        reach(&n, &["spec".into(), "labels".into(), "*".into()], String::new(), &mut out);
+        assert_eq!(out.len(), 1);
+        assert_eq!(field_node(&n, ".spec.items[1].a").map(|n| n.span.line), Some(4));
+    }
+
+    #[test]
+    fn rules_are_collected_with_their_paths() {
+        let text = "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: widgets.example.com\nspec:\n  group: example.com\n  names:\n    kind: Widget\n  versions:\n    - name: v1\n      schema:\n        openAPIV3Schema:\n          type: object\n          properties:\n            spec:\n              type: object\n              x-kubernetes-validations:\n                - rule: self.min <= self.max\n                  message: min must not exceed max\n              properties:\n                ports:\n                  type: array\n                  items:\n                    type: object\n                    x-kubernetes-validations:\n                      - rule: self.port > 0\n";
+        let file = SourceFile::new("crd.yaml", text.to_string());
+        let parsed = parse_file(&file, Default::default());
+        let rules = crd_rules(&parsed.manifests[0]);
+        assert_eq!(rules.len(), 1);
+        let ((av, kind), rs) = &rules[0];
+        assert_eq!((av.as_str(), kind.as_str()), ("example.com/v1", "Widget"));
+        assert_eq!(rs[0].path, vec!["spec"]);
+        assert_eq!(rs[0].span.line, 18);
+        assert_eq!(rs[1].path, vec!["spec", "ports", "*"]);
+    }
+}
