@@ -559,7 +559,7 @@ mod tests {
         );
         assert_eq!(
             said,
-            "it would set schema/invalid to note; turn off secrets/*; stop running deprecations, practices, secrets; exclude '**'; fail on never"
+            "it would set schema/invalid to note; turn off secrets/*; stop running deprecations, practices, policies, secrets; exclude '**'; fail on never"
         );
         assert_eq!(
             describe(Some(&base), "# a comment\nexclude: ['vendor/**']\n"),

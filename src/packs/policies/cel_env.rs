@@ -29,6 +29,17 @@ const MACROS: &[&str] = &["all", "exists", "exists_one", "map", "filter"];
 pub struct Compiled {
     program: cel::Program,
     pub uses_old_self: bool,
+    /// Variables it reads (`object`, `params`, `authorizer` …).
+    pub variables: Vec<String>,
+}
+
+/// What an expression gave.
+pub enum Eval {
+    Value(Value),
+    /// Uses something this build does not provide (named).
+    Unsupported(String),
+    /// A runtime error (a missing field read without `has()` …).
+    Error(String),
 }
 
 pub enum CompileError {
@@ -72,8 +83,8 @@ fn macro_nesting(src: &str) -> (usize, usize) {
             let name_start = before
                 .rfind(|ch: char| !(ch.is_ascii_alphanumeric() || ch == '_'))
                 .map_or(0, |p| p + 1);
-            let is_macro = before[..name_start].ends_with('.')
-                && MACROS.contains(&&before[name_start..]);
+            let is_macro =
+                before[..name_start].ends_with('.') && MACROS.contains(&&before[name_start..]);
             if is_macro {
                 count += 1;
             }
@@ -88,7 +99,7 @@ fn macro_nesting(src: &str) -> (usize, usize) {
 }
 
 /// JSON as the API server hands it to CEL: integers are `int`.
-fn to_cel(v: &serde_json::Value) -> Value {
+pub fn to_cel(v: &serde_json::Value) -> Value {
     use serde_json::Value as J;
     match v {
         J::Null => Value::Null,
@@ -133,23 +144,27 @@ impl Env {
                 "its comprehension macros nest {depth} deep ({count} in all; at most {MAX_MACRO_DEPTH} deep and {MAX_MACROS} are evaluated)"
             )));
         }
-        let program = self
-            .env
-            .compile(src)
-            .map_err(|e| {
-                // The parser's first line says what is wrong; the rest echoes the rule.
-                let msg = e.to_string();
-                let first = msg.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
-                CompileError::Syntax(one_line(first.trim_start_matches("ERROR: "), 200))
-            })?;
-        let uses_old_self = program.references().has_variable("oldSelf");
+        let program = self.env.compile(src).map_err(|e| {
+            // The parser's first line says what is wrong; the rest echoes the rule.
+            let msg = e.to_string();
+            let first = msg.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
+            CompileError::Syntax(one_line(first.trim_start_matches("ERROR: "), 200))
+        })?;
+        let refs = program.references();
+        let uses_old_self = refs.has_variable("oldSelf");
+        let variables = refs.variables().into_iter().map(String::from).collect();
         Ok(Compiled {
             program,
             uses_old_self,
+            variables,
         })
     }
 
-    fn run(&self, program: &cel::Program, node: &serde_json::Value) -> Result<Value, ExecutionError> {
+    fn run(
+        &self,
+        program: &cel::Program,
+        node: &serde_json::Value,
+    ) -> Result<Value, ExecutionError> {
         let mut ctx = cel::Context::with_env(self.env.clone());
         ctx.add_variable_from_value("self", to_cel(node));
         program.execute(&ctx)
@@ -170,6 +185,24 @@ impl Env {
                 Verdict::Unsupported(one_line(&format!("{}()", o.function()), 40))
             }
             Err(_) => Verdict::Fails,
+        }
+    }
+
+    /// Evaluates with the given variables bound.
+    pub fn eval(&self, c: &Compiled, vars: &[(&str, Value)]) -> Eval {
+        let mut ctx = cel::Context::with_env(self.env.clone());
+        for (name, value) in vars {
+            ctx.add_variable_from_value(*name, value.clone());
+        }
+        match c.program.execute(&ctx) {
+            Ok(v) => Eval::Value(v),
+            Err(ExecutionError::UndeclaredReference(name)) => {
+                Eval::Unsupported(one_line(&name, 40))
+            }
+            Err(ExecutionError::NoSuchOverload(o)) => {
+                Eval::Unsupported(one_line(&format!("{}()", o.function()), 40))
+            }
+            Err(e) => Eval::Error(one_line(&e.to_string(), 160)),
         }
     }
 
@@ -206,36 +239,126 @@ mod tests {
     fn kubernetes_documentation_rules() {
         // From the CRD validation-rules examples in the Kubernetes docs.
         let spec = json!({"minReplicas": 1, "replicas": 3, "maxReplicas": 5});
-        assert_eq!(verdict("self.minReplicas <= self.replicas && self.replicas <= self.maxReplicas", spec.clone()), "holds");
-        assert_eq!(verdict("self.minReplicas <= self.replicas && self.replicas <= self.maxReplicas", json!({"minReplicas": 4, "replicas": 3, "maxReplicas": 5})), "fails");
-        assert_eq!(verdict("'Available' in self.stateCounts", json!({"stateCounts": {"Available": 1}})), "holds");
-        assert_eq!(verdict("(size(self.list1) == 0) != (size(self.list2) == 0)", json!({"list1": [], "list2": [1]})), "holds");
-        assert_eq!(verdict("!('MY_KEY' in self.map1) || self['MY_KEY'].matches('^[a-zA-Z]*$')", json!({"map1": {}})), "holds");
-        assert_eq!(verdict("self.envars.filter(e, e.name == 'MY_ENV').all(e, e.value.matches('^[a-zA-Z]*$'))", json!({"envars": [{"name": "MY_ENV", "value": "abc1"}]})), "fails");
-        assert_eq!(verdict("has(self.expired) && self.created + self.ttl < self.expired", json!({"created": 1})), "fails");
-        assert_eq!(verdict("self.health.startsWith('ok')", json!({"health": "ok now"})), "holds");
-        assert_eq!(verdict("self.widgets.exists(w, w.key == 'x' && w.foo < 10)", json!({"widgets": [{"key": "x", "foo": 3}]})), "holds");
-        assert_eq!(verdict("type(self) == string ? self == '99%' : self == 42", json!(42)), "holds");
-        assert_eq!(verdict("self.metadata.name.startsWith(self.prefix)", json!({"metadata": {"name": "a-b"}, "prefix": "a"})), "holds");
-        assert_eq!(verdict("self.set1.all(e, !(e in self.set2))", json!({"set1": ["a"], "set2": ["b"]})), "holds");
-        assert_eq!(verdict("size(self.names) == size(self.names.map(n, n).filter(n, n != ''))", json!({"names": ["a", ""]})), "fails");
+        assert_eq!(
+            verdict(
+                "self.minReplicas <= self.replicas && self.replicas <= self.maxReplicas",
+                spec.clone()
+            ),
+            "holds"
+        );
+        assert_eq!(
+            verdict(
+                "self.minReplicas <= self.replicas && self.replicas <= self.maxReplicas",
+                json!({"minReplicas": 4, "replicas": 3, "maxReplicas": 5})
+            ),
+            "fails"
+        );
+        assert_eq!(
+            verdict(
+                "'Available' in self.stateCounts",
+                json!({"stateCounts": {"Available": 1}})
+            ),
+            "holds"
+        );
+        assert_eq!(
+            verdict(
+                "(size(self.list1) == 0) != (size(self.list2) == 0)",
+                json!({"list1": [], "list2": [1]})
+            ),
+            "holds"
+        );
+        assert_eq!(
+            verdict(
+                "!('MY_KEY' in self.map1) || self['MY_KEY'].matches('^[a-zA-Z]*$')",
+                json!({"map1": {}})
+            ),
+            "holds"
+        );
+        assert_eq!(
+            verdict(
+                "self.envars.filter(e, e.name == 'MY_ENV').all(e, e.value.matches('^[a-zA-Z]*$'))",
+                json!({"envars": [{"name": "MY_ENV", "value": "abc1"}]})
+            ),
+            "fails"
+        );
+        assert_eq!(
+            verdict(
+                "has(self.expired) && self.created + self.ttl < self.expired",
+                json!({"created": 1})
+            ),
+            "fails"
+        );
+        assert_eq!(
+            verdict("self.health.startsWith('ok')", json!({"health": "ok now"})),
+            "holds"
+        );
+        assert_eq!(
+            verdict(
+                "self.widgets.exists(w, w.key == 'x' && w.foo < 10)",
+                json!({"widgets": [{"key": "x", "foo": 3}]})
+            ),
+            "holds"
+        );
+        assert_eq!(
+            verdict(
+                "type(self) == string ? self == '99%' : self == 42",
+                json!(42)
+            ),
+            "holds"
+        );
+        assert_eq!(
+            verdict(
+                "self.metadata.name.startsWith(self.prefix)",
+                json!({"metadata": {"name": "a-b"}, "prefix": "a"})
+            ),
+            "holds"
+        );
+        assert_eq!(
+            verdict(
+                "self.set1.all(e, !(e in self.set2))",
+                json!({"set1": ["a"], "set2": ["b"]})
+            ),
+            "holds"
+        );
+        assert_eq!(
+            verdict(
+                "size(self.names) == size(self.names.map(n, n).filter(n, n != ''))",
+                json!({"names": ["a", ""]})
+            ),
+            "fails"
+        );
         // A missing field read without has(): the API server reports it invalid.
         assert_eq!(verdict("self.missing > 0", json!({})), "fails");
     }
 
     #[test]
     fn what_cannot_be_evaluated_is_said_not_guessed() {
-        assert_eq!(verdict("quantity(self.mem).isLessThan(quantity('1Gi'))", json!({"mem": "2Gi"})), "unsupported");
+        assert_eq!(
+            verdict(
+                "quantity(self.mem).isLessThan(quantity('1Gi'))",
+                json!({"mem": "2Gi"})
+            ),
+            "unsupported"
+        );
         assert_eq!(verdict("self.replicas >", json!({})), "syntax");
         let deep = "self.a.all(x, x.b.all(y, y.c.all(z, z.d.all(w, w > 0))))";
         assert_eq!(verdict(deep, json!({"a": []})), "costly");
-        assert_eq!(verdict(&"true && ".repeat(1000).to_string(), json!({})), "costly");
+        assert_eq!(
+            verdict(&"true && ".repeat(1000).to_string(), json!({})),
+            "costly"
+        );
         // Parentheses inside strings do not count.
         assert_eq!(macro_nesting("self.a.all(x, x == '(.all(')"), (1, 1));
         let env = Env::new();
-        assert!(env.compile("self.replicas == oldSelf.replicas").is_ok_and(|c| c.uses_old_self));
+        assert!(env
+            .compile("self.replicas == oldSelf.replicas")
+            .is_ok_and(|c| c.uses_old_self));
         assert_eq!(
-            env.message("'replicas ' + string(self.replicas) + ' is too many'", &json!({"replicas": 9})).as_deref(),
+            env.message(
+                "'replicas ' + string(self.replicas) + ' is too many'",
+                &json!({"replicas": 9})
+            )
+            .as_deref(),
             Some("replicas 9 is too many")
         );
     }

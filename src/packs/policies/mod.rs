@@ -15,6 +15,7 @@
 //! in one note. A rule must stay within a static cost bound (its length and
 //! how deeply its macros nest) so a hostile CRD cannot hang a run.
 
+mod admission;
 mod cel_env;
 
 use super::{Context, Pack, Rule};
@@ -26,6 +27,7 @@ use std::sync::{Arc, Mutex};
 
 pub const CRD_RULE: &str = "policies/crd-rule";
 pub const COMPILE_ERROR: &str = "policies/compile-error";
+pub const ADMISSION: &str = "policies/admission";
 
 /// Custom resources kept for the run-wide phase, at most (a tree with more
 /// is checked on the first ones, with a note).
@@ -46,10 +48,12 @@ struct CrdRule {
     span: Span,
 }
 
-/// A custom resource kept for evaluation.
+/// An object kept for evaluation.
 struct Resource {
     path: Arc<str>,
     what: String,
+    namespace: Option<String>,
+    anchor: Span,
     root: Node,
 }
 
@@ -57,7 +61,10 @@ struct Resource {
 struct Facts {
     /// (apiVersion, kind) → rules.
     rules: HashMap<(String, String), Vec<CrdRule>>,
+    /// (apiVersion, kind) → the plural a CRD declares.
+    plurals: HashMap<(String, String), String>,
     resources: Vec<(String, String, Resource)>,
+    admission: admission::Facts,
     dropped: usize,
 }
 
@@ -130,7 +137,10 @@ fn collect_rules(schema: &Node, path: &mut Vec<String>, file: &Arc<str>, out: &m
         }
     }
     for child in ["items", "additionalProperties"] {
-        if let Some(sub) = schema.get(child).filter(|n| matches!(n.value, Value::Map(_))) {
+        if let Some(sub) = schema
+            .get(child)
+            .filter(|n| matches!(n.value, Value::Map(_)))
+        {
             path.push("*".into());
             collect_rules(sub, path, file, out);
             path.pop();
@@ -187,6 +197,71 @@ fn field_node<'n>(node: &'n Node, field_path: &str) -> Option<&'n Node> {
     Some(cur)
 }
 
+/// CRDs (their rules and plurals), admission policies, bindings and
+/// namespaces: what applies to the objects of the run.
+fn gather_definitions(facts: &mut Facts, m: &Manifest) {
+    let admission_group = m.group() == "admissionregistration.k8s.io";
+    match m.kind.as_str() {
+        "CustomResourceDefinition" if m.group() == "apiextensions.k8s.io" => {
+            let spec = m.root.get("spec");
+            let plural = spec
+                .and_then(|s| s.path(&["names", "plural"]))
+                .and_then(Node::as_str);
+            let group = spec.and_then(|s| s.get("group")).and_then(Node::as_str);
+            let kind = spec
+                .and_then(|s| s.path(&["names", "kind"]))
+                .and_then(Node::as_str);
+            if let (Some(p), Some(g), Some(k)) = (plural, group, kind) {
+                for v in spec
+                    .and_then(|s| s.get("versions"))
+                    .map(Node::as_seq)
+                    .unwrap_or(&[])
+                {
+                    if let Some(name) = v.get("name").and_then(Node::as_str) {
+                        facts
+                            .plurals
+                            .insert((format!("{g}/{name}"), k.to_string()), p.to_string());
+                    }
+                }
+            }
+            for (gvk, rules) in crd_rules(m) {
+                facts.rules.entry(gvk).or_default().extend(rules);
+            }
+        }
+        "ValidatingAdmissionPolicy" if admission_group => {
+            facts.admission.policies.push(admission::Written {
+                path: m.path.clone(),
+                name: m.name.clone().unwrap_or_default(),
+                root: m.root.clone(),
+            })
+        }
+        "ValidatingAdmissionPolicyBinding" if admission_group => {
+            facts.admission.bindings.push(admission::Written {
+                path: m.path.clone(),
+                name: m.name.clone().unwrap_or_default(),
+                root: m.root.clone(),
+            })
+        }
+        "Namespace" if m.api_version == "v1" => {
+            if let Some(name) = &m.name {
+                let labels = m
+                    .root
+                    .path(&["metadata", "labels"])
+                    .map(|l| l.to_json())
+                    .and_then(|j| j.as_object().cloned())
+                    .map(|o| {
+                        o.into_iter()
+                            .map(|(k, v)| (k, v.as_str().unwrap_or_default().to_string()))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                facts.admission.namespaces.insert(name.clone(), labels);
+            }
+        }
+        _ => {}
+    }
+}
+
 impl PoliciesPack {
     fn note(&self, text: String) {
         if let Ok(mut n) = self.notes.lock() {
@@ -214,35 +289,30 @@ impl Pack for PoliciesPack {
         _out: &mut Vec<Finding>,
     ) {
         let Some(parsed) = parsed else { return };
-        let mut crds = Vec::new();
-        let mut resources = Vec::new();
-        for m in &parsed.manifests {
-            if m.kind == "CustomResourceDefinition" && m.group() == "apiextensions.k8s.io" {
-                crds.extend(crd_rules(m));
-            } else if m.group().contains('.') {
-                resources.push((
-                    m.api_version.clone(),
-                    m.kind.clone(),
-                    Resource {
-                        path: m.path.clone(),
-                        what: m.display_name(),
-                        root: m.root.clone(),
-                    },
-                ));
-            }
-        }
-        if crds.is_empty() && resources.is_empty() {
+        if parsed.manifests.is_empty() {
             return;
         }
         let Ok(mut facts) = self.facts.lock() else {
             return;
         };
-        for (gvk, rules) in crds {
-            facts.rules.entry(gvk).or_default().extend(rules);
+        for m in &parsed.manifests {
+            gather_definitions(&mut facts, m);
+            if facts.resources.len() >= MAX_RESOURCES {
+                facts.dropped += 1;
+                continue;
+            }
+            facts.resources.push((
+                m.api_version.clone(),
+                m.kind.clone(),
+                Resource {
+                    path: m.path.clone(),
+                    what: m.display_name(),
+                    namespace: m.namespace.clone(),
+                    anchor: m.anchor(),
+                    root: m.root.clone(),
+                },
+            ));
         }
-        let room = MAX_RESOURCES.saturating_sub(facts.resources.len());
-        facts.dropped += resources.len().saturating_sub(room);
-        facts.resources.extend(resources.into_iter().take(room));
     }
 
     fn gathers_file_facts(&self) -> bool {
@@ -250,19 +320,13 @@ impl Pack for PoliciesPack {
     }
 
     fn gather_file_facts(&self, ctx: &Context, file: &SourceFile, parsed: Option<&ParsedFile>) {
-        // Another shard reports these files; their CRDs still apply here.
-        // (Resources of other shards are not this shard's to report.)
-        let Some(parsed) = parsed else { return };
-        let crds: Vec<_> = parsed
-            .manifests
-            .iter()
-            .filter(|m| m.kind == "CustomResourceDefinition")
-            .flat_map(crd_rules)
-            .collect();
+        // Another shard reports these files; their CRDs, policies and
+        // namespaces still apply here (their objects are not this shard's).
         let _ = (ctx, file);
+        let Some(parsed) = parsed else { return };
         if let Ok(mut facts) = self.facts.lock() {
-            for (gvk, rules) in crds {
-                facts.rules.entry(gvk).or_default().extend(rules);
+            for m in &parsed.manifests {
+                gather_definitions(&mut facts, m);
             }
         }
     }
@@ -272,7 +336,7 @@ impl Pack for PoliciesPack {
             return;
         };
         let facts = std::mem::take(&mut *facts);
-        if facts.rules.is_empty() {
+        if facts.rules.is_empty() && facts.admission.policies.is_empty() {
             return;
         }
         if facts.dropped > 0 {
@@ -299,7 +363,10 @@ impl Pack for PoliciesPack {
                                 Severity::Warning,
                                 &r.file,
                                 r.span,
-                                format!("a validation rule of {} {} is not evaluated: {why}", gvk.0, gvk.1),
+                                format!(
+                                    "a validation rule of {} {} is not evaluated: {why}",
+                                    gvk.0, gvk.1
+                                ),
                             )
                             .with_key(format!("cost:{}/{}:{}", gvk.0, gvk.1, r.rule)),
                         );
@@ -346,7 +413,11 @@ impl Pack for PoliciesPack {
                                 .as_deref()
                                 .and_then(|f| field_node(node, f))
                                 .unwrap_or(node);
-                            let place = if at.is_empty() { "the resource".to_string() } else { at.clone() };
+                            let place = if at.is_empty() {
+                                "the resource".to_string()
+                            } else {
+                                at.clone()
+                            };
                             out.push(
                                 Finding::new(
                                     CRD_RULE,
@@ -366,6 +437,40 @@ impl Pack for PoliciesPack {
                         }
                     }
                 }
+            }
+        }
+        if !facts.admission.policies.is_empty() {
+            let objects: Vec<admission::Object> = facts
+                .resources
+                .iter()
+                .map(|(api_version, kind, r)| admission::Object {
+                    path: r.path.clone(),
+                    what: r.what.clone(),
+                    api_version: api_version.clone(),
+                    kind: kind.clone(),
+                    namespace: r.namespace.clone(),
+                    json: r.root.to_json(),
+                    anchor: r.anchor,
+                })
+                .collect();
+            let mut unknown = admission::Unknowns::default();
+            admission::check(
+                &facts.admission,
+                &objects,
+                &facts.plurals,
+                out,
+                &mut unknown,
+            );
+            if !unknown.counts.is_empty() {
+                let parts: Vec<String> = unknown
+                    .counts
+                    .iter()
+                    .map(|(what, n)| format!("{n} {what}"))
+                    .collect();
+                self.note(format!(
+                    "policies: admission checks a file cannot settle were skipped: {}",
+                    parts.join("; ")
+                ));
             }
         }
         if transition > 0 {
@@ -409,10 +514,32 @@ Change the resource so the rule holds; the message says what the CRD's
 authors expect. Transition rules (`oldSelf`) and rules that use functions
 this build does not provide are skipped with a note, never guessed.
 "#).tags(&["kubernetes", "correctness", "cel"]).precision("high"),
-        Rule::new(COMPILE_ERROR, Severity::Warning, "A CRD validation rule does not compile, or is too costly to evaluate offline.", r#"
+        Rule::new(ADMISSION, Severity::Error, "An object fails a ValidatingAdmissionPolicy of the run: the API server would deny it (or warn, or audit).", r#"
 ## What it finds
-An `x-kubernetes-validations` rule of a CRD in the scanned files that is not
-valid CEL, or whose static cost (length, nesting of `all`/`exists`/`map`/
+An object that a `ValidatingAdmissionPolicy` in the scanned files, through a
+`ValidatingAdmissionPolicyBinding`, checks — matched by the policy's
+`matchConstraints` (resource rules for CREATE, `namespaceSelector` against
+the `Namespace` objects of the run, `objectSelector`), the binding's
+`matchResources`, `matchConditions` and `paramRef` (params found in the run) —
+and whose `validations` expression is false. The level follows the binding's
+`validationActions`: Deny is an error, Warn a warning, Audit a note.
+
+## Why it matters
+The cluster enforces the same policy at apply time: a Deny rejects the object
+mid-rollout. Seeing it in the pull request, next to the policy the team keeps
+in the same repository, is cheaper.
+
+## How to fix
+Change the object so the policy's expression holds (the message is the
+policy's `message` or evaluated `messageExpression`), or change the policy or
+its binding if the object is a justified exception. What a file cannot tell —
+`authorizer`, `request.userInfo`, params or namespaces not in the run — is
+counted in a note, never guessed.
+"#).tags(&["kubernetes", "policy", "cel"]).precision("high"),
+        Rule::new(COMPILE_ERROR, Severity::Warning, "A CEL expression of a CRD validation rule or an admission policy does not compile, or is too costly to evaluate offline.", r#"
+## What it finds
+An `x-kubernetes-validations` rule of a CRD, or an expression of a
+ValidatingAdmissionPolicy, in the scanned files that is not valid CEL, or whose static cost (length, nesting of `all`/`exists`/`map`/
 `filter` macros) is above the bound shiplint evaluates.
 
 ## Why it matters
@@ -433,20 +560,36 @@ mod tests {
     use crate::manifest::{parse_file, yaml};
 
     fn node(text: &str) -> Node {
-        yaml::parse_stream(text, Default::default()).documents.remove(0).root
+        yaml::parse_stream(text, Default::default())
+            .documents
+            .remove(0)
+            .root
     }
 
     #[test]
     fn schema_paths_reach_items_and_values() {
         let n = node("spec:\n  items:\n    - a: 1\n    - a: 2\n  labels:\n    x: y\n");
         let mut out = Vec::new();
-        reach(&n, &["spec".into(), "items".into(), "*".into()], String::new(), &mut out);
+        reach(
+            &n,
+            &["spec".into(), "items".into(), "*".into()],
+            String::new(),
+            &mut out,
+        );
         assert_eq!(out.len(), 2);
         assert_eq!(out[1].0, "spec.items[1]");
         let mut out = Vec::new();
-        reach(&n, &["spec".into(), "labels".into(), "*".into()], String::new(), &mut out);
+        reach(
+            &n,
+            &["spec".into(), "labels".into(), "*".into()],
+            String::new(),
+            &mut out,
+        );
         assert_eq!(out.len(), 1);
-        assert_eq!(field_node(&n, ".spec.items[1].a").map(|n| n.span.line), Some(4));
+        assert_eq!(
+            field_node(&n, ".spec.items[1].a").map(|n| n.span.line),
+            Some(4)
+        );
     }
 
     #[test]

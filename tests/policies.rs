@@ -1,0 +1,238 @@
+//! The policies pack end to end: ValidatingAdmissionPolicies and their
+//! bindings matched to the objects of a run (levels from validationActions,
+//! object and namespace selectors, params, what a file cannot tell), and
+//! CRD rules at list items. The one-rule cases are in tests/fixtures/rules.
+
+mod common;
+
+use common::{findings, json_run, shiplint};
+use serde_json::Value;
+
+/// (rule, level, path, line) of a finding.
+type Seen = (String, String, String, u64);
+
+fn scan(files: &[(&str, &str)]) -> (Vec<Seen>, Value, String) {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, text) in files {
+        std::fs::write(dir.path().join(name), text).unwrap();
+    }
+    let (code, doc, stderr) = json_run(shiplint(dir.path()).args([
+        "scan",
+        "--no-config",
+        "--packs",
+        "policies",
+        "--format",
+        "json",
+        "--fail-on",
+        "never",
+        ".",
+    ]));
+    assert_eq!(code, 0, "{stderr}");
+    let list = findings(&doc)
+        .iter()
+        .map(|f| {
+            (
+                f["rule"].as_str().unwrap().to_string(),
+                f["severity"].as_str().unwrap().to_string(),
+                f["path"].as_str().unwrap().to_string(),
+                f["span"]["line"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    (list, doc, stderr)
+}
+
+const POLICY: &str = r#"apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata:
+  name: no-latest
+spec:
+  paramKind:
+    apiVersion: v1
+    kind: ConfigMap
+  matchConstraints:
+    resourceRules:
+      - apiGroups: ["apps"]
+        apiVersions: ["*"]
+        operations: ["*"]
+        resources: ["deployments", "statefulsets"]
+    objectSelector:
+      matchExpressions:
+        - key: policy
+          operator: NotIn
+          values: ["exempt"]
+  matchConditions:
+    - name: not-system
+      expression: "!object.metadata.name.startsWith('system-')"
+  validations:
+    - expression: "object.spec.template.spec.containers.all(c, !c.image.endsWith(params.data.forbidden))"
+      message: images must be pinned
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicyBinding
+metadata:
+  name: no-latest-warn
+spec:
+  policyName: no-latest
+  validationActions: [Warn, Audit]
+  paramRef:
+    name: image-policy
+    namespace: policy
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: image-policy
+  namespace: policy
+data:
+  forbidden: ":latest"
+"#;
+
+fn deployment(name: &str, ns: &str, image: &str, labels: &str) -> String {
+    format!(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {name}\n  namespace: {ns}\n  labels: {labels}\nspec:\n  selector:\n    matchLabels:\n      app: {name}\n  template:\n    metadata:\n      labels:\n        app: {name}\n    spec:\n      containers:\n        - name: app\n          image: {image}\n"
+    )
+}
+
+#[test]
+fn bindings_decide_level_selectors_and_params() {
+    let apps = [
+        deployment("web", "shop", "nginx:latest", "{}"),
+        deployment("pinned", "shop", "nginx:1.27", "{}"),
+        deployment("legacy", "shop", "nginx:latest", "{policy: exempt}"),
+        deployment("system-agent", "shop", "agent:latest", "{}"),
+    ]
+    .join("---\n");
+    let (list, _, _) = scan(&[("policy.yaml", POLICY), ("apps.yaml", &apps)]);
+    // Warn (with Audit) is a warning; only `web` fails: `pinned` holds, the
+    // object selector leaves `legacy` out, the match condition `system-agent`.
+    assert_eq!(
+        list,
+        vec![(
+            "policies/admission".to_string(),
+            "warning".to_string(),
+            "apps.yaml".to_string(),
+            4
+        )]
+    );
+}
+
+#[test]
+fn what_a_file_cannot_tell_is_a_note() {
+    let policy = r#"apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata:
+  name: checks
+spec:
+  matchConstraints:
+    namespaceSelector:
+      matchLabels:
+        env: prod
+    resourceRules:
+      - apiGroups: ["apps"]
+        apiVersions: ["v1"]
+        operations: ["CREATE"]
+        resources: ["deployments"]
+  validations:
+    - expression: "authorizer.group('apps').resource('deployments').check('create').allowed()"
+    - expression: "object.metadata.name != 'web'"
+      message: web is reserved
+    - expression: "object.spec.replicas >"
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicyBinding
+metadata:
+  name: checks
+spec:
+  policyName: checks
+  validationActions: [Deny]
+"#;
+    // `shop` is not a Namespace of the run: its labels are unknown.
+    let app = deployment("web", "shop", "nginx:1.27", "{}");
+    let (list, doc, _) = scan(&[("policy.yaml", policy), ("app.yaml", &app)]);
+    assert_eq!(
+        list,
+        vec![(
+            "policies/compile-error".to_string(),
+            "warning".to_string(),
+            "policy.yaml".to_string(),
+            19
+        )]
+    );
+    let notes = doc["notes"].to_string();
+    assert!(
+        notes.contains("objects in namespaces not in the run"),
+        "{notes}"
+    );
+    // With the namespace in the run (labelled prod), the Deny applies and
+    // the authorizer expression is reported as unknowable, not guessed.
+    let ns = "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: shop\n  labels:\n    env: prod\n";
+    let (list, doc, _) = scan(&[("policy.yaml", policy), ("app.yaml", &app), ("ns.yaml", ns)]);
+    let rules: Vec<(&str, &str)> = list.iter().map(|f| (f.0.as_str(), f.1.as_str())).collect();
+    assert_eq!(
+        rules,
+        vec![
+            ("policies/admission", "error"),
+            ("policies/compile-error", "warning")
+        ]
+    );
+    let notes = doc["notes"].to_string();
+    assert!(notes.contains("authorizer"), "{notes}");
+    let msg = findings(&doc)[0]["message"].as_str().unwrap();
+    assert!(
+        msg.contains("web is reserved") && msg.contains("binding checks, Deny"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn crd_rules_apply_to_list_items_and_skip_transition_rules() {
+    let crd = r#"apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: gateways.example.com
+spec:
+  group: example.com
+  scope: Namespaced
+  names:
+    kind: Gateway
+    plural: gateways
+  versions:
+    - name: v1
+      served: true
+      storage: true
+      schema:
+        openAPIV3Schema:
+          type: object
+          properties:
+            spec:
+              type: object
+              x-kubernetes-validations:
+                - rule: "self.listeners == oldSelf.listeners"
+                  message: listeners are immutable
+              properties:
+                listeners:
+                  type: array
+                  items:
+                    type: object
+                    x-kubernetes-validations:
+                      - rule: "self.protocol != 'HTTPS' || has(self.tls)"
+                        messageExpression: "'listener ' + self.name + ' needs tls for HTTPS'"
+"#;
+    let gw = "apiVersion: example.com/v1\nkind: Gateway\nmetadata:\n  name: edge\nspec:\n  listeners:\n    - name: http\n      protocol: HTTP\n    - name: https\n      protocol: HTTPS\n";
+    let (list, doc, _) = scan(&[("crd.yaml", crd), ("gw.yaml", gw)]);
+    assert_eq!(
+        list,
+        vec![(
+            "policies/crd-rule".to_string(),
+            "error".to_string(),
+            "gw.yaml".to_string(),
+            9
+        )]
+    );
+    let msg = findings(&doc)[0]["message"].as_str().unwrap();
+    assert!(msg.contains("listener https needs tls for HTTPS"), "{msg}");
+    assert!(doc["notes"]
+        .to_string()
+        .contains("1 transition rule skipped"));
+}
