@@ -454,6 +454,7 @@ fn write_report(
             Format::Json => report::json::write(outcome, &mut w)?,
             Format::Sarif => w.write_all(report::sarif::render(outcome).as_bytes())?,
             Format::Github => w.write_all(report::github::render(outcome).as_bytes())?,
+            Format::Junit => w.write_all(report::junit::render(outcome).as_bytes())?,
         }
         w.flush()
     };
