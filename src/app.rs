@@ -26,6 +26,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Baseline(args) => baseline_command(*args),
         Command::Comment(args) => comment_command(*args),
         Command::Cleanup(args) => cleanup_command(*args),
+        Command::Fix(args) => fix_command(*args),
         Command::InstallHook { force } => {
             let (path, backup) = github::hook::install(force)?;
             if let Some(b) = backup {
@@ -356,12 +357,19 @@ pub fn run_scan(args: &ScanArgs, command: trust::Command) -> Result<(ScanOutcome
     let mut outcome = scan::run(ScanRequest {
         paths: args.paths.clone(),
         settings: loaded.settings.clone(),
-        base,
+        base: base.clone(),
         shard: args.shard,
         revision_config: revision_config(args),
     })?;
     add_trust_findings(&mut outcome, loaded, &settings);
     crate::exempt::apply(&mut outcome, &settings);
+    // Fixes are line edits of the files on disk: not for other revisions.
+    if matches!(
+        settings.git_mode,
+        GitMode::WorkingTree | GitMode::DiffBase(_)
+    ) {
+        crate::fix::attach(&mut outcome, &base);
+    }
     if let GitMode::DiffBase(rev) = &settings.git_mode {
         let (findings, mut props) = (&outcome.findings, std::mem::take(&mut outcome.properties));
         // The repository of the first folder named, as the git modes find it.
@@ -637,6 +645,51 @@ fn comment_command(args: CommentArgs) -> Result<i32> {
             Ok(EXIT_ERROR)
         }
     }
+}
+
+fn fixes(n: usize) -> String {
+    if n == 1 {
+        "1 fix".into()
+    } else {
+        format!("{n} fixes")
+    }
+}
+
+fn fix_command(args: crate::cli::FixArgs) -> Result<i32> {
+    if args.scan.staged || args.scan.history || args.scan.paths.iter().any(|p| p == "-") {
+        bail!("fix edits files on disk: not with --staged, --history or stdin");
+    }
+    let (outcome, _) = run_scan(&args.scan, trust::Command::Scan)?;
+    let base = std::env::current_dir().context("reading the current directory")?;
+    let r = crate::fix::run(&outcome, &base, args.write)?;
+    write_stdout(&r.diff)?;
+    let left = if r.left > 0 {
+        format!("; {} overlap another fix: run again", fixes(r.left))
+    } else {
+        String::new()
+    };
+    if args.write {
+        eprintln!(
+            "shiplint: applied {} in {}{left}",
+            fixes(r.applied),
+            report::plural(r.files, "file")
+        );
+    } else {
+        eprintln!(
+            "shiplint: {} in {} (dry run: nothing written; --write applies them){left}",
+            fixes(r.applied),
+            report::plural(r.files, "file")
+        );
+    }
+    print_notes(&outcome.notes);
+    for why in &r.refused {
+        eprintln!("shiplint: not fixed: {why}");
+    }
+    Ok(if r.refused.is_empty() {
+        EXIT_CLEAN
+    } else {
+        EXIT_ERROR
+    })
 }
 
 fn cleanup_command(args: CleanupArgs) -> Result<i32> {

@@ -48,6 +48,10 @@ pub enum Command {
     Comment(Box<CommentArgs>),
     /// Tidy up after a pull request was closed (run on `types: [closed]`).
     Cleanup(Box<CleanupArgs>),
+    /// Apply the fixes shiplint knows to be mechanical and safe (apiVersion
+    /// moves without field changes, imagePullPolicy, automountServiceAccountToken,
+    /// equal duplicate keys). Dry run by default: prints a unified diff.
+    Fix(Box<FixArgs>),
     /// Write `.git/hooks/pre-commit` running shiplint.
     InstallHook {
         /// Replace an existing hook.
@@ -125,6 +129,16 @@ pub struct CommentArgs {
     /// Label the pull request `shiplint:findings` while findings are open.
     #[arg(long)]
     pub label: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct FixArgs {
+    /// Scan options; the paths are the files and folders to fix.
+    #[command(flatten)]
+    pub scan: ScanArgs,
+    /// Write the fixed files (default: print the diff only).
+    #[arg(long)]
+    pub write: bool,
 }
 
 #[derive(Args, Debug)]

@@ -9,6 +9,7 @@ pub mod config;
 pub mod discover;
 pub mod exempt;
 pub mod finding;
+pub mod fix;
 pub mod git;
 pub mod github;
 pub mod kustomize;

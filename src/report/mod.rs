@@ -40,7 +40,7 @@ pub(crate) fn plural(n: usize, word: &str) -> String {
 
 /// One line of the per-rule summary: how often a rule fired, at its highest
 /// level, and where first.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RuleCount {
     pub rule: String,
