@@ -621,6 +621,7 @@ fn comment_command(args: CommentArgs) -> Result<i32> {
         filter: args.comment_filter,
         max_comments: args.max_comments as usize,
         label: args.label,
+        inline_level: args.inline_level,
     };
     match github::comments::run(
         &client,
@@ -633,8 +634,8 @@ fn comment_command(args: CommentArgs) -> Result<i32> {
         Ok(r) if r.read_only => read_only(github::READ_ONLY_NOTE),
         Ok(r) => {
             eprintln!(
-                "shiplint: PR #{}: {} new inline comments in {} reviews, {} kept, {} resolved, {} reopened, {} moved to the summary",
-                pr.number, r.posted, r.reviews, r.kept, r.resolved, r.reopened, r.demoted
+                "shiplint: PR #{}: {} new inline comments in {} reviews, {} kept, {} updated, {} resolved, {} reopened, {} moved to the summary",
+                pr.number, r.posted, r.reviews, r.kept, r.updated, r.resolved, r.reopened, r.demoted
             );
             github_files(gh, &args.scan, &outcome, Some(pr.number), None)?;
             Ok(code)

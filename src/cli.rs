@@ -129,6 +129,9 @@ pub struct CommentArgs {
     /// Label the pull request `shiplint:findings` while findings are open.
     #[arg(long)]
     pub label: bool,
+    /// Lowest level commented inline; findings below it stay in the summary.
+    #[arg(long, value_enum, value_name = "LEVEL", default_value = "warning")]
+    pub inline_level: Severity,
 }
 
 #[derive(Args, Debug)]

@@ -1295,3 +1295,228 @@ async fn max_comments_caps_the_whole_run() {
     assert!(summary.contains("past this run's limit"), "{summary}");
     assert!(summary.contains("Not commented inline"), "{summary}");
 }
+
+#[path = "snap/mod.rs"]
+mod snap;
+
+/// The new file of `one_comment_per_line_with_every_rule_and_a_suggestion`:
+/// a removed apiVersion whose move changes no field (line 1), a container
+/// line where many rules fire (line 20), a moving image tag (line 21).
+const SHOP: &str = "\
+apiVersion: networking.k8s.io/v1beta1
+kind: IngressClass
+metadata:
+  name: nginx
+spec:
+  controller: example.com/ingress-nginx
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: shop
+  namespace: prod
+spec:
+  selector:
+    matchLabels: {app: shop}
+  template:
+    metadata:
+      labels: {app: shop}
+    spec:
+      containers:
+        - name: app
+          image: nginx:stable
+";
+
+fn lines_of(comments: &[Value]) -> Vec<(String, u64)> {
+    comments
+        .iter()
+        .filter_map(|c| Some((c["path"].as_str()?.to_string(), c["line"].as_u64()?)))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_comment_per_line_with_every_rule_and_a_suggestion() {
+    let w = World::new().await;
+    std::fs::write(w.dir.path().join("k8s/shop.yaml"), SHOP).unwrap();
+    {
+        let mut s = w.state();
+        let n = SHOP.lines().count();
+        let patch = format!(
+            "@@ -0,0 +1,{n} @@\n{}",
+            SHOP.lines()
+                .map(|l| format!("+{l}"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
+        s.files = vec![json!({"filename": "k8s/shop.yaml", "status": "added", "patch": patch})];
+        s.diff_lines = (1..=n).map(|l| ("k8s/shop.yaml".to_string(), l)).collect();
+    }
+    let args = |extra: &[&'static str]| {
+        let mut a = vec![
+            "comment",
+            "--no-config",
+            "--packs",
+            "schema,deprecations,practices",
+            "--target-version",
+            "1.33",
+            "--fail-on",
+            "never",
+        ];
+        a.extend_from_slice(extra);
+        a.push("k8s/shop.yaml");
+        a
+    };
+    let (code, _, stderr) = w.run(&args(&[]), w.event(json!({}))).await;
+    assert_eq!(code, 0, "{stderr}");
+    let (container_comment, first_bodies) = {
+        let s = w.state();
+        let lines = lines_of(&s.review_comments);
+        let unique: HashSet<_> = lines.iter().cloned().collect();
+        assert_eq!(
+            unique.len(),
+            lines.len(),
+            "two comments on one line: {lines:?}"
+        );
+        // Warnings and errors only: the image line has notes alone.
+        assert!(lines.contains(&("k8s/shop.yaml".into(), 1)), "{lines:?}");
+        assert!(lines.contains(&("k8s/shop.yaml".into(), 21)), "{lines:?}");
+        assert!(!lines.contains(&("k8s/shop.yaml".into(), 22)), "{lines:?}");
+        let body = |line: u64| {
+            s.review_comments
+                .iter()
+                .find(|c| c["line"] == line)
+                .unwrap()["body"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        };
+        let container = body(21);
+        for rule in [
+            "practices/run-as-root",
+            "practices/cpu-request-missing",
+            "practices/memory-limit-missing",
+        ] {
+            assert!(container.contains(&format!("| `{rule}` |")), "{container}");
+        }
+        assert!(
+            container.contains("rules** fire on this line"),
+            "{container}"
+        );
+        assert!(
+            container.contains("| Level | Rule | Message |"),
+            "{container}"
+        );
+        assert!(!container.contains("| note |"), "{container}");
+        assert!(!container.contains("suggestion"), "{container}");
+        // Every finding of the line is in the comment's fingerprint list.
+        let fps = container
+            .lines()
+            .find_map(|l| l.strip_prefix("<!-- shiplint:fps="))
+            .unwrap()
+            .trim_end_matches(" -->")
+            .split(',')
+            .count();
+        assert_eq!(
+            fps,
+            container.matches("\n| warning |").count() + container.matches("\n| error |").count()
+        );
+        let api = body(1);
+        assert!(
+            api.contains("```suggestion\napiVersion: networking.k8s.io/v1\n```\n"),
+            "{api}"
+        );
+        let summary = s.issue_comments[0]["body"].as_str().unwrap();
+        assert!(summary.contains("### Top rules"), "{summary}");
+        assert!(
+            summary.contains("### Resources with most findings"),
+            "{summary}"
+        );
+        assert!(summary.contains("| `Deployment prod/shop` |"), "{summary}");
+        // Notes stay in the summary.
+        assert!(
+            summary.contains("`practices/image-pull-policy`"),
+            "{summary}"
+        );
+        let mut all: Vec<String> = s
+            .review_comments
+            .iter()
+            .map(|c| {
+                format!(
+                    "### line {}\n\n{}\n",
+                    c["line"],
+                    c["body"].as_str().unwrap()
+                )
+            })
+            .collect();
+        all.push(format!("### summary\n\n{summary}\n"));
+        (container, all)
+    };
+    snap::assert_snapshot(
+        "github__pr_comments",
+        "tests/github.rs",
+        &snap::redact(&first_bodies.join("\n")),
+    );
+
+    // Nothing changed: nothing is written but the summary.
+    w.state().writes.clear();
+    let (code, _, stderr) = w.run(&args(&[]), w.event(json!({}))).await;
+    assert_eq!(code, 0, "{stderr}");
+    {
+        let s = w.state();
+        assert!(
+            s.writes.iter().all(|w| !w.contains("pulls")),
+            "{:?}",
+            s.writes
+        );
+    }
+
+    // Notes inline too: the image line gets a comment with its suggestion,
+    // the container line's comment is edited (not a second one).
+    let (code, _, stderr) = w
+        .run(&args(&["--inline-level", "note"]), w.event(json!({})))
+        .await;
+    assert_eq!(code, 0, "{stderr}");
+    {
+        let s = w.state();
+        let lines = lines_of(&s.review_comments);
+        let unique: HashSet<_> = lines.iter().cloned().collect();
+        assert_eq!(
+            unique.len(),
+            lines.len(),
+            "two comments on one line: {lines:?}"
+        );
+        let image = s.review_comments.iter().find(|c| c["line"] == 22).unwrap();
+        let image = image["body"].as_str().unwrap();
+        assert!(
+            image.contains("```suggestion\n          image: nginx:stable\n          imagePullPolicy: Always\n```"),
+            "{image}"
+        );
+        let container = s.review_comments.iter().find(|c| c["line"] == 21).unwrap();
+        let now = container["body"].as_str().unwrap();
+        assert_ne!(now, container_comment);
+        assert!(
+            now.contains("| note | `practices/seccomp-profile-unset` |"),
+            "{now}"
+        );
+    }
+
+    // The apiVersion is fixed: its comment is resolved, the others stay.
+    let fixed = SHOP.replace("networking.k8s.io/v1beta1", "networking.k8s.io/v1");
+    std::fs::write(w.dir.path().join("k8s/shop.yaml"), fixed).unwrap();
+    let (code, _, stderr) = w
+        .run(&args(&["--inline-level", "note"]), w.event(json!({})))
+        .await;
+    assert_eq!(code, 0, "{stderr}");
+    let s = w.state();
+    let api = s.review_comments.iter().find(|c| c["line"] == 1).unwrap();
+    assert!(api["body"]
+        .as_str()
+        .unwrap()
+        .contains("<!-- shiplint:resolved -->"));
+    let open = s
+        .review_comments
+        .iter()
+        .filter(|c| !c["body"].as_str().unwrap().contains("resolved"))
+        .count();
+    assert_eq!(open, s.review_comments.len() - 1);
+}
