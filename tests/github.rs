@@ -1520,3 +1520,107 @@ async fn one_comment_per_line_with_every_rule_and_a_suggestion() {
         .count();
     assert_eq!(open, s.review_comments.len() - 1);
 }
+
+/// Comments of the one-finding-per-comment versions (a single `fp=`, no
+/// `fps=` list) are recognised: kept while their finding is there, not
+/// duplicated by a grouped comment.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn comments_of_earlier_versions_are_kept_not_duplicated() {
+    let w = World::new().await;
+    let (_, stdout, _) = w
+        .run(
+            &[
+                "scan",
+                "--no-config",
+                "--packs",
+                "schema",
+                "--format",
+                "json",
+                ".",
+            ],
+            w.event(json!({})),
+        )
+        .await;
+    let doc: Value = serde_json::from_str(&stdout).unwrap();
+    let fp = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["path"] == "k8s/deploy.yaml" && f["span"]["line"] == 6)
+        .unwrap()["fingerprint"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let old_body = format!(
+        "<!-- shiplint:fp={fp} -->\n**error** schema/invalid: replicas\n\n<sub>shiplint</sub>"
+    );
+    {
+        let mut s = w.state();
+        let mut c = comment(500, BOT, &old_body);
+        c["path"] = json!("k8s/deploy.yaml");
+        c["line"] = json!(6);
+        s.review_comments.push(c);
+    }
+    let (code, _, stderr) = w.comment(&[]).await;
+    assert_eq!(code, 1, "{stderr}");
+    let s = w.state();
+    let on6: Vec<&Value> = s
+        .review_comments
+        .iter()
+        .filter(|c| c["line"] == 6)
+        .collect();
+    assert_eq!(on6.len(), 1, "{on6:?}");
+    assert_eq!(on6[0]["body"].as_str().unwrap(), old_body);
+    assert!(s.review_comments.iter().any(|c| c["line"] == 19));
+    assert!(!s
+        .writes
+        .iter()
+        .any(|w| w.starts_with("PATCH /pulls/comments/500")));
+}
+
+/// A stored report's fix becomes a suggestion on its line; its text (the
+/// PR's) cannot close the fence, and an oversized or misplaced fix refuses
+/// the report.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stored_fixes_become_fenced_suggestions() {
+    let w = World::new().await;
+    let report = |fix: Value| {
+        json!({"reportVersion": 3, "findings": [{"rule": "schema/invalid", "severity": "error",
+            "path": "k8s/deploy.yaml",
+            "span": {"line": 6, "col": 1, "end_line": 6, "end_col": 2},
+            "message": "m", "fingerprint": "0123456789abcdef0123456789abcdef",
+            "fix": fix}]})
+    };
+    let hostile = "  replicas: 3\n````\n</details> @everyone <!-- x -->\n";
+    let (code, _, stderr) = stage2(
+        &w,
+        &report(json!({"description": "set `replicas`", "line": 6, "endLine": 6, "text": hostile})),
+        run_event(HEAD, json!([])),
+        "7",
+        HEAD,
+    )
+    .await;
+    assert_eq!(code, 0, "{stderr}");
+    {
+        let s = w.state();
+        let body = s.review_comments.iter().find(|c| c["line"] == 6).unwrap()["body"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let open = body.find("`````suggestion\n").expect(&body);
+        let rest = &body[open + "`````suggestion\n".len()..];
+        let close = rest.find("\n`````\n").expect(&body);
+        assert_eq!(&rest[..close], hostile.trim_end_matches('\n'));
+        assert!(!rest[close + 7..].contains("````"), "{body}");
+    }
+    let (code, _, stderr) = stage2(
+        &w,
+        &report(json!({"description": "d", "line": 6, "endLine": 600, "text": "x\n"})),
+        run_event(HEAD, json!([])),
+        "7",
+        HEAD,
+    )
+    .await;
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("malformed fix"), "{stderr}");
+}
