@@ -363,11 +363,17 @@ pub fn run_scan(args: &ScanArgs, command: trust::Command) -> Result<(ScanOutcome
     })?;
     add_trust_findings(&mut outcome, loaded, &settings);
     crate::exempt::apply(&mut outcome, &settings);
-    // Fixes are line edits of the files on disk: not for other revisions.
-    if matches!(
-        settings.git_mode,
-        GitMode::WorkingTree | GitMode::DiffBase(_)
-    ) {
+    // Fixes are line edits of the files on disk (not for other revisions),
+    // read again only for the outputs that carry them.
+    let wants_fixes = matches!(args.format, Format::Json | Format::Sarif)
+        || args.sarif_path().is_some()
+        || command == trust::Command::Comment;
+    if wants_fixes
+        && matches!(
+            settings.git_mode,
+            GitMode::WorkingTree | GitMode::DiffBase(_)
+        )
+    {
         crate::fix::attach(&mut outcome, &base);
     }
     if let GitMode::DiffBase(rev) = &settings.git_mode {
@@ -660,8 +666,9 @@ fn fix_command(args: crate::cli::FixArgs) -> Result<i32> {
     if args.scan.staged || args.scan.history || args.scan.paths.iter().any(|p| p == "-") {
         bail!("fix edits files on disk: not with --staged, --history or stdin");
     }
-    let (outcome, _) = run_scan(&args.scan, trust::Command::Scan)?;
+    let (mut outcome, _) = run_scan(&args.scan, trust::Command::Scan)?;
     let base = std::env::current_dir().context("reading the current directory")?;
+    crate::fix::attach(&mut outcome, &base);
     let r = crate::fix::run(&outcome, &base, args.write)?;
     write_stdout(&r.diff)?;
     let left = if r.left > 0 {
