@@ -50,6 +50,10 @@ pub struct Report {
     pub demoted: usize,
     /// Findings past `--max-comments`; they are in the summary.
     pub over_budget: usize,
+    /// Findings below `--inline-level`; they are in the summary.
+    pub below_level: usize,
+    /// The lowest level commented inline.
+    pub inline_level: Option<Severity>,
     pub reviews: usize,
     /// The token could not write: nothing (more) was posted.
     pub read_only: bool,
@@ -189,6 +193,8 @@ struct Plan<'a> {
     inline: Vec<Group<'a>>,
     file_level: Vec<Group<'a>>,
     summary_only: Vec<&'a Finding>,
+    /// Findings below `--inline-level` (in `summary_only`).
+    below_level: usize,
     /// Existing comments to rewrite: reopened ones, and ones whose line's
     /// rules changed.
     reopen: Vec<(&'a Comment, Group<'a>)>,
@@ -217,6 +223,7 @@ fn plan<'a>(
         inline: Vec::new(),
         file_level: Vec::new(),
         summary_only: Vec::new(),
+        below_level: 0,
         reopen: Vec::new(),
         update: Vec::new(),
         stale: Vec::new(),
@@ -231,6 +238,7 @@ fn plan<'a>(
             continue;
         }
         if f.severity < inline_level {
+            p.below_level += 1;
             p.summary_only.push(f);
             continue;
         }
@@ -363,6 +371,8 @@ fn run_inner(
         opts.inline_level,
     );
     report.kept = p.kept;
+    report.below_level = p.below_level;
+    report.inline_level = Some(opts.inline_level);
 
     // Inline comments: at most `max_comments` in the whole run (every
     // review and file-level comment together), in reviews bisected on 422;
@@ -514,6 +524,13 @@ fn summary_body(
             String::new()
         }
     );
+    if let (n @ 1.., Some(level)) = (report.below_level, report.inline_level) {
+        let _ = writeln!(
+            out,
+            "{} below the inline level ({level}s and up are commented inline; `--inline-level` changes it) are listed here only.\n",
+            crate::report::plural(n, "finding")
+        );
+    }
     if report.over_budget > 0 {
         let _ = writeln!(
             out,
