@@ -1,12 +1,12 @@
 //! Runs a parsed command line and maps the outcome to an exit code.
 
 use crate::cli::{
-    BaselineAction, BaselineArgs, CleanupArgs, Cli, Command, CommentArgs, FailOn, GithubArgs,
-    ReviewArgs, ScanArgs,
+    BaselineAction, BaselineArgs, CleanupArgs, Cli, Command, CommentArgs, FailOn, ReviewArgs,
+    ScanArgs,
 };
 use crate::config::{KubeVersion, Settings};
 use crate::git::GitMode;
-use crate::github;
+use crate::github::{self, GithubEnv};
 use crate::packs;
 use crate::report::{self, Format};
 use crate::scan::{self, ScanOutcome, ScanRequest};
@@ -177,7 +177,7 @@ fn load_config(
     no_config: bool,
     first_dir: Option<&Path>,
     diff_base: Option<&str>,
-    gh: &GithubArgs,
+    gh: &GithubEnv,
 ) -> Result<(Settings, Option<FailOn>, trust::LoadedConfig)> {
     let event = std::env::var("GITHUB_EVENT_NAME").ok();
     let pr = trust::pr_run(command, diff_base, event.as_deref(), gh);
@@ -217,7 +217,7 @@ pub fn settings_from(args: &ScanArgs, command: trust::Command) -> Result<Loaded>
         args.no_config,
         first_dir,
         args.review.diff_base.as_deref(),
-        &args.github,
+        &args.github.env(),
     )?;
     if let Some(v) = &args.kubernetes_version {
         s.kubernetes_version = Some(KubeVersion::parse(v)?);
@@ -289,7 +289,7 @@ fn add_trust_findings(outcome: &mut ScanOutcome, loaded: Loaded, settings: &Sett
     outcome.notes = notes;
     if !loaded.findings.is_empty() {
         outcome.findings.extend(loaded.findings);
-        outcome.rules.extend(trust::rules());
+        outcome.rules.push(crate::config_rules::pr_change());
         scan::finalize(&mut outcome.findings, settings);
     }
 }
@@ -362,10 +362,10 @@ pub fn run_scan(args: &ScanArgs, command: trust::Command) -> Result<(ScanOutcome
         revision_config: revision_config(args),
     })?;
     add_trust_findings(&mut outcome, loaded, &settings);
-    crate::exempt::apply(&mut outcome, &settings);
+    scan::apply_exemptions(&mut outcome, &settings);
     // Fixes are line edits of the files on disk (not for other revisions),
     // read again only for the outputs that carry them.
-    let wants_fixes = matches!(args.format, Format::Json | Format::Sarif)
+    let wants_fixes = matches!(Format::from(args.format), Format::Json | Format::Sarif)
         || args.sarif_path().is_some()
         || command == trust::Command::Comment;
     if wants_fixes
@@ -491,17 +491,18 @@ fn scan_command(args: ScanArgs) -> Result<i32> {
     let (outcome, verdict) = run_scan(&args, trust::Command::Scan)?;
     write_report(
         &outcome,
-        args.format,
+        args.format.into(),
         args.output.as_deref(),
         report::text::Options {
             quiet: args.quiet,
-            min_level: args.show_level,
+            min_level: args.show_level.map(Into::into),
         },
     )?;
     write_sarif_file(&args, &outcome)?;
-    if args.format == Format::Github {
-        let pr = github::event::pull_request(&args.github).ok().flatten();
-        github_files(&args.github, &args, &outcome, pr.map(|p| p.number), None)?;
+    if Format::from(args.format) == Format::Github {
+        let gh = args.github.env();
+        let pr = github::event::pull_request(&gh).ok().flatten();
+        github_files(&gh, &args, &outcome, pr.map(|p| p.number), None)?;
     }
     print_notes(&outcome.notes);
     Ok(exit_for(&outcome, verdict))
@@ -524,7 +525,7 @@ fn write_sarif_file(args: &ScanArgs, outcome: &ScanOutcome) -> Result<()> {
     Ok(())
 }
 
-fn links(gh: &GithubArgs, pr: Option<u64>) -> report::github::Links {
+fn links(gh: &GithubEnv, pr: Option<u64>) -> report::github::Links {
     report::github::Links {
         server_url: Some(
             gh.server_url
@@ -539,7 +540,7 @@ fn links(gh: &GithubArgs, pr: Option<u64>) -> report::github::Links {
 
 /// The job summary and the step outputs, when Actions provides the files.
 fn github_files(
-    gh: &GithubArgs,
+    gh: &GithubEnv,
     args: &ScanArgs,
     outcome: &ScanOutcome,
     pr: Option<u64>,
@@ -574,7 +575,7 @@ fn comment_command(args: CommentArgs) -> Result<i32> {
     if args.scan.shard.is_some() {
         bail!("--shard is for `scan`: a comment needs the whole run's findings");
     }
-    let gh = &args.scan.github;
+    let gh = &args.scan.github.env();
     let (outcome, verdict) = match &args.findings {
         Some(p) => {
             let loaded = settings_from(&args.scan, trust::Command::Comment)?;
@@ -582,7 +583,7 @@ fn comment_command(args: CommentArgs) -> Result<i32> {
             let settings = loaded.settings.clone();
             let mut outcome = github::stored::load(p)?;
             add_trust_findings(&mut outcome, loaded, &settings);
-            crate::exempt::apply(&mut outcome, &settings);
+            scan::apply_exemptions(&mut outcome, &settings);
             (outcome, verdict)
         }
         None => run_scan(&args.scan, trust::Command::Comment)?,
@@ -624,10 +625,10 @@ fn comment_command(args: CommentArgs) -> Result<i32> {
     }
     let bot = github::bot_login(&client, gh);
     let opts = github::comments::Options {
-        filter: args.comment_filter,
+        filter: args.comment_filter.into(),
         max_comments: args.max_comments as usize,
         label: args.label,
-        inline_level: args.inline_level,
+        inline_level: args.inline_level.into(),
     };
     match github::comments::run(
         &client,
@@ -701,7 +702,7 @@ fn fix_command(args: crate::cli::FixArgs) -> Result<i32> {
 }
 
 fn cleanup_command(args: CleanupArgs) -> Result<i32> {
-    let gh = &args.github;
+    let gh = &args.github.env();
     let Some(pr) = github::event::pull_request(gh)? else {
         bail!("cleanup runs on a pull_request event (types: [closed]) or with --pr and --head-sha");
     };
@@ -743,7 +744,7 @@ fn review_command(args: ReviewArgs) -> Result<i32> {
         args.no_config,
         Some(&args.repo),
         args.review.diff_base.as_deref(),
-        &args.github,
+        &args.github.env(),
     )?;
     args.review
         .merge_into(settings.pack_options.entry("review".into()).or_default());
@@ -776,13 +777,13 @@ fn review_command(args: ReviewArgs) -> Result<i32> {
         notes,
         rules: packs::review::rules()
             .into_iter()
-            .chain(trust::rules())
+            .chain([crate::config_rules::pr_change()])
             .collect(),
         properties,
         exempted: Vec::new(),
     };
     // Exempted findings are accepted risks: they do not raise the PR risk.
-    crate::exempt::apply(&mut outcome, &settings);
+    scan::apply_exemptions(&mut outcome, &settings);
     // The deterministic risk, with or without an LLM.
     if let Some(base) = opts.diff_base.as_deref() {
         let head = crate::risk::Head::Rev(opts.head.clone().unwrap_or_else(|| "HEAD".into()));
@@ -813,7 +814,7 @@ fn review_command(args: ReviewArgs) -> Result<i32> {
     };
     write_report(
         &outcome,
-        args.format,
+        args.format.into(),
         args.output.as_deref(),
         report::text::Options::default(),
     )?;

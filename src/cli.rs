@@ -1,6 +1,7 @@
 //! The command line (clap derive).
 
 use crate::finding::Severity;
+use crate::github::{CommentFilter, GithubEnv};
 use crate::report::Format;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
@@ -62,7 +63,7 @@ pub enum Command {
 
 /// Which findings become inline comments (reviewdog's filter modes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
-pub enum CommentFilter {
+pub enum CommentFilterArg {
     /// Only lines the pull request added or changed.
     #[default]
     Added,
@@ -72,6 +73,17 @@ pub enum CommentFilter {
     File,
     /// Everything; what cannot be anchored goes into the summary.
     Nofilter,
+}
+
+impl From<CommentFilterArg> for CommentFilter {
+    fn from(a: CommentFilterArg) -> Self {
+        match a {
+            CommentFilterArg::Added => CommentFilter::Added,
+            CommentFilterArg::DiffContext => CommentFilter::DiffContext,
+            CommentFilterArg::File => CommentFilter::File,
+            CommentFilterArg::Nofilter => CommentFilter::Nofilter,
+        }
+    }
 }
 
 /// The GitHub Actions environment; each flag overrides its variable.
@@ -112,13 +124,32 @@ pub struct GithubArgs {
     pub bot_login: Option<String>,
 }
 
+impl GithubArgs {
+    /// The library's view of these flags (no clap types past the CLI).
+    pub fn env(&self) -> GithubEnv {
+        GithubEnv {
+            api_url: self.api_url.clone(),
+            graphql_url: self.graphql_url.clone(),
+            server_url: self.server_url.clone(),
+            repository: self.repository.clone(),
+            event_path: self.event_path.clone(),
+            token: self.token.clone(),
+            step_summary: self.step_summary.clone(),
+            github_output: self.github_output.clone(),
+            pr: self.pr,
+            head_sha: self.head_sha.clone(),
+            bot_login: self.bot_login.clone(),
+        }
+    }
+}
+
 #[derive(Args, Debug)]
 pub struct CommentArgs {
     #[command(flatten)]
     pub scan: ScanArgs,
     /// Which findings become inline comments.
     #[arg(long, value_enum, default_value = "added")]
-    pub comment_filter: CommentFilter,
+    pub comment_filter: CommentFilterArg,
     /// New inline comments per run, all reviews together (GitHub's abuse limits; at most 30).
     #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u16).range(1..=30))]
     pub max_comments: u16,
@@ -131,7 +162,7 @@ pub struct CommentArgs {
     pub label: bool,
     /// Lowest level commented inline; findings below it stay in the summary.
     #[arg(long, value_enum, value_name = "LEVEL", default_value = "warning")]
-    pub inline_level: Severity,
+    pub inline_level: LevelArg,
 }
 
 #[derive(Args, Debug)]
@@ -177,7 +208,7 @@ pub struct ScanArgs {
 
     /// Output format.
     #[arg(long, short = 'f', value_enum, default_value = "text")]
-    pub format: Format,
+    pub format: FormatArg,
 
     /// Text: only the per-rule table and the totals, no findings.
     #[arg(long, short = 'q')]
@@ -185,7 +216,7 @@ pub struct ScanArgs {
 
     /// Text: show findings at or above this level (the rest are counted).
     #[arg(long, value_enum, value_name = "LEVEL")]
-    pub show_level: Option<crate::finding::Severity>,
+    pub show_level: Option<LevelArg>,
 
     /// Write the report here instead of stdout.
     #[arg(long, short = 'o')]
@@ -375,7 +406,7 @@ pub struct ReviewArgs {
 
     /// Output format.
     #[arg(long, short = 'f', value_enum, default_value = "text")]
-    pub format: Format,
+    pub format: FormatArg,
 
     /// Write the report here instead of stdout.
     #[arg(long, short = 'o')]
@@ -415,4 +446,46 @@ pub struct BaselineArgs {
     /// Scan options; `--output` is the baseline file (default .shiplint-baseline.json).
     #[command(flatten)]
     pub scan: ScanArgs,
+}
+
+/// `--format` (clap's view of `report::Format`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FormatArg {
+    Text,
+    Json,
+    Sarif,
+    /// Workflow-command annotations, a job summary and step outputs.
+    Github,
+    /// JUnit XML (GitLab, Jenkins, Azure DevOps test reports): a test case per file and rule.
+    Junit,
+}
+
+impl From<FormatArg> for Format {
+    fn from(a: FormatArg) -> Self {
+        match a {
+            FormatArg::Text => Format::Text,
+            FormatArg::Json => Format::Json,
+            FormatArg::Sarif => Format::Sarif,
+            FormatArg::Github => Format::Github,
+            FormatArg::Junit => Format::Junit,
+        }
+    }
+}
+
+/// A finding level on the command line (clap's view of `Severity`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LevelArg {
+    Note,
+    Warning,
+    Error,
+}
+
+impl From<LevelArg> for Severity {
+    fn from(a: LevelArg) -> Self {
+        match a {
+            LevelArg::Note => Severity::Note,
+            LevelArg::Warning => Severity::Warning,
+            LevelArg::Error => Severity::Error,
+        }
+    }
 }

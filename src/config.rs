@@ -1,35 +1,14 @@
 //! `.shiplint.yaml` and the settings a scan runs with (config file first,
 //! command-line flags over it).
 
-use crate::finding::Severity;
 use crate::manifest::{yaml, Limits};
+pub use crate::settings::{KubeVersion, RuleLevel, Settings};
 use anyhow::{bail, Context as _, Result};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 pub const CONFIG_FILE_NAMES: &[&str] = &[".shiplint.yaml", ".shiplint.yml"];
-
-/// A rule's configured level: a severity, or `off`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum RuleLevel {
-    Off,
-    Note,
-    Warning,
-    Error,
-}
-
-impl RuleLevel {
-    pub fn severity(self) -> Option<Severity> {
-        match self {
-            RuleLevel::Off => None,
-            RuleLevel::Note => Some(Severity::Note),
-            RuleLevel::Warning => Some(Severity::Warning),
-            RuleLevel::Error => Some(Severity::Error),
-        }
-    }
-}
 
 #[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
@@ -365,127 +344,7 @@ pub fn scrub(msg: &str) -> String {
 }
 
 /// Pack sections other packs read from the config file.
-pub const KNOWN_PACK_SECTIONS: &[&str] = &[
-    "deprecations",
-    "practices",
-    "secrets",
-    "review",
-    "github",
-    "risk",
-];
-
-/// A Kubernetes minor version such as 1.30.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct KubeVersion {
-    pub major: u32,
-    pub minor: u32,
-}
-
-impl KubeVersion {
-    /// Accepts `1.30`, `1.30.2`, `v1.30.2`.
-    pub fn parse(s: &str) -> Result<Self> {
-        let t = s.trim().trim_start_matches('v');
-        let mut parts = t.split('.');
-        let major = parts.next().and_then(|p| p.parse().ok());
-        let minor = parts.next().and_then(|p| p.parse().ok());
-        let patch_ok = parts.next().is_none_or(|p| p.parse::<u32>().is_ok());
-        match (major, minor) {
-            (Some(major), Some(minor)) if patch_ok && parts.next().is_none() => {
-                Ok(KubeVersion { major, minor })
-            }
-            _ => bail!("'{s}' is not a Kubernetes version (expected X.Y or X.Y.Z, e.g. 1.30)"),
-        }
-    }
-}
-
-impl std::fmt::Display for KubeVersion {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}.{}", self.major, self.minor)
-    }
-}
-
-/// Everything a scan runs with, after config file and flags are merged.
-#[derive(Debug, Clone)]
-pub struct Settings {
-    /// None = the newest version shiplint has schemas for.
-    pub kubernetes_version: Option<KubeVersion>,
-    pub target_version: Option<KubeVersion>,
-    pub strict: bool,
-    pub schema_locations: Vec<String>,
-    pub ignore_missing_schemas: bool,
-    pub skip_kinds: Vec<String>,
-    pub reject_kinds: Vec<String>,
-    pub crd_dirs: Vec<PathBuf>,
-    pub packs: Vec<String>,
-    pub rule_levels: BTreeMap<String, RuleLevel>,
-    pub exclude: Vec<String>,
-    /// Scan the targets of symbolic links inside walked folders.
-    pub follow_symlinks: bool,
-    pub max_file_size: u64,
-    pub limits: Limits,
-    pub pack_options: BTreeMap<String, serde_json::Value>,
-    /// Where downloaded schemas are cached.
-    pub cache_dir: PathBuf,
-    pub http_timeout: std::time::Duration,
-    /// Working tree (default) or a git source (`--staged`, `--diff-base`, `--history`).
-    pub git_mode: crate::git::GitMode,
-    /// Fingerprints from `--baseline`: findings listed there are not reported.
-    pub baseline: Option<std::sync::Arc<std::collections::HashSet<String>>>,
-    /// `exemptions:` of the config.
-    pub exemptions: Vec<crate::exempt::Exemption>,
-    /// The config file, as reports name it (for findings about the config).
-    pub config_path: Option<String>,
-}
-
-impl Default for Settings {
-    fn default() -> Self {
-        Settings {
-            kubernetes_version: None,
-            target_version: None,
-            strict: true,
-            schema_locations: Vec::new(),
-            ignore_missing_schemas: false,
-            skip_kinds: Vec::new(),
-            reject_kinds: Vec::new(),
-            crd_dirs: Vec::new(),
-            packs: default_packs(),
-            rule_levels: BTreeMap::new(),
-            exclude: Vec::new(),
-            follow_symlinks: false,
-            max_file_size: 10 * 1024 * 1024,
-            limits: Limits::default(),
-            pack_options: BTreeMap::new(),
-            cache_dir: default_cache_dir(),
-            http_timeout: std::time::Duration::from_secs(30),
-            git_mode: Default::default(),
-            baseline: None,
-            exemptions: Vec::new(),
-            config_path: None,
-        }
-    }
-}
-
-/// Packs that run when nothing says otherwise: every offline pack.
-pub fn default_packs() -> Vec<String> {
-    crate::packs::registry()
-        .iter()
-        .filter(|p| p.default_enabled())
-        .map(|p| p.name().to_string())
-        .collect()
-}
-
-fn default_cache_dir() -> PathBuf {
-    if let Some(dir) = std::env::var_os("SHIPLINT_CACHE_DIR") {
-        return PathBuf::from(dir);
-    }
-    if let Some(dir) = std::env::var_os("XDG_CACHE_HOME") {
-        return PathBuf::from(dir).join("shiplint");
-    }
-    if let Some(home) = std::env::var_os("HOME") {
-        return PathBuf::from(home).join(".cache").join("shiplint");
-    }
-    std::env::temp_dir().join("shiplint-cache")
-}
+pub const KNOWN_PACK_SECTIONS: &[&str] = &["practices", "secrets", "review", "risk"];
 
 impl Settings {
     /// Applies a config file (flags are applied after, by the caller).
@@ -553,22 +412,6 @@ impl Settings {
         }
         Ok(())
     }
-
-    /// The level configured for a rule (`pack/*` applies to a whole pack).
-    pub fn level_for(&self, rule: &str) -> Option<RuleLevel> {
-        self.rule_levels.get(rule).copied().or_else(|| {
-            let pack = rule.split('/').next()?;
-            self.rule_levels.get(&format!("{pack}/*")).copied()
-        })
-    }
-
-    pub fn pack_enabled(&self, name: &str) -> bool {
-        self.packs.iter().any(|p| p == name)
-    }
-
-    pub fn options(&self, pack: &str) -> Option<&serde_json::Value> {
-        self.pack_options.get(pack)
-    }
 }
 
 #[cfg(test)]
@@ -601,6 +444,9 @@ mod tests {
     #[test]
     fn rejects_unknown_keys_and_bad_versions() {
         assert!(ConfigFile::parse("kubernetes-versoin: 1.2\n").is_err());
+        // Sections nothing reads are not accepted silently.
+        assert!(ConfigFile::parse("deprecations:\n  x: 1\n").is_err());
+        assert!(ConfigFile::parse("github:\n  x: 1\n").is_err());
         let cfg = ConfigFile::parse("review:\n  model: m\n").unwrap();
         assert_eq!(cfg.pack_options["review"]["model"], "m");
         assert!(KubeVersion::parse("latest").is_err());

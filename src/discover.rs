@@ -2,7 +2,7 @@
 //! `ignore` crate (.gitignore-aware), minus excludes, binaries and files over
 //! the size limit (each skip is noted, never silent).
 
-use crate::report::plural;
+use crate::text::plural;
 use anyhow::{Context as _, Result};
 use ignore::overrides::OverrideBuilder;
 use std::path::{Path, PathBuf};

@@ -5,14 +5,12 @@
 //! nothing and is itself a finding on its config line.
 
 use crate::finding::{Finding, Severity};
-use crate::packs::Rule;
-use crate::scan::ScanOutcome;
 use crate::source::Span;
 use anyhow::{bail, Result};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
-pub const EXPIRED: &str = "config/exemption-expired";
+pub use crate::config_rules::EXEMPTION_EXPIRED as EXPIRED;
 
 /// One entry of `exemptions:`. Selectors are globs (`*`, `?`, `[…]`); an
 /// absent selector matches anything.
@@ -44,35 +42,6 @@ pub struct Exempted {
     #[serde(flatten)]
     pub finding: Finding,
     pub exemption: Exemption,
-}
-
-pub fn rules() -> Vec<Rule> {
-    vec![Rule::new(
-        EXPIRED,
-        Severity::Warning,
-        "An exemption in the config has expired: it no longer silences its findings",
-        r#"
-## What it finds
-An entry of `exemptions:` in `.shiplint.yaml` whose `expires:` date has passed.
-From that day on it silences nothing: the findings it covered are reported
-again, and this finding names the entry.
-
-## How to fix
-Fix what the exemption covered, or, if the risk is still accepted, renew it
-with a new date and an up-to-date reason:
-```yaml
-exemptions:
-  - rules: [practices/run-as-root]
-    kind: Deployment
-    name: legacy
-    container: sidecar
-    reason: the vendor image runs as root; OPS-12
-    expires: "2027-06-30"
-```
-"#,
-    )
-    .tags(&["config"])
-    .precision("very-high")]
 }
 
 /// Checks an entry when the config loads: a reason, known rules, valid
@@ -178,13 +147,12 @@ impl<'a> Matcher<'a> {
     }
 }
 
-/// Moves exempted findings out of `findings`; adds a finding per expired
-/// entry on the config file's line.
-pub fn apply(outcome: &mut ScanOutcome, settings: &crate::config::Settings) {
-    let exemptions = &settings.exemptions;
-    if exemptions.is_empty() {
-        return;
-    }
+/// Splits findings into those kept and those a live exemption silences;
+/// returns the expired entries too (they silence nothing).
+pub fn partition(
+    findings: Vec<Finding>,
+    exemptions: &[Exemption],
+) -> (Vec<Finding>, Vec<Exempted>, Vec<&Exemption>) {
     let now = today();
     let (live, expired): (Vec<&Exemption>, Vec<&Exemption>) = exemptions.iter().partition(|e| {
         e.expires
@@ -193,46 +161,35 @@ pub fn apply(outcome: &mut ScanOutcome, settings: &crate::config::Settings) {
             .is_none_or(|d| d >= now)
     });
     let live: Vec<Matcher> = live.into_iter().map(Matcher::new).collect();
-    let mut kept = Vec::with_capacity(outcome.findings.len());
-    for f in std::mem::take(&mut outcome.findings) {
+    let mut kept = Vec::with_capacity(findings.len());
+    let mut exempted = Vec::new();
+    for f in findings {
         match live.iter().find(|m| m.covers(&f)).map(|m| m.exemption) {
-            Some(e) => outcome.exempted.push(Exempted {
+            Some(e) => exempted.push(Exempted {
                 finding: f,
                 exemption: (*e).clone(),
             }),
             None => kept.push(f),
         }
     }
-    outcome.findings = kept;
-    if expired.is_empty() {
-        return;
-    }
-    let path: Arc<str> = settings
-        .config_path
-        .as_deref()
-        .unwrap_or(".shiplint.yaml")
-        .into();
-    for e in expired {
-        outcome.findings.push(
-            Finding::new(
-                EXPIRED,
-                Severity::Warning,
-                &path,
-                Span::line(e.line.max(1)),
-                format!(
-                    "the exemption for {} expired on {}: it no longer silences those findings (reason given: {})",
-                    e.rules.join(", "),
-                    e.expires.as_deref().unwrap_or(""),
-                    e.reason.chars().take(120).collect::<String>()
-                ),
-            )
-            .with_key(format!("exemption:{}:{}", e.rules.join(","), e.line)),
-        );
-    }
-    if !outcome.rules.iter().any(|r| r.id == EXPIRED) {
-        outcome.rules.extend(rules());
-    }
-    crate::scan::finalize(&mut outcome.findings, settings);
+    (kept, exempted, expired)
+}
+
+/// The finding for an expired entry, on its line of the config file.
+pub fn expired_finding(e: &Exemption, config_path: &Arc<str>) -> Finding {
+    Finding::new(
+        EXPIRED,
+        Severity::Warning,
+        config_path,
+        Span::line(e.line.max(1)),
+        format!(
+            "the exemption for {} expired on {}: it no longer silences those findings (reason given: {})",
+            e.rules.join(", "),
+            e.expires.as_deref().unwrap_or(""),
+            e.reason.chars().take(120).collect::<String>()
+        ),
+    )
+    .with_key(format!("exemption:{}:{}", e.rules.join(","), e.line))
 }
 
 #[cfg(test)]

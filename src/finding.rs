@@ -5,19 +5,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
 
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Hash,
-    Serialize,
-    Deserialize,
-    clap::ValueEnum,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     Note,
@@ -80,7 +68,7 @@ pub struct Finding {
     /// The container the finding's line is in, when it is in one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub container: Option<Box<str>>,
-    /// A mechanical, safe edit that resolves the finding (`crate::fix`).
+    /// A mechanical, safe edit that resolves the finding (see the `fix` module).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fix: Option<Box<Fix>>,
 }
@@ -253,5 +241,67 @@ impl Finding {
         self.finish_fingerprint();
         self.key = String::new();
         self.message.shrink_to_fit();
+    }
+}
+
+/// A rule's documentation: the single source for `shiplint rules`,
+/// `shiplint explain` and SARIF `rules[]`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Rule {
+    /// `<pack>/<kebab-name>`; never changes once released.
+    pub id: String,
+    pub severity: Severity,
+    /// One line.
+    pub summary: String,
+    /// Markdown: what it finds, why it matters, how to fix it.
+    pub help: String,
+    pub tags: Vec<String>,
+    /// SARIF precision: very-high, high, medium, low.
+    pub precision: &'static str,
+    /// GitHub's `security-severity` (0.0–10.0) for security rules.
+    pub security_severity: Option<f32>,
+    /// False for rules that only report when the config turns them on
+    /// (`rules: {id: note}`); `shiplint rules` still lists them.
+    pub default_enabled: bool,
+}
+
+impl Rule {
+    pub fn new(id: &str, severity: Severity, summary: &str, help: &str) -> Self {
+        Rule {
+            id: id.to_string(),
+            severity,
+            summary: summary.to_string(),
+            help: help.trim().to_string(),
+            tags: Vec::new(),
+            precision: "high",
+            security_severity: None,
+            default_enabled: true,
+        }
+    }
+
+    pub fn tags(mut self, tags: &[&str]) -> Self {
+        self.tags = tags.iter().map(|t| t.to_string()).collect();
+        self
+    }
+
+    pub fn precision(mut self, p: &'static str) -> Self {
+        self.precision = p;
+        self
+    }
+
+    pub fn security(mut self, score: f32) -> Self {
+        self.security_severity = Some(score);
+        self.tags.push("security".into());
+        self
+    }
+
+    /// Reports nothing unless the config sets a level for it.
+    pub fn off_by_default(mut self) -> Self {
+        self.default_enabled = false;
+        self
+    }
+
+    pub fn pack(&self) -> &str {
+        self.id.split('/').next().unwrap_or("")
     }
 }

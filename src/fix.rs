@@ -69,7 +69,7 @@ fn next_indent(lines: &[&str], idx: usize) -> Option<usize> {
 }
 
 fn re(cell: &'static OnceLock<Regex>, pattern: &str) -> &'static Regex {
-    cell.get_or_init(|| Regex::new(pattern).expect("fix regex"))
+    cell.get_or_init(|| crate::text::constant_regex(pattern))
 }
 
 /// `[indent][- ]key: value  # comment` of a block mapping line: (column of
@@ -134,7 +134,7 @@ pub fn compute(f: &Finding, lines: &[&str]) -> Option<Fix> {
                 return None;
             }
             let r = f.resource.as_ref()?;
-            let d = crate::packs::deprecations::lookup(&r.api_version, &r.kind)?;
+            let d = crate::k8s::deprecations::lookup(&r.api_version, &r.kind)?;
             if d.fields_change || d.replacement.is_empty() {
                 return None;
             }

@@ -11,27 +11,15 @@
 //! Excludes come from the run's config and the revision's `.shiplint.yaml`.
 
 use crate::discover::{display_path, first_few, Discovered, Input};
-use crate::report::plural;
 use crate::source::has_manifest_extension;
+use crate::text::plural;
 use anyhow::{anyhow, bail, Context as _, Result};
 use git2::{Delta, Diff, DiffFindOptions, DiffOptions, Oid, Patch, Repository, Sort, Tree};
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-/// What a scan reads.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub enum GitMode {
-    /// Files on disk (no git involved).
-    #[default]
-    WorkingTree,
-    /// The index's version of staged files.
-    Staged,
-    /// Lines added since the merge base of REV and HEAD (working tree side).
-    DiffBase(String),
-    /// Commits reachable from HEAD (after `since`), oldest first.
-    History { since: Option<String> },
-}
+pub use crate::settings::GitMode;
 
 impl GitMode {
     fn flag(&self) -> &'static str {

@@ -2,12 +2,12 @@
 //! then once for run-wide checks) → suppressions and config → sorted,
 //! fingerprinted findings.
 
-use crate::config::Settings;
 use crate::discover::{self, Input};
 use crate::finding::{Finding, Snippet};
 use crate::git::{self, GitMode};
 use crate::manifest;
 use crate::packs::{self, Context, Pack, Rule};
+use crate::settings::Settings;
 use crate::shard::Shard;
 use crate::source::{has_manifest_extension, SourceFile};
 use crate::suppress::{self, DocIgnore};
@@ -380,7 +380,7 @@ fn check_target_version(settings: &Settings) -> Result<()> {
     let Some(v) = settings.target_version else {
         return Ok(());
     };
-    let newest = packs::schema::store::versions()
+    let newest = crate::k8s::schemas::versions()
         .ok()
         .and_then(|v| v.last().copied());
     let limit = newest.map(|n| n.minor + TARGET_AHEAD);
@@ -512,14 +512,14 @@ pub fn run(req: ScanRequest) -> Result<ScanOutcome> {
     if !templates.is_empty() {
         notes.push(format!(
             "not parsed: {} with `{{{{ }}}}` that is not YAML until rendered (chart templates are read line by line for deprecated APIs): {}",
-            crate::report::plural(templates.len(), "template"),
+            crate::text::plural(templates.len(), "template"),
             discover::first_few(&templates)
         ));
     }
     if !large.is_empty() {
         notes.push(format!(
             "skipped {} larger than --max-file-size ({} bytes): {}",
-            crate::report::plural(large.len(), "file"),
+            crate::text::plural(large.len(), "file"),
             settings.max_file_size,
             discover::first_few(&large)
         ));
@@ -527,14 +527,14 @@ pub fn run(req: ScanRequest) -> Result<ScanOutcome> {
     if !binary.is_empty() {
         notes.push(format!(
             "skipped {} (NUL bytes): {}",
-            crate::report::plural(binary.len(), "binary file"),
+            crate::text::plural(binary.len(), "binary file"),
             discover::first_few(&binary)
         ));
     }
     if !invalid_utf8.is_empty() {
         notes.push(format!(
             "{} not valid UTF-8, scanned with U+FFFD in place of the bad bytes: {}",
-            crate::report::plural(invalid_utf8.len(), "file"),
+            crate::text::plural(invalid_utf8.len(), "file"),
             discover::first_few(&invalid_utf8)
         ));
     }
@@ -557,6 +557,7 @@ pub fn run(req: ScanRequest) -> Result<ScanOutcome> {
         findings.extend(late);
     }
 
+    supersede(&mut findings);
     finalize(&mut findings, settings);
 
     if let Some(known) = &settings.baseline {
@@ -578,7 +579,7 @@ pub fn run(req: ScanRequest) -> Result<ScanOutcome> {
     }
     if let Some(v) = settings.kubernetes_version {
         properties.insert("kubernetesVersion".into(), v.to_string().into());
-    } else if let Ok(v) = packs::schema::store::versions() {
+    } else if let Ok(v) = crate::k8s::schemas::versions() {
         if let Some(last) = v.last() {
             properties.insert("kubernetesVersion".into(), last.to_string().into());
         }
@@ -650,6 +651,61 @@ impl Default for Levels {
     fn default() -> Self {
         Self::new()
     }
+}
+
+/// Findings one rule makes redundant: (the rule that wins, the rule it
+/// silences for the same apiVersion/kind). A removed apiVersion has no
+/// schema, and `deprecations/removed-api` already says so, with the
+/// replacement; `schema/missing-schema` would only repeat it.
+const SUPERSEDES: &[(&str, &str)] = &[("deprecations/removed-api", "schema/missing-schema")];
+
+/// Drops the findings `SUPERSEDES` names, before any filter (a baselined
+/// `removed-api` still silences its `missing-schema`).
+fn supersede(findings: &mut Vec<Finding>) {
+    for (winner, loser) in SUPERSEDES {
+        let gvks: std::collections::HashSet<String> = findings
+            .iter()
+            .filter(|f| &*f.rule == *winner)
+            .filter_map(|f| f.resource.as_ref())
+            .map(|r| format!("{}/{}", r.api_version, r.kind))
+            .collect();
+        if gvks.is_empty() {
+            continue;
+        }
+        findings.retain(|f| {
+            &*f.rule != *loser
+                || !gvks.contains(f.key.strip_prefix("missing-schema:").unwrap_or(&f.key))
+        });
+    }
+}
+
+/// Moves exempted findings out of `findings` (into `exempted`); adds a
+/// finding per expired entry on the config file's line.
+pub fn apply_exemptions(outcome: &mut ScanOutcome, settings: &Settings) {
+    if settings.exemptions.is_empty() {
+        return;
+    }
+    let (kept, mut exempted, expired) =
+        crate::exempt::partition(std::mem::take(&mut outcome.findings), &settings.exemptions);
+    outcome.findings = kept;
+    outcome.exempted.append(&mut exempted);
+    if expired.is_empty() {
+        return;
+    }
+    let path: std::sync::Arc<str> = settings
+        .config_path
+        .as_deref()
+        .unwrap_or(".shiplint.yaml")
+        .into();
+    outcome.findings.extend(
+        expired
+            .into_iter()
+            .map(|e| crate::exempt::expired_finding(e, &path)),
+    );
+    if !outcome.rules.iter().any(|r| r.id == crate::exempt::EXPIRED) {
+        outcome.rules.push(crate::config_rules::exemption_expired());
+    }
+    finalize(&mut outcome.findings, settings);
 }
 
 /// Applies the configured rule levels (dropping rules that are off), sorts,

@@ -7,43 +7,16 @@
 //! from the head; a PR that changes it gets a `config/pr-change` finding that
 //! says what its change would do, and the change is not applied.
 
-use crate::cli::GithubArgs;
 use crate::config::{ConfigFile, Settings, CONFIG_FILE_NAMES};
 use crate::discover::display_path;
 use crate::finding::{Finding, Severity};
-use crate::packs::Rule;
+use crate::github::GithubEnv;
 use crate::source::Span;
 use anyhow::{anyhow, bail, Context as _, Result};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-pub const CONFIG_PR_CHANGE: &str = "config/pr-change";
-
-const PR_CHANGE_HELP: &str = r#"
-A pull request changes shiplint's config file (`.shiplint.yaml`). In a
-pull-request run shiplint reads its config from the base branch, never from
-the pull request: otherwise a pull request could switch off the checks on its
-own changes (`rules: {secrets/*: off}`, `exclude: ["**"]`) or raise the review's
-budget. The finding says what the change would do; it takes effect once the
-change is merged.
-
-## How to fix
-
-Nothing to fix if the change is intended: review it like any change to CI
-settings, and merge it. The finding sits on the first changed line.
-"#;
-
-/// The rules of the trust boundary (listed with the packs' rules).
-pub fn rules() -> Vec<Rule> {
-    vec![Rule::new(
-        CONFIG_PR_CHANGE,
-        Severity::Warning,
-        "A pull request changes shiplint's config: the base's config applies until it is merged",
-        PR_CHANGE_HELP,
-    )
-    .tags(&["security", "config"])
-    .precision("very-high")]
-}
+pub use crate::config_rules::CONFIG_PR_CHANGE;
 
 /// The command that runs, for deciding whether it acts on a pull request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,7 +55,7 @@ pub fn pr_run(
     command: Command,
     diff_base: Option<&str>,
     event_name: Option<&str>,
-    gh: &GithubArgs,
+    gh: &GithubEnv,
 ) -> Option<PrRun> {
     let event = event_name
         .filter(|e| matches!(*e, "pull_request" | "pull_request_target" | "workflow_run"));
@@ -121,7 +94,7 @@ pub struct ConfigRequest<'a> {
     /// Folders where `.shiplint.yaml` is looked for, in order.
     pub dirs: Vec<PathBuf>,
     pub pr: Option<PrRun>,
-    pub gh: &'a GithubArgs,
+    pub gh: &'a GithubEnv,
     /// What display paths are relative to (the current directory).
     pub display_base: &'a Path,
 }
@@ -371,7 +344,7 @@ fn blob_at(repo: &git2::Repository, tree: &git2::Tree, rel: &Path) -> Result<Opt
 /// the base commit (actions/checkout fetches one commit by default). Only the
 /// base commit the event names, with the workflow's token.
 fn fetch_from_api(
-    gh: &GithubArgs,
+    gh: &GithubEnv,
     pr: &PrRun,
     candidates: &[PathBuf],
 ) -> Result<Option<(PathBuf, Option<String>, String)>> {
@@ -604,7 +577,7 @@ mod tests {
 
     #[test]
     fn a_plain_scan_is_a_pr_run_only_on_pull_request_events() {
-        let gh = GithubArgs::default();
+        let gh = GithubEnv::default();
         assert!(pr_run(Command::Scan, None, None, &gh).is_none());
         assert!(pr_run(Command::Scan, None, Some("push"), &gh).is_none());
         for e in ["pull_request", "pull_request_target", "workflow_run"] {

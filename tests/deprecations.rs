@@ -265,7 +265,7 @@ fn peer_annotations_silence_deprecated_not_removed() {
 #[test]
 fn the_table_agrees_with_the_embedded_api_definitions() {
     use shiplint::config::KubeVersion;
-    use shiplint::packs::schema::store::{versions, EmbeddedSchemas};
+    use shiplint::k8s::schemas::{versions, EmbeddedSchemas};
     let all = versions().unwrap();
     let schemas: Vec<_> = all
         .iter()

@@ -1,18 +1,20 @@
-//! A small blocking façade over octocrab's raw helpers: REST against
-//! `GITHUB_API_URL` (GHES and test servers alike), GraphQL against
-//! `GITHUB_GRAPHQL_URL`, `Link: rel="next"` pagination, serial writes, and
-//! bounded waits on rate limits. tokio lives only here.
+//! GitHub's REST and GraphQL APIs over the one HTTP boundary
+//! (`crate::http`): REST against `GITHUB_API_URL` (GHES and test servers
+//! alike), GraphQL against `GITHUB_GRAPHQL_URL`, `Link: rel="next"`
+//! pagination that never leaves the API's origin, serial writes, and
+//! bounded waits on rate limits. The token is sent to the API's own origin
+//! only.
 
-use anyhow::{anyhow, Context as _, Result};
-use http::{HeaderMap, Method, StatusCode};
-use http_body_util::BodyExt;
-use octocrab::Octocrab;
+use crate::http::{self, Method, Request};
+use anyhow::{anyhow, Result};
 use serde_json::Value;
 use std::time::Duration;
 
 /// The longest single wait on a rate limit, and how often we wait.
 const MAX_WAIT: Duration = Duration::from_secs(60);
-const MAX_RETRIES: usize = 3;
+const MAX_RETRIES: u32 = 3;
+/// The largest answer read (a list page of 100 comments is far below).
+const BODY_LIMIT: u64 = 32 << 20;
 
 /// A non-success answer from GitHub. Carries GitHub's `message`, never a
 /// request header or the token.
@@ -45,22 +47,28 @@ pub fn is_unprocessable(e: &anyhow::Error) -> bool {
 }
 
 pub struct Client {
-    rest: Octocrab,
-    graphql: Octocrab,
-    graphql_path: String,
-    rt: tokio::runtime::Runtime,
+    http: http::Client,
+    /// `https://HOST/api/v3` (no trailing slash).
+    api: String,
+    /// `https://HOST`: where the token may go.
+    origin: String,
+    graphql: String,
+    token: Option<String>,
 }
 
-/// `https://HOST/api/v3` → (`https://HOST`, `/api/v3`).
-fn split_url(url: &str) -> Result<(String, String)> {
-    let uri: http::Uri = url.parse().with_context(|| "invalid API URL")?;
+/// `https://HOST:PORT/path` → `https://HOST:PORT`.
+fn origin_of(url: &str) -> Result<String> {
+    let uri: http::Uri = url
+        .parse()
+        .map_err(|_| anyhow!("invalid API URL (expected https://HOST[/PATH])"))?;
     let scheme = uri
         .scheme_str()
-        .ok_or_else(|| anyhow!("API URL needs a scheme"))?;
+        .filter(|s| matches!(*s, "http" | "https"))
+        .ok_or_else(|| anyhow!("the API URL needs an http or https scheme"))?;
     let auth = uri
         .authority()
-        .ok_or_else(|| anyhow!("API URL needs a host"))?;
-    Ok((format!("{scheme}://{auth}"), uri.path().to_string()))
+        .ok_or_else(|| anyhow!("the API URL needs a host"))?;
+    Ok(format!("{scheme}://{auth}"))
 }
 
 /// GraphQL endpoint for an API base: `api.github.com` → `/graphql`,
@@ -73,120 +81,97 @@ pub fn default_graphql_url(api_url: &str) -> String {
     }
 }
 
-fn build(base: &str, token: Option<&str>) -> Result<Octocrab> {
-    let mut b = Octocrab::builder()
-        .base_uri(base)
-        .context("invalid GitHub API URL")?
-        .add_header(
-            http::header::ACCEPT,
-            "application/vnd.github+json".to_string(),
-        )
-        .add_header(
-            http::HeaderName::from_static("x-github-api-version"),
-            "2022-11-28".to_string(),
-        )
-        .set_read_timeout(Some(Duration::from_secs(60)))
-        .set_connect_timeout(Some(Duration::from_secs(20)));
-    if let Some(t) = token {
-        b = b.personal_token(t.to_string());
-    }
-    b.build().context("building the GitHub client")
-}
-
 impl Client {
     pub fn new(api_url: &str, graphql_url: &str, token: Option<&str>) -> Result<Client> {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .context("starting the async runtime")?;
-        let api_url = api_url.trim_end_matches('/');
-        let (gql_origin, gql_path) = split_url(graphql_url)?;
-        let _guard = rt.enter();
-        let rest = build(api_url, token)?;
-        // GraphQL gets its own client rooted at the origin: octocrab would
-        // otherwise join the REST base path (`/api/v3/graphql` on GHES).
-        let graphql = build(&gql_origin, token)?;
-        drop(_guard);
+        let api = api_url.trim_end_matches('/').to_string();
+        let origin = origin_of(&api)?;
+        if origin_of(graphql_url)? != origin {
+            anyhow::bail!("the GraphQL URL must be on the REST API's host");
+        }
+        let policy = http::Policy {
+            retries: MAX_RETRIES,
+            backoff: Duration::from_secs(1),
+            max_wait: MAX_WAIT,
+            repeat_writes: false,
+        };
         Ok(Client {
-            rest,
-            graphql,
-            graphql_path: gql_path,
-            rt,
+            http: http::Client::new(Duration::from_secs(60), policy, BODY_LIMIT),
+            api,
+            origin,
+            graphql: graphql_url.to_string(),
+            token: token.filter(|t| !t.is_empty()).map(String::from),
         })
     }
 
-    async fn once(
-        crab: &Octocrab,
-        method: &Method,
-        uri: &str,
-        body: Option<&Value>,
-    ) -> Result<(StatusCode, HeaderMap, Vec<u8>)> {
-        let resp = match *method {
-            Method::GET => crab._get(uri).await,
-            Method::POST => crab._post(uri, body).await,
-            Method::PATCH => crab._patch(uri, body).await,
-            Method::PUT => crab._put(uri, body).await,
-            Method::DELETE => crab._delete(uri, body).await,
-            _ => unreachable!("unused method"),
+    /// An API path (`/repos/…`) under the base, or an absolute URL a `Link`
+    /// header gave, which must stay on the API's origin.
+    fn url(&self, path: &str) -> Result<String> {
+        if path.starts_with("http://") || path.starts_with("https://") {
+            let same = path
+                .strip_prefix(self.origin.as_str())
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'));
+            if !same {
+                anyhow::bail!(
+                    "GitHub API: refusing to follow a link to another host ({})",
+                    crate::report::github::short(strip_query(path), 80)
+                );
+            }
+            Ok(path.to_string())
+        } else {
+            Ok(format!("{}{}", self.api, path))
         }
-        .map_err(|e| anyhow!("GitHub API {method} {}: {e}", strip_query(uri)))?;
-        let (parts, body) = resp.into_parts();
-        let bytes = body
-            .collect()
-            .await
-            .map_err(|e| anyhow!("GitHub API {method} {}: {e}", strip_query(uri)))?
-            .to_bytes();
-        Ok((parts.status, parts.headers, bytes.to_vec()))
     }
 
     /// One request with bounded waits on 403/429 rate limits.
     fn send(
         &self,
-        graphql: bool,
         method: Method,
-        uri: &str,
+        url: &str,
         body: Option<&Value>,
-    ) -> Result<(HeaderMap, Value)> {
-        let crab = if graphql { &self.graphql } else { &self.rest };
-        let mut attempt = 0;
-        loop {
-            let (status, headers, bytes) =
-                self.rt.block_on(Self::once(crab, &method, uri, body))?;
-            if status.is_success() {
-                let v = if bytes.is_empty() {
-                    Value::Null
-                } else {
-                    serde_json::from_slice(&bytes).unwrap_or(Value::Null)
-                };
-                return Ok((headers, v));
-            }
-            if let Some(wait) = rate_limit_wait(status, &headers) {
-                if attempt < MAX_RETRIES {
-                    attempt += 1;
-                    eprintln!(
-                        "shiplint: GitHub rate limit, waiting {}s ({attempt}/{MAX_RETRIES})",
-                        wait.as_secs()
-                    );
-                    std::thread::sleep(wait);
-                    continue;
-                }
-            }
-            let message = serde_json::from_slice::<Value>(&bytes)
-                .ok()
-                .and_then(|v| v.get("message").and_then(Value::as_str).map(String::from))
-                .unwrap_or_else(|| status.canonical_reason().unwrap_or("").to_string());
-            return Err(ApiError {
-                method,
-                path: strip_query(uri).to_string(),
-                status: status.as_u16(),
-                message,
-            }
-            .into());
+    ) -> Result<(http::HeaderMap, Value)> {
+        let shown = url.strip_prefix(self.origin.as_str()).unwrap_or(url);
+        let bytes = body.map(|b| b.to_string().into_bytes());
+        let mut req = Request::new(method.clone(), url)
+            .header("accept", "application/vnd.github+json")
+            .header("x-github-api-version", "2022-11-28");
+        if let Some(t) = &self.token {
+            req = req.header("authorization", format!("Bearer {t}"));
         }
+        if let Some(b) = &bytes {
+            req = req.header("content-type", "application/json").body(b);
+        }
+        let resp = self
+            .http
+            .send(&req, &|wait, attempt| {
+                eprintln!(
+                    "shiplint: GitHub rate limit or server error, waiting {}s ({attempt}/{MAX_RETRIES})",
+                    wait.as_secs()
+                )
+            })
+            .map_err(|e| anyhow!("GitHub API {method} {}: {e}", strip_query(shown)))?;
+        if resp.is_success() {
+            let v = if resp.body.is_empty() {
+                Value::Null
+            } else {
+                serde_json::from_slice(&resp.body).unwrap_or(Value::Null)
+            };
+            return Ok((resp.headers, v));
+        }
+        let message = serde_json::from_slice::<Value>(&resp.body)
+            .ok()
+            .and_then(|v| v.get("message").and_then(Value::as_str).map(String::from))
+            .unwrap_or_else(|| resp.status.canonical_reason().unwrap_or("").to_string());
+        Err(ApiError {
+            method,
+            path: strip_query(shown).to_string(),
+            status: resp.status.as_u16(),
+            message: message.chars().take(300).collect(),
+        }
+        .into())
     }
 
     pub fn get(&self, path: &str) -> Result<Value> {
-        Ok(self.send(false, Method::GET, path, None)?.1)
+        Ok(self.send(Method::GET, &self.url(path)?, None)?.1)
     }
 
     /// Every item of a list endpoint: `per_page=100`, following `Link: rel="next"`.
@@ -196,7 +181,7 @@ impl Client {
         let mut items = Vec::new();
         let mut pages = 0;
         while let Some(uri) = next.take() {
-            let (headers, v) = self.send(false, Method::GET, &uri, None)?;
+            let (headers, v) = self.send(Method::GET, &self.url(&uri)?, None)?;
             match v {
                 Value::Array(a) => items.extend(a),
                 other => {
@@ -210,7 +195,7 @@ impl Client {
                 break;
             }
             next = headers
-                .get(http::header::LINK)
+                .get("link")
                 .and_then(|l| l.to_str().ok())
                 .and_then(next_link);
         }
@@ -218,21 +203,22 @@ impl Client {
     }
 
     pub fn post(&self, path: &str, body: &Value) -> Result<Value> {
-        Ok(self.send(false, Method::POST, path, Some(body))?.1)
+        Ok(self.send(Method::POST, &self.url(path)?, Some(body))?.1)
     }
 
     pub fn patch(&self, path: &str, body: &Value) -> Result<Value> {
-        Ok(self.send(false, Method::PATCH, path, Some(body))?.1)
+        Ok(self.send(Method::PATCH, &self.url(path)?, Some(body))?.1)
     }
 
     pub fn delete(&self, path: &str) -> Result<()> {
-        self.send(false, Method::DELETE, path, None).map(|_| ())
+        self.send(Method::DELETE, &self.url(path)?, None)
+            .map(|_| ())
     }
 
     /// A GraphQL query or mutation; `errors` in the answer is an error.
     pub fn graphql(&self, query: &str, variables: Value) -> Result<Value> {
         let body = serde_json::json!({"query": query, "variables": variables});
-        let (_, v) = self.send(true, Method::POST, &self.graphql_path, Some(&body))?;
+        let (_, v) = self.send(Method::POST, &self.graphql, Some(&body))?;
         if let Some(errs) = v.get("errors").and_then(Value::as_array) {
             if !errs.is_empty() {
                 let msgs: Vec<&str> = errs
@@ -248,27 +234,6 @@ impl Client {
 
 fn strip_query(uri: &str) -> &str {
     uri.split('?').next().unwrap_or(uri)
-}
-
-/// How long to wait before retrying, if the answer is a rate limit.
-pub fn rate_limit_wait(status: StatusCode, headers: &HeaderMap) -> Option<Duration> {
-    if status != StatusCode::FORBIDDEN && status != StatusCode::TOO_MANY_REQUESTS {
-        return None;
-    }
-    let header = |n: &str| headers.get(n).and_then(|v| v.to_str().ok());
-    if let Some(secs) = header("retry-after").and_then(|s| s.trim().parse::<u64>().ok()) {
-        return Some(Duration::from_secs(secs).min(MAX_WAIT));
-    }
-    if header("x-ratelimit-remaining") == Some("0") {
-        let reset = header("x-ratelimit-reset").and_then(|s| s.trim().parse::<u64>().ok())?;
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_secs();
-        return Some(Duration::from_secs(reset.saturating_sub(now)).min(MAX_WAIT));
-    }
-    // A 429 without headers: a short back-off.
-    (status == StatusCode::TOO_MANY_REQUESTS).then(|| Duration::from_secs(1))
 }
 
 /// The `rel="next"` target of a `Link` header.
@@ -303,6 +268,32 @@ mod tests {
     }
 
     #[test]
+    fn links_never_leave_the_api_origin() {
+        let c = Client::new(
+            "http://127.0.0.1:9/api/v3",
+            "http://127.0.0.1:9/api/graphql",
+            Some("t"),
+        )
+        .unwrap();
+        assert_eq!(
+            c.url("/repos/a/b").unwrap(),
+            "http://127.0.0.1:9/api/v3/repos/a/b"
+        );
+        assert!(c.url("http://127.0.0.1:9/api/v3/x?page=2").is_ok());
+        // A hostile `Link: rel="next"` would carry the token elsewhere.
+        assert!(c.url("http://127.0.0.1:99/api/v3/x?page=2").is_err());
+        assert!(c.url("http://127.0.0.1:9@evil.example/x").is_err());
+        assert!(c.url("https://127.0.0.1:9/x").is_err());
+        assert!(Client::new(
+            "http://127.0.0.1:9/api/v3",
+            "http://evil.example/graphql",
+            None
+        )
+        .is_err());
+        assert!(Client::new("file:///etc/passwd", "file:///x", None).is_err());
+    }
+
+    #[test]
     fn graphql_url_on_ghes() {
         assert_eq!(
             default_graphql_url("https://ghe.example.com/api/v3/"),
@@ -311,22 +302,6 @@ mod tests {
         assert_eq!(
             default_graphql_url("https://api.github.com"),
             "https://api.github.com/graphql"
-        );
-    }
-
-    #[test]
-    fn rate_limit_headers() {
-        let mut h = HeaderMap::new();
-        assert_eq!(rate_limit_wait(StatusCode::FORBIDDEN, &h), None);
-        h.insert("retry-after", "2".parse().unwrap());
-        assert_eq!(
-            rate_limit_wait(StatusCode::FORBIDDEN, &h),
-            Some(Duration::from_secs(2))
-        );
-        h.insert("retry-after", "99999".parse().unwrap());
-        assert_eq!(
-            rate_limit_wait(StatusCode::TOO_MANY_REQUESTS, &h),
-            Some(MAX_WAIT)
         );
     }
 }

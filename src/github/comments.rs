@@ -14,8 +14,8 @@ use super::{
     answered, list_comments, ours, Comment, FINDINGS_LABEL, FPS_PREFIX, FP_PREFIX, OPEN_PREFIX,
     RESOLVED_MARKER, SUMMARY_MARKER,
 };
-use crate::cli::CommentFilter;
 use crate::finding::{Finding, Severity};
+use crate::github::CommentFilter;
 use crate::report::github::{
     counts_markdown, findings_table, inert, inert_cell, resource_name, short, suggestion_block,
     top_resources_markdown, top_rules_markdown, Links,

@@ -1,7 +1,7 @@
 //! The pull request a run is about: from `GITHUB_EVENT_PATH` and
 //! `GITHUB_REPOSITORY`, each overridable by a flag.
 
-use crate::cli::GithubArgs;
+use crate::github::GithubEnv;
 use anyhow::{anyhow, bail, Context as _, Result};
 use serde_json::Value;
 
@@ -24,7 +24,7 @@ impl PullRequest {
     }
 }
 
-pub fn read_event(args: &GithubArgs) -> Result<Value> {
+pub fn read_event(args: &GithubEnv) -> Result<Value> {
     match &args.event_path {
         Some(p) if !p.as_os_str().is_empty() => {
             let text = std::fs::read_to_string(p)
@@ -49,7 +49,7 @@ fn valid_sha(s: &str) -> bool {
 }
 
 /// The pull request of this run, or `None` when the run is not about one.
-pub fn pull_request(args: &GithubArgs) -> Result<Option<PullRequest>> {
+pub fn pull_request(args: &GithubEnv) -> Result<Option<PullRequest>> {
     let event = read_event(args)?;
     let pr = event
         .get("pull_request")
@@ -123,7 +123,7 @@ pub struct StoredTarget {
 /// `workflow_run` must have run on that head SHA and, when it lists its pull
 /// requests (it does not for forks), on that PR; a `pull_request` event must
 /// be that PR at that SHA. Any other event is refused.
-pub fn bind_stored(args: &GithubArgs, pr: &PullRequest) -> Result<StoredTarget> {
+pub fn bind_stored(args: &GithubEnv, pr: &PullRequest) -> Result<StoredTarget> {
     let event = read_event(args)?;
     let same_sha = |s: Option<&str>| s.is_some_and(|s| s.eq_ignore_ascii_case(&pr.head_sha));
     if let Some(run) = event.get("workflow_run").filter(|v| v.is_object()) {
@@ -189,7 +189,7 @@ mod tests {
                "head":{"sha":"1111111","repo":{"full_name":"fork/x"}},"base":{"sha":"2222222","repo":{"full_name":"o/x"}}}}"#,
         )
         .unwrap();
-        let args = GithubArgs {
+        let args = GithubEnv {
             event_path: Some(p),
             repository: Some("o/x".into()),
             ..Default::default()
@@ -198,7 +198,7 @@ mod tests {
         assert_eq!(pr.number, 7);
         assert!(pr.merged && pr.fork);
         assert_eq!(pr.merge_commit_sha.as_deref(), Some("abcdef1234567"));
-        let args = GithubArgs {
+        let args = GithubEnv {
             repository: Some("o/../x".into()),
             pr: Some(3),
             head_sha: Some("1234567".into()),

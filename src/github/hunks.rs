@@ -1,7 +1,7 @@
 //! Which lines of a file a pull request shows: parsed from the unified-diff
 //! `patch` of `GET /pulls/{n}/files`, and where a finding may be anchored.
 
-use crate::cli::CommentFilter;
+use crate::github::CommentFilter;
 use std::collections::BTreeSet;
 
 #[derive(Debug, Default, Clone, PartialEq, Eq)]

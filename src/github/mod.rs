@@ -14,11 +14,10 @@ pub mod hook;
 pub mod hunks;
 pub mod stored;
 
-use crate::cli::GithubArgs;
 use anyhow::Result;
 use client::Client;
 use serde_json::Value;
-use sha2::{Digest, Sha256};
+use std::path::PathBuf;
 
 pub const SUMMARY_MARKER: &str = "<!-- shiplint:summary -->";
 pub const FP_PREFIX: &str = "<!-- shiplint:fp=";
@@ -30,13 +29,52 @@ pub const LABEL_PREFIX: &str = "shiplint:";
 pub const FINDINGS_LABEL: &str = "shiplint:findings";
 const DEFAULT_BOT: &str = "github-actions[bot]";
 
+/// The GitHub Actions environment a run sees (the CLI fills it from flags
+/// and `GITHUB_*` variables).
+#[derive(Debug, Clone, Default)]
+pub struct GithubEnv {
+    /// REST API base (GHES: https://HOST/api/v3).
+    pub api_url: Option<String>,
+    /// GraphQL endpoint (GHES: https://HOST/api/graphql).
+    pub graphql_url: Option<String>,
+    /// Web base for links.
+    pub server_url: Option<String>,
+    /// owner/name.
+    pub repository: Option<String>,
+    /// The event JSON (PR number, head SHA, `merged`).
+    pub event_path: Option<PathBuf>,
+    /// API token (prefer the environment variable).
+    pub token: Option<String>,
+    /// Markdown job summary file to append to.
+    pub step_summary: Option<PathBuf>,
+    /// Step outputs file.
+    pub github_output: Option<PathBuf>,
+    /// Pull request number (default: from the event).
+    pub pr: Option<u64>,
+    /// Head commit of the pull request (default: from the event).
+    pub head_sha: Option<String>,
+    /// Login the tool comments as (default: the token's viewer, else github-actions[bot]).
+    pub bot_login: Option<String>,
+}
+
+/// Which findings become inline comments (reviewdog's filter modes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CommentFilter {
+    /// Only lines the pull request added or changed.
+    #[default]
+    Added,
+    /// Any line shown in the diff, context lines included.
+    DiffContext,
+    /// Any line of a changed file (outside the diff: a file-level comment).
+    File,
+    /// Everything; what cannot be anchored goes into the summary.
+    Nofilter,
+}
+
 /// The note printed once when the token cannot write (fork, Dependabot).
 pub const READ_ONLY_NOTE: &str = "shiplint: the token cannot write to this pull request (a fork or Dependabot PR gets a read-only GITHUB_TOKEN); the findings are in the annotations, the job summary and the SARIF report. For PR comments on forks use the two-stage workflow_run recipe (docs/github.md).";
 
-/// The first 12 hex digits of a SHA-256.
-pub fn short_hash(s: &str) -> String {
-    hex::encode(&Sha256::digest(s.as_bytes())[..6])
-}
+pub use crate::text::short_hash;
 
 /// The fingerprint in one of our inline comments.
 pub fn fingerprint_of(body: &str) -> Option<&str> {
@@ -153,7 +191,7 @@ impl Comment {
 }
 
 /// Connects with the URLs of the environment (or flags).
-pub fn connect(args: &GithubArgs) -> Result<Client> {
+pub fn connect(args: &GithubEnv) -> Result<Client> {
     let api = args
         .api_url
         .clone()
@@ -204,7 +242,7 @@ pub fn verify_stored_target(
 
 /// Who we comment as: `--bot-login`, else GraphQL `viewer.login`, else the
 /// Actions bot.
-pub fn bot_login(client: &Client, args: &GithubArgs) -> String {
+pub fn bot_login(client: &Client, args: &GithubEnv) -> String {
     if let Some(b) = args.bot_login.as_deref().filter(|b| !b.is_empty()) {
         return b.to_string();
     }

@@ -218,6 +218,21 @@ pub struct Stream {
     pub error: Option<ParseError>,
 }
 
+/// Data shipped inside the binary (`rules/*.yaml`): its first document as
+/// `T`. The tests load every such table, so failing here is a bug in
+/// shiplint, not in its input.
+pub fn embedded<T: serde::de::DeserializeOwned>(name: &str, text: &str) -> T {
+    let json = parse_stream(text, Limits::default())
+        .documents
+        .first()
+        .map(|d| d.root.to_json());
+    match json.map(serde_json::from_value::<T>) {
+        Some(Ok(v)) => v,
+        Some(Err(e)) => panic!("embedded {name} does not match its shape: {e}"),
+        None => panic!("embedded {name} has no document"),
+    }
+}
+
 pub fn parse_stream(text: &str, limits: Limits) -> Stream {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     // YAML counts a lone `\r` as a line break; every other part of shiplint

@@ -4,87 +4,25 @@
 //! templates line by line, since the pipeline does not parse them.
 
 use super::{Context, Pack, Rule};
-use crate::config::{KubeVersion, Settings};
 use crate::finding::{Finding, Severity};
-use crate::manifest::{yaml, Limits, Manifest, ParsedFile};
+use crate::manifest::{Manifest, ParsedFile};
+use crate::settings::{KubeVersion, Settings};
 use crate::source::{SourceFile, Span};
-use serde::Deserialize;
-use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 
 pub const REMOVED: &str = "deprecations/removed-api";
 pub const DEPRECATED: &str = "deprecations/deprecated-api";
 
-static TABLE_YAML: &str = include_str!("../../rules/deprecations.yaml");
-
-/// One deprecated (apiVersion, kind).
-#[derive(Debug, Clone, Deserialize)]
-pub struct Deprecation {
-    pub api_version: String,
-    pub kind: String,
-    pub deprecated_in: Option<String>,
-    pub removed_in: Option<String>,
-    #[serde(default)]
-    pub replacement: String,
-    #[serde(default)]
-    pub replacement_since: String,
-    #[serde(default)]
-    pub fields_change: bool,
-    #[serde(default)]
-    pub notes: String,
-}
-
-impl Deprecation {
-    fn deprecated(&self) -> Option<KubeVersion> {
-        self.deprecated_in
-            .as_deref()
-            .and_then(|v| KubeVersion::parse(v).ok())
-    }
-
-    fn removed(&self) -> Option<KubeVersion> {
-        self.removed_in
-            .as_deref()
-            .and_then(|v| KubeVersion::parse(v).ok())
-    }
-}
-
-/// The embedded table, keyed by (apiVersion, kind).
-pub fn table() -> &'static HashMap<(String, String), Deprecation> {
-    static TABLE: OnceLock<HashMap<(String, String), Deprecation>> = OnceLock::new();
-    TABLE.get_or_init(|| {
-        let stream = yaml::parse_stream(TABLE_YAML, Limits::default());
-        let root = stream
-            .documents
-            .into_iter()
-            .next()
-            .expect("rules/deprecations.yaml has a document");
-        let list: Vec<Deprecation> = serde_json::from_value(root.root.to_json())
-            .expect("rules/deprecations.yaml matches the Deprecation shape");
-        list.into_iter()
-            .map(|d| ((d.api_version.clone(), d.kind.clone()), d))
-            .collect()
-    })
-}
-
-pub fn lookup(api_version: &str, kind: &str) -> Option<&'static Deprecation> {
-    table().get(&(api_version.trim().to_string(), kind.trim().to_string()))
-}
+pub use crate::k8s::deprecations::{lookup, table, Deprecation};
 
 /// The version deprecations are checked against: `--target-version`, else
 /// `--kubernetes-version`, else the newest embedded schema version.
 pub fn target_version(s: &Settings) -> Option<KubeVersion> {
     s.target_version.or(s.kubernetes_version).or_else(|| {
-        super::schema::store::versions()
+        crate::k8s::schemas::versions()
             .ok()
             .and_then(|v| v.last().copied())
     })
-}
-
-/// True when the deprecations pack runs and reports this (apiVersion, kind)
-/// as removed: the schema pack then leaves the resource alone.
-pub fn reports_removed(s: &Settings, api_version: &str, kind: &str) -> bool {
-    s.pack_enabled("deprecations")
-        && matches!(status(s, api_version, kind), Some((Status::Removed, _)))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -266,8 +204,9 @@ fn guards_of(stack: &[Block]) -> Guards {
 fn track_blocks(line: &str, stack: &mut Vec<Block>) {
     static ACTION: OnceLock<regex::Regex> = OnceLock::new();
     let re = ACTION.get_or_init(|| {
-        regex::Regex::new(r"\{\{-?\s*(else\s+if|if|else|end|with|range|define|block)\b(.*?)-?\}\}")
-            .expect("constant regex")
+        crate::text::constant_regex(
+            r"\{\{-?\s*(else\s+if|if|else|end|with|range|define|block)\b(.*?)-?\}\}",
+        )
     });
     for c in re.captures_iter(line) {
         let cond = c.get(2).map_or("", |m| m.as_str()).trim().to_string();
@@ -430,8 +369,7 @@ pub fn condition_at(cond: &str, target: KubeVersion) -> Option<bool> {
 fn semver_matches(constraint: &str, v: (u32, u32, u32)) -> Option<bool> {
     static TERM: OnceLock<regex::Regex> = OnceLock::new();
     let re = TERM.get_or_init(|| {
-        regex::Regex::new(r"(>=|<=|!=|=>|=<|>|<|=|\^|~)?\s*v?(\d+)(?:\.(\d+|[xX*]))?(?:\.(\d+|[xX*]))?(?:-[0-9A-Za-z.-]+)?")
-            .expect("constant regex")
+        crate::text::constant_regex(r"(>=|<=|!=|=>|=<|>|<|=|\^|~)?\s*v?(\d+)(?:\.(\d+|[xX*]))?(?:\.(\d+|[xX*]))?(?:-[0-9A-Za-z.-]+)?")
     });
     let mut any_or = false;
     for alt in constraint.split("||") {
@@ -642,14 +580,10 @@ mod tests {
             Some(Status::Removed)
         );
         assert!(status(&settings("1.30"), "apps/v1", "Deployment").is_none());
-        assert!(reports_removed(
-            &settings("1.25"),
-            "batch/v1beta1",
-            "CronJob"
-        ));
-        let mut off = settings("1.25");
-        off.packs = vec!["schema".into()];
-        assert!(!reports_removed(&off, "batch/v1beta1", "CronJob"));
+        assert_eq!(
+            status(&settings("1.25"), "batch/v1beta1", "CronJob").map(|s| s.0),
+            Some(Status::Removed)
+        );
     }
 
     #[test]

@@ -9,73 +9,12 @@ pub mod review;
 pub mod schema;
 pub mod secrets;
 
-use crate::config::Settings;
-use crate::finding::{Finding, Severity};
+use crate::finding::Finding;
 use crate::manifest::ParsedFile;
+use crate::settings::Settings;
 use crate::source::SourceFile;
-use serde::Serialize;
 
-/// A rule's documentation: the single source for `shiplint rules`,
-/// `shiplint explain` and SARIF `rules[]`.
-#[derive(Debug, Clone, Serialize)]
-pub struct Rule {
-    /// `<pack>/<kebab-name>`; never changes once released.
-    pub id: String,
-    pub severity: Severity,
-    /// One line.
-    pub summary: String,
-    /// Markdown: what it finds, why it matters, how to fix it.
-    pub help: String,
-    pub tags: Vec<String>,
-    /// SARIF precision: very-high, high, medium, low.
-    pub precision: &'static str,
-    /// GitHub's `security-severity` (0.0–10.0) for security rules.
-    pub security_severity: Option<f32>,
-    /// False for rules that only report when the config turns them on
-    /// (`rules: {id: note}`); `shiplint rules` still lists them.
-    pub default_enabled: bool,
-}
-
-impl Rule {
-    pub fn new(id: &str, severity: Severity, summary: &str, help: &str) -> Self {
-        Rule {
-            id: id.to_string(),
-            severity,
-            summary: summary.to_string(),
-            help: help.trim().to_string(),
-            tags: Vec::new(),
-            precision: "high",
-            security_severity: None,
-            default_enabled: true,
-        }
-    }
-
-    pub fn tags(mut self, tags: &[&str]) -> Self {
-        self.tags = tags.iter().map(|t| t.to_string()).collect();
-        self
-    }
-
-    pub fn precision(mut self, p: &'static str) -> Self {
-        self.precision = p;
-        self
-    }
-
-    pub fn security(mut self, score: f32) -> Self {
-        self.security_severity = Some(score);
-        self.tags.push("security".into());
-        self
-    }
-
-    /// Reports nothing unless the config sets a level for it.
-    pub fn off_by_default(mut self) -> Self {
-        self.default_enabled = false;
-        self
-    }
-
-    pub fn pack(&self) -> &str {
-        self.id.split('/').next().unwrap_or("")
-    }
-}
+pub use crate::finding::Rule;
 
 /// What a pack may read while it runs.
 pub struct Context<'a> {
@@ -158,12 +97,24 @@ pub fn registry() -> Vec<Box<dyn Pack>> {
     ]
 }
 
-/// Every rule: the packs', then the trust boundary's (`config/…`).
+/// Every rule: the packs', then those about shiplint's own inputs (`config/…`).
 pub fn all_rules() -> Vec<Rule> {
     registry()
         .iter()
         .flat_map(|p| p.rules())
-        .chain(crate::trust::rules())
-        .chain(crate::exempt::rules())
+        .chain(crate::config_rules::rules())
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn default_packs_are_the_packs_enabled_by_default() {
+        let enabled: Vec<&str> = super::registry()
+            .iter()
+            .filter(|p| p.default_enabled())
+            .map(|p| p.name())
+            .collect();
+        assert_eq!(enabled, crate::settings::DEFAULT_PACKS);
+    }
 }

@@ -100,7 +100,7 @@ pub fn stop_token(outcome: &ScanOutcome) -> String {
             .unwrap_or_default(),
         outcome.findings.len()
     );
-    let mut token = format!("shiplint-{}", crate::github::short_hash(&seed));
+    let mut token = format!("shiplint-{}", crate::text::short_hash(&seed));
     while outcome
         .findings
         .iter()
@@ -234,19 +234,7 @@ pub fn inert_cell(text: &str) -> String {
     inert(text).replace('|', "\\|")
 }
 
-/// Control (Cc) and format (Cf) characters: zero-width, bidi overrides, BOM…
-pub fn is_invisible(c: char) -> bool {
-    c.is_control()
-        || matches!(c,
-            '\u{AD}' | '\u{600}'..='\u{605}' | '\u{61C}' | '\u{6DD}' | '\u{70F}'
-            | '\u{890}'..='\u{891}' | '\u{8E2}' | '\u{180E}'
-            | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
-            | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{206F}'
-            | '\u{FEFF}' | '\u{FFF9}'..='\u{FFFB}'
-            | '\u{110BD}' | '\u{110CD}' | '\u{13430}'..='\u{1343F}'
-            | '\u{1BCA0}'..='\u{1BCA3}' | '\u{1D173}'..='\u{1D17A}'
-            | '\u{E0001}' | '\u{E0020}'..='\u{E007F}')
-}
+pub use crate::text::is_invisible;
 
 /// A number or a plain word (a pack name) as it is; anything else inert.
 fn word_or_inert(s: &str) -> String {
@@ -577,7 +565,7 @@ pub fn outputs_text(values: &[(&str, String)]) -> String {
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap_or_default()
     );
-    let mut delim = format!("ghadelimiter_{}", crate::github::short_hash(&seed));
+    let mut delim = format!("ghadelimiter_{}", crate::text::short_hash(&seed));
     while values.iter().any(|(_, v)| v.contains(&delim)) {
         delim.push('_');
     }

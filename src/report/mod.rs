@@ -8,7 +8,7 @@ pub mod text;
 
 use crate::finding::{Finding, Severity};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
     Text,
     Json,
@@ -30,13 +30,7 @@ pub fn counts(findings: &[Finding]) -> (usize, usize, usize) {
         })
 }
 
-pub(crate) fn plural(n: usize, word: &str) -> String {
-    if n == 1 {
-        format!("{n} {word}")
-    } else {
-        format!("{n} {word}s")
-    }
-}
+pub(crate) use crate::text::plural;
 
 /// One line of the per-rule summary: how often a rule fired, at its highest
 /// level, and where first.

@@ -1,7 +1,7 @@
 //! The reasons' weights and texts: `rules/risk.yaml`, overridden by the
 //! config's `risk: {weights: {reason-id: N}}`.
 
-use crate::manifest::{yaml, Limits};
+use crate::manifest::yaml;
 use anyhow::{bail, Result};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -26,13 +26,7 @@ struct Table {
 pub fn table() -> &'static BTreeMap<String, ReasonDef> {
     static TABLE: OnceLock<BTreeMap<String, ReasonDef>> = OnceLock::new();
     TABLE.get_or_init(|| {
-        let stream = yaml::parse_stream(TABLE_YAML, Limits::default());
-        let doc = stream
-            .documents
-            .first()
-            .expect("rules/risk.yaml has a document");
-        let t: Table = serde_json::from_value(doc.root.to_json())
-            .expect("rules/risk.yaml matches the table shape");
+        let t: Table = yaml::embedded("rules/risk.yaml", TABLE_YAML);
         t.reasons
     })
 }

@@ -17,9 +17,9 @@ mod resources;
 mod security;
 
 use super::{Context, Pack, Rule};
-use crate::config::Settings;
 use crate::finding::{Finding, Severity};
 use crate::manifest::{Manifest, ParsedFile};
+use crate::settings::Settings;
 use crate::source::{SourceFile, Span};
 use anyhow::Context as _;
 use serde::Deserialize;
@@ -245,8 +245,8 @@ impl Pack for PracticesPack {
 #[cfg(test)]
 pub(crate) mod testutil {
     use super::*;
-    use crate::config::Settings;
     use crate::manifest::{parse_file, Limits};
+    use crate::settings::Settings;
 
     /// Runs the per-file checks (and the index checks) on inline YAML;
     /// returns (rule name without pack, line) pairs, sorted.
@@ -270,7 +270,7 @@ pub(crate) mod testutil {
         ] {
             settings
                 .rule_levels
-                .insert(off.into(), crate::config::RuleLevel::Note);
+                .insert(off.into(), crate::settings::RuleLevel::Note);
         }
         let ctx = Context {
             settings: &settings,

@@ -34,6 +34,25 @@ const DANGEROUS: &[&str] = &[
     "DAC_READ_SEARCH",
 ];
 
+/// The capabilities containerd and CRI-O give a container unless it drops
+/// them (the OCI runtime defaults).
+const RUNTIME_DEFAULT_CAPS: &[&str] = &[
+    "NET_RAW",
+    "CHOWN",
+    "SETUID",
+    "SETGID",
+    "DAC_OVERRIDE",
+    "FOWNER",
+    "FSETID",
+    "KILL",
+    "SETPCAP",
+    "NET_BIND_SERVICE",
+    "SYS_CHROOT",
+    "MKNOD",
+    "AUDIT_WRITE",
+    "SETFCAP",
+];
+
 fn cap_name(n: &Node) -> Option<String> {
     n.as_str()
         .map(|s| s.trim().trim_start_matches("CAP_").to_ascii_uppercase())
@@ -123,16 +142,28 @@ pub fn check(w: &Workload, containers: &[Container], emit: &mut Emit) {
             }
         }
         let drop = c.node.path(&["securityContext", "capabilities", "drop"]);
-        let drops_all = drop
+        let dropped: Vec<String> = drop
             .map(Node::as_seq)
             .unwrap_or(&[])
             .iter()
-            .any(|n| cap_name(n).as_deref() == Some("ALL"));
-        if !drops_all && !privileged {
+            .filter_map(cap_name)
+            .collect();
+        if !dropped.iter().any(|d| d == "ALL") && !privileged {
+            let kept: Vec<&str> = RUNTIME_DEFAULT_CAPS
+                .iter()
+                .copied()
+                .filter(|cap| !dropped.iter().any(|d| d == cap))
+                .collect();
+            let shown = kept.iter().take(3).copied().collect::<Vec<_>>().join(", ");
+            let more = if kept.len() > 3 { " …" } else { "" };
             emit.push(
                 DROP_ALL,
                 c.span,
-                format!("{} does not drop ALL capabilities: it keeps the runtime's defaults (NET_RAW, CHOWN, SETUID …)", w.what(c)),
+                if kept.is_empty() {
+                    format!("{} does not drop ALL capabilities: it drops each default by name, but a runtime with other defaults would keep them", w.what(c))
+                } else {
+                    format!("{} does not drop ALL capabilities: it keeps {} of the runtime's defaults ({shown}{more})", w.what(c), kept.len())
+                },
                 w.key(c),
             );
         }

@@ -40,7 +40,7 @@ pub fn count_tokens(text: &str) -> usize {
 
 /// `</diff>` in any case and spacing (`</DIFF>`, `< / diff >`).
 static DIFF_CLOSE: Lazy<Regex> =
-    Lazy::new(|| Regex::new(r"(?i)<\s*/\s*diff\b[^>]*>").expect("diff close regex"));
+    Lazy::new(|| crate::text::constant_regex(r"(?i)<\s*/\s*diff\b[^>]*>"));
 
 /// PR text is data: it must not close the prompt's `<diff>` element.
 pub fn escape_diff_text(text: &str) -> String {

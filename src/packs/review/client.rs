@@ -51,16 +51,6 @@ pub enum ClientError {
     Shape(String),
 }
 
-impl ClientError {
-    fn retryable(&self) -> bool {
-        match self {
-            ClientError::Timeout(_) | ClientError::Transport(_) => true,
-            ClientError::Http { status, .. } => *status == 429 || *status >= 500,
-            ClientError::Shape(_) => false,
-        }
-    }
-}
-
 pub struct Completion {
     pub content: String,
     pub usage: Usage,
@@ -68,35 +58,25 @@ pub struct Completion {
 
 pub struct ChatClient {
     cfg: ClientConfig,
-    agent: ureq::Agent,
-    /// HTTP requests sent, retries included.
-    sent: std::sync::atomic::AtomicUsize,
+    http: crate::http::Client,
 }
 
-/// `Retry-After` in seconds (the HTTP-date form is treated as absent).
-fn retry_after(v: Option<&str>) -> Option<Duration> {
-    let s = v?.trim();
-    s.parse::<f64>()
-        .ok()
-        .filter(|x| x.is_finite() && *x >= 0.0)
-        .map(Duration::from_secs_f64)
-}
+pub use crate::http::retry_after;
 
 impl ChatClient {
     pub fn new(cfg: ClientConfig) -> Self {
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .timeout_global(Some(cfg.timeout))
-            .http_status_as_error(false)
-            // A redirect would carry the key (`api-key` or `Authorization`)
-            // and the prompt to wherever the endpoint points: none is
-            // followed, and a 3xx answer is an error.
-            .max_redirects(0)
-            .build()
-            .into();
+        // The boundary follows no redirect: one would carry the key
+        // (`api-key` or `Authorization`) and the prompt to wherever the
+        // endpoint points; a 3xx answer is an error.
+        let policy = crate::http::Policy {
+            retries: cfg.retries,
+            backoff: cfg.backoff,
+            max_wait: cfg.max_retry_after,
+            repeat_writes: true,
+        };
         ChatClient {
+            http: crate::http::Client::new(cfg.timeout, policy, 8 << 20),
             cfg,
-            agent,
-            sent: Default::default(),
         }
     }
 
@@ -135,50 +115,31 @@ impl ChatClient {
 
     /// HTTP requests sent so far, retries included.
     pub fn requests_sent(&self) -> usize {
-        self.sent.load(std::sync::atomic::Ordering::Relaxed)
+        self.http.requests_sent()
     }
 
-    /// One POST, no retries. Returns the error and any Retry-After.
-    fn attempt(&self, body: &str) -> Result<Completion, (ClientError, Option<Duration>)> {
-        self.sent.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let mut req = self
-            .agent
-            .post(self.endpoint())
-            .header("Content-Type", "application/json")
-            .header("Accept", "application/json");
+    /// POSTs with bounded retries on 429/5xx/timeouts, honouring Retry-After
+    /// (the policy of `crate::http`).
+    pub fn complete(&self, body: &Value) -> Result<Completion, ClientError> {
+        let body = body.to_string();
+        let url = self.endpoint();
+        let mut req = crate::http::Request::new(crate::http::Method::POST, &url)
+            .header("content-type", "application/json")
+            .header("accept", "application/json")
+            .body(body.as_bytes());
         if let Some(key) = &self.cfg.api_key {
             req = if self.is_azure() {
-                req.header("api-key", key)
+                req.header("api-key", key.as_str())
             } else {
-                req.header("Authorization", &format!("Bearer {key}"))
+                req.header("authorization", format!("Bearer {key}"))
             };
         }
-        let mut resp = match req.send(body) {
-            Ok(r) => r,
-            Err(ureq::Error::Timeout(_)) => {
-                return Err((ClientError::Timeout(self.cfg.timeout), None))
-            }
-            Err(e) => return Err((ClientError::Transport(e.to_string()), None)),
-        };
-        let status = resp.status().as_u16();
-        let after = retry_after(
-            resp.headers()
-                .get("retry-after")
-                .and_then(|v| v.to_str().ok()),
-        );
-        let text = match resp
-            .body_mut()
-            .with_config()
-            .limit(8 << 20)
-            .read_to_string()
-        {
-            Ok(t) => t,
-            Err(ureq::Error::Timeout(_)) => {
-                return Err((ClientError::Timeout(self.cfg.timeout), after))
-            }
-            Err(e) => return Err((ClientError::Transport(e.to_string()), after)),
-        };
-        if !(200..300).contains(&status) {
+        let resp = self.http.send(&req, &|_, _| {}).map_err(|e| match e {
+            crate::http::Error::Timeout(t) => ClientError::Timeout(t),
+            crate::http::Error::Transport(m) => ClientError::Transport(m),
+        })?;
+        let text = String::from_utf8_lossy(&resp.body);
+        if !resp.is_success() {
             // Only the API's own error message: never echo headers or the request.
             let message = serde_json::from_str::<Value>(&text)
                 .ok()
@@ -187,33 +148,12 @@ impl ChatClient {
                 .chars()
                 .take(200)
                 .collect();
-            return Err((ClientError::Http { status, message }, after));
+            return Err(ClientError::Http {
+                status: resp.status.as_u16(),
+                message,
+            });
         }
-        parse_completion(&text).map_err(|e| (e, None))
-    }
-
-    /// POSTs with bounded retries on 429/5xx/timeouts, honouring Retry-After.
-    pub fn complete(&self, body: &Value) -> Result<Completion, ClientError> {
-        let body = body.to_string();
-        let mut attempt = 0;
-        loop {
-            match self.attempt(&body) {
-                Ok(c) => return Ok(c),
-                Err((e, after)) => {
-                    if !e.retryable() || attempt >= self.cfg.retries {
-                        return Err(e);
-                    }
-                    let backoff = self.cfg.backoff * 2u32.saturating_pow(attempt);
-                    let wait = match after {
-                        Some(a) if a > self.cfg.max_retry_after => return Err(e),
-                        Some(a) => a,
-                        None => backoff,
-                    };
-                    std::thread::sleep(wait);
-                    attempt += 1;
-                }
-            }
-        }
+        parse_completion(&text)
     }
 }
 

@@ -32,8 +32,9 @@ pub const URL_PASSWORD: &str = "secrets/url-password";
 
 /// `scheme://user:password@host`: the password (group 1).
 static CREDENTIAL_URL: Lazy<Regex> = Lazy::new(|| {
-    Regex::new(r#"(?i)\b[a-z][a-z0-9+.\-]{0,30}://[^\s:@/?#'"<>`]*:([^\s@'"<>`]+)@[^\s@'"<>`]"#)
-        .expect("credential URL regex")
+    crate::text::constant_regex(
+        r#"(?i)\b[a-z][a-z0-9+.\-]{0,30}://[^\s:@/?#'"<>`]*:([^\s@'"<>`]+)@[^\s@'"<>`]"#,
+    )
 });
 
 fn is_url_placeholder(v: &str) -> bool {
@@ -289,11 +290,11 @@ fn add_global(m: &mut LineMasks, bounds: &[(usize, usize)], r: &Range<usize>, ru
 }
 
 static BLOCK_SCALAR: Lazy<Regex> = Lazy::new(|| {
-    Regex::new(r"^(\s*)(?:-\s+)?(?:[^#]*?:\s+)?[|>][-+1-9]{0,2}\s*(?:#.*)?$").expect("block regex")
+    crate::text::constant_regex(r"^(\s*)(?:-\s+)?(?:[^#]*?:\s+)?[|>][-+1-9]{0,2}\s*(?:#.*)?$")
 });
 
 static LONG_BASE64: Lazy<Regex> =
-    Lazy::new(|| Regex::new(r"[A-Za-z0-9+/_-]{4000,}={0,2}").expect("base64 regex"));
+    Lazy::new(|| crate::text::constant_regex(r"[A-Za-z0-9+/_-]{4000,}={0,2}"));
 
 fn indent(line: &str) -> usize {
     line.len() - line.trim_start_matches([' ', '\t']).len()
@@ -411,10 +412,9 @@ fn kube_secret_masks(text: &str, lines: &[&str], m: &mut LineMasks) {
 }
 
 static SECRET_KIND: Lazy<Regex> =
-    Lazy::new(|| Regex::new(r#"^kind:\s*["']?Secret["']?\s*(?:#.*)?$"#).expect("kind regex"));
-static SECRET_SECTION: Lazy<Regex> = Lazy::new(|| {
-    Regex::new(r#"^["']?(?:data|stringData)["']?:\s*(?:#.*)?$"#).expect("section regex")
-});
+    Lazy::new(|| crate::text::constant_regex(r#"^kind:\s*["']?Secret["']?\s*(?:#.*)?$"#));
+static SECRET_SECTION: Lazy<Regex> =
+    Lazy::new(|| crate::text::constant_regex(r#"^["']?(?:data|stringData)["']?:\s*(?:#.*)?$"#));
 
 /// The same by the text alone, for a `kind: Secret` document the YAML
 /// parser gives up on (a syntax error further up must not unmask it): in a

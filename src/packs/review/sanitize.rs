@@ -6,26 +6,26 @@
 use regex::Regex;
 use std::sync::LazyLock as Lazy;
 
-static HTML: Lazy<Regex> =
-    Lazy::new(|| Regex::new(r"(?s)<!--.*?-->|</?[A-Za-z][A-Za-z0-9-]*(\s[^<>]*)?/?>").unwrap());
+static HTML: Lazy<Regex> = Lazy::new(|| {
+    crate::text::constant_regex(r"(?s)<!--.*?-->|</?[A-Za-z][A-Za-z0-9-]*(\s[^<>]*)?/?>")
+});
 /// What is left of a tag after the passes: `<` that could still open one.
-static TAG_OPEN: Lazy<Regex> = Lazy::new(|| Regex::new(r"<([A-Za-z/!?])").unwrap());
+static TAG_OPEN: Lazy<Regex> = Lazy::new(|| crate::text::constant_regex(r"<([A-Za-z/!?])"));
 static MENTION: Lazy<Regex> =
-    Lazy::new(|| Regex::new(r"(^|[^A-Za-z0-9_])@([A-Za-z0-9][A-Za-z0-9_/-]*)").unwrap());
+    Lazy::new(|| crate::text::constant_regex(r"(^|[^A-Za-z0-9_])@([A-Za-z0-9][A-Za-z0-9_/-]*)"));
 /// An inline link or image whose text holds no bracket (innermost first).
 static MD_LINK: Lazy<Regex> =
-    Lazy::new(|| Regex::new(r"(!?)\[([^\[\]]*)\]\(\s*<?([^)\s>]*)>?[^)]*\)").unwrap());
+    Lazy::new(|| crate::text::constant_regex(r"(!?)\[([^\[\]]*)\]\(\s*<?([^)\s>]*)>?[^)]*\)"));
 /// The `(target)` of any inline link, whatever its text's brackets.
 static LINK_TARGET: Lazy<Regex> =
-    Lazy::new(|| Regex::new(r"\]\(\s*<?([^)\s>]*)>?[^)]*\)").unwrap());
+    Lazy::new(|| crate::text::constant_regex(r"\]\(\s*<?([^)\s>]*)>?[^)]*\)"));
 /// A link reference definition (`[1]: https://…`).
 static LINK_DEF: Lazy<Regex> =
-    Lazy::new(|| Regex::new(r"(?m)^[ \t]*\[[^\]\n]*\]:[ \t]*\S*.*$").unwrap());
+    Lazy::new(|| crate::text::constant_regex(r"(?m)^[ \t]*\[[^\]\n]*\]:[ \t]*\S*.*$"));
 static URL: Lazy<Regex> = Lazy::new(|| {
-    Regex::new(
+    crate::text::constant_regex(
         r#"(?i)\b(?:(?:https?|ftp|ftps|sftp|file|data|javascript|vbscript|mailto|ws|wss|ssh|git|irc):(?://)?|www\.)[^\s<>"')\]]+"#,
     )
-    .unwrap()
 });
 
 /// The most passes before giving up on a text that keeps changing.
@@ -145,7 +145,7 @@ impl Sanitizer {
             .filter_map(|c| match c {
                 '\n' => Some('\n'),
                 '\t' => Some(' '),
-                c if crate::report::github::is_invisible(c) => None,
+                c if crate::text::is_invisible(c) => None,
                 c => Some(c),
             })
             .collect();
@@ -232,7 +232,7 @@ mod tests {
         }
         assert!(
             !out.chars()
-                .any(|c| c != '\n' && crate::report::github::is_invisible(c)),
+                .any(|c| c != '\n' && crate::text::is_invisible(c)),
             "control character in {out:?}"
         );
     }

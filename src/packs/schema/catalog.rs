@@ -6,7 +6,7 @@
 //! exactly as a CRD found in the scanned files would be.
 
 use super::crd::resource_schema;
-use super::store::{build_validator, Compiled};
+use crate::k8s::schemas::{build_validator, Compiled};
 use anyhow::{anyhow, bail, Context as _, Result};
 use serde::Deserialize;
 use serde_json::value::RawValue;

@@ -2,7 +2,7 @@
 //! CRD anywhere in the scanned tree (or in `--crd-dir`) validates its
 //! resources in the same run, with no conversion step.
 
-use super::store::{build_validator, strictify, Compiled};
+use crate::k8s::schemas::{build_validator, strictify, Compiled};
 use crate::manifest::{self, Limits, Manifest};
 use crate::source::SourceFile;
 use anyhow::{Context as _, Result};

@@ -2,7 +2,7 @@
 //! https URL with `{{ .ResourceKind }}`-style variables. Downloads are cached
 //! on disk and time out.
 
-use super::store::{build_validator, Compiled};
+use crate::k8s::schemas::{build_validator, Compiled};
 use anyhow::{anyhow, bail, Context as _, Result};
 use regex::Regex;
 use sha2::{Digest, Sha256};
@@ -27,7 +27,7 @@ pub const VARIABLES: &[&str] = &[
 
 fn var_re() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
-    RE.get_or_init(|| Regex::new(r"\{\{-?\s*\.(\w+)\s*-?\}\}").expect("static regex"))
+    RE.get_or_init(|| crate::text::constant_regex(r"\{\{-?\s*\.(\w+)\s*-?\}\}"))
 }
 
 /// One `--schema-location`; `default` means the embedded schemas.
@@ -171,26 +171,27 @@ impl RemoteSchemas {
         if let Ok(t) = std::fs::read_to_string(&cached) {
             return Ok(Some(t));
         }
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .timeout_global(Some(self.timeout))
-            .http_status_as_error(false)
-            .build()
-            .into();
-        let mut resp = agent
-            .get(location)
-            .call()
+        // One try: a download that fails is reported, not retried.
+        let policy = crate::http::Policy {
+            retries: 0,
+            backoff: std::time::Duration::ZERO,
+            max_wait: std::time::Duration::ZERO,
+            repeat_writes: false,
+        };
+        let client = crate::http::Client::new(self.timeout, policy, 64 * 1024 * 1024);
+        let resp = client
+            .once(&crate::http::Request::new(
+                crate::http::Method::GET,
+                location,
+            ))
             .with_context(|| format!("downloading schema {location}"))?;
-        match resp.status().as_u16() {
+        match resp.status.as_u16() {
             200 => {}
             404 => return Ok(None),
             s => bail!("downloading schema {location}: HTTP {s}"),
         }
-        let text = resp
-            .body_mut()
-            .with_config()
-            .limit(64 * 1024 * 1024)
-            .read_to_string()
-            .with_context(|| format!("downloading schema {location}"))?;
+        let text = String::from_utf8(resp.body)
+            .with_context(|| format!("downloading schema {location}: not UTF-8"))?;
         if let Some(dir) = cached.parent() {
             // The cache is an optimisation: failing to write it is not an error.
             if std::fs::create_dir_all(dir).is_ok() {

@@ -6,12 +6,12 @@
 pub mod catalog;
 mod crd;
 mod locations;
-pub mod store;
 
 use super::{Context, Pack, Rule};
-use crate::config::Settings;
 use crate::finding::{Finding, Severity};
+use crate::k8s::schemas::{self as store, Compiled, EmbeddedSchemas};
 use crate::manifest::{Manifest, ParsedFile, Problem};
+use crate::settings::Settings;
 use crate::source::{SourceFile, Span};
 use anyhow::Result;
 use catalog::Catalog;
@@ -19,7 +19,6 @@ use crd::CrdSchemas;
 use jsonschema::error::{TypeKind, ValidationErrorKind};
 use locations::{Location, RemoteSchemas, TemplateInput};
 use std::sync::OnceLock;
-use store::{Compiled, EmbeddedSchemas};
 
 pub const INVALID: &str = "schema/invalid";
 pub const YAML_SYNTAX: &str = "schema/yaml-syntax";
@@ -389,7 +388,7 @@ impl SchemaPack {
                     Severity::Error,
                     &m.path,
                     m.root.get("kind").map_or(m.anchor(), |n| n.span),
-                    format!("kind {} is rejected by --reject-kinds", m.kind),
+                    format!("kind {} is rejected by the run's reject-kinds (--reject-kinds or schema.reject-kinds in the config)", m.kind),
                 )
                 .with_key(key.clone()),
             );
@@ -432,8 +431,9 @@ impl SchemaPack {
             Ok(Some(v)) => v,
             Ok(None) => {
                 // Reported (with its replacement) by the deprecations pack.
-                let removed = super::deprecations::reports_removed(s, &m.api_version, &m.kind);
-                if !s.ignore_missing_schemas && !removed {
+                // A removed apiVersion's missing schema is superseded by
+                // `deprecations/removed-api` in the pipeline (scan::supersede).
+                if !s.ignore_missing_schemas {
                     out.push(missing_schema(self.loaded(), s, m));
                 }
                 return;
@@ -465,7 +465,7 @@ impl SchemaPack {
                 ValidationErrorKind::Type { .. } if custom && err.instance().is_null() => {}
                 // `${PORT}` or `{{ .port }}`: a placeholder some tool fills in later.
                 ValidationErrorKind::Type { .. }
-                    if err.instance().as_str().is_some_and(is_placeholder) => {}
+                    if err.instance().as_str().is_some_and(is_template_placeholder) => {}
                 // SOPS encrypts values in place: `replicas: ENC[AES256_GCM,data:…]`.
                 ValidationErrorKind::Type { .. }
                 | ValidationErrorKind::Enum { .. }
@@ -523,7 +523,7 @@ fn is_sops_value(s: &str) -> bool {
     s.starts_with("ENC[") && s.ends_with(']')
 }
 
-fn is_placeholder(s: &str) -> bool {
+fn is_template_placeholder(s: &str) -> bool {
     (s.contains("${") && s.contains('}')) || (s.contains("{{") && s.contains("}}"))
 }
 
@@ -837,12 +837,18 @@ Merge the two entries into one key.
 ## What it finds
 A resource whose kind (or `apiVersion/kind`) you listed in `--reject-kinds` or `schema.reject-kinds`.
 
+## Why it matters
+The list is the team's policy: kinds that must not be applied from this repository (cluster-scoped RBAC managed elsewhere, `PodSecurityPolicy` after its removal, a kind another tool owns). A resource of such a kind would be applied by whoever runs the pipeline.
+
 ## How to fix
 Remove the resource, or remove the kind from the list.
 "#).tags(&["kubernetes", "policy"]).precision("very-high"),
         Rule::new(SCHEMA_ERROR, Severity::Error, "A schema could not be loaded (bad --schema-location, unreadable CRD, network failure).", r#"
 ## What it finds
 A schema that exists but could not be read, downloaded or compiled: an invalid JSON file at a `--schema-location`, a download that failed or timed out, an unreadable `--crd-dir`.
+
+## Why it matters
+The resources that needed that schema were not validated: a typo or a wrong type in them passes unseen until the API server rejects the apply.
 
 ## How to fix
 Check the location named in the message. Downloaded schemas are cached under `$XDG_CACHE_HOME/shiplint` (or `SHIPLINT_CACHE_DIR`).

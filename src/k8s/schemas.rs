@@ -2,14 +2,14 @@
 //! de-duplicated definitions for every version (see schemas/generate.py).
 //! Decompressed once per process; each kind's validator compiled once.
 
-use crate::config::KubeVersion;
+use super::KubeVersion;
 use anyhow::{anyhow, bail, Context as _, Result};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, OnceLock};
 
-static BUNDLE_BYTES: &[u8] = include_bytes!("../../../schemas/kubernetes.json.zst");
+static BUNDLE_BYTES: &[u8] = include_bytes!("../../schemas/kubernetes.json.zst");
 
 #[derive(Deserialize)]
 struct Bundle {
