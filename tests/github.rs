@@ -1451,11 +1451,9 @@ async fn one_comment_per_line_with_every_rule_and_a_suggestion() {
         all.push(format!("### summary\n\n{summary}\n"));
         (container, all)
     };
-    snap::assert_snapshot(
-        "github__pr_comments",
-        "tests/github.rs",
-        &snap::redact(&first_bodies.join("\n")),
-    );
+    insta::with_settings!({omit_expression => true, prepend_module_to_snapshot => true}, {
+        insta::assert_snapshot!("pr_comments", snap::redact(&first_bodies.join("\n")));
+    });
 
     // Nothing changed: nothing is written but the summary.
     w.state().writes.clear();

@@ -1,13 +1,23 @@
-//! Snapshot tests of every output format over one fixture repository
-//! (`tests/fixtures/output`): text, JSON, SARIF, GitHub annotations and
-//! JUnit. The PR comment markdown is snapshotted in `tests/github.rs`
-//! (it needs the fake GitHub). Durations, the version, fingerprints and
-//! the workflow-command token are redacted; SARIF's rule catalogue (every
-//! rule's help) is checked for consistency, then left out.
+//! Snapshot tests (insta, `tests/snapshots/output__*.snap`) of every output
+//! format over one fixture repository (`tests/fixtures/output`): text,
+//! JSON, SARIF, GitHub annotations and JUnit. The PR comment markdown is
+//! snapshotted in `tests/github.rs` (it needs the fake GitHub). Durations,
+//! the version, fingerprints and the workflow-command token are redacted;
+//! SARIF's rule catalogue (every rule's help) is checked for consistency,
+//! then left out.
 
 mod common;
 #[path = "snap/mod.rs"]
 mod snap;
+
+/// `insta::assert_snapshot!` without the expression in the header.
+macro_rules! snapshot {
+    ($name:expr, $text:expr) => {
+        insta::with_settings!({omit_expression => true, prepend_module_to_snapshot => true}, {
+            insta::assert_snapshot!($name, $text);
+        })
+    };
+}
 
 use serde_json::Value;
 
@@ -63,7 +73,7 @@ fn redact(s: &str) -> String {
 
 #[test]
 fn text() {
-    snap::assert_snapshot("output__text", "tests/output.rs", &redact(&run("text")));
+    snapshot!("text", redact(&run("text")));
 }
 
 #[test]
@@ -114,7 +124,7 @@ fn json() {
         back.summary.rules.len(),
         doc["summary"]["rules"].as_array().unwrap().len()
     );
-    snap::assert_snapshot("output__json", "tests/output.rs", &redact(&text));
+    snapshot!("json", redact(&text));
 }
 
 #[test]
@@ -142,13 +152,13 @@ fn sarif() {
         .count();
     assert_eq!(fixes, 4);
     let text = serde_json::to_string_pretty(&doc).unwrap() + "\n";
-    snap::assert_snapshot("output__sarif", "tests/output.rs", &redact(&text));
+    snapshot!("sarif", redact(&text));
 }
 
 #[test]
 fn github_annotations() {
     let text = run("github");
-    snap::assert_snapshot("output__github", "tests/output.rs", &redact(&text));
+    snapshot!("github", redact(&text));
 }
 
 #[test]
@@ -164,5 +174,5 @@ fn junit() {
         text.matches("<testcase ").count(),
         text.matches("</testcase>").count()
     );
-    snap::assert_snapshot("output__junit", "tests/output.rs", &redact(&text));
+    snapshot!("junit", redact(&text));
 }
