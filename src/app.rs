@@ -26,6 +26,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Baseline(args) => baseline_command(*args),
         Command::Comment(args) => comment_command(*args),
         Command::Cleanup(args) => cleanup_command(*args),
+        Command::Fix(args) => fix_command(*args),
         Command::InstallHook { force } => {
             let (path, backup) = github::hook::install(force)?;
             if let Some(b) = backup {
@@ -356,12 +357,25 @@ pub fn run_scan(args: &ScanArgs, command: trust::Command) -> Result<(ScanOutcome
     let mut outcome = scan::run(ScanRequest {
         paths: args.paths.clone(),
         settings: loaded.settings.clone(),
-        base,
+        base: base.clone(),
         shard: args.shard,
         revision_config: revision_config(args),
     })?;
     add_trust_findings(&mut outcome, loaded, &settings);
     scan::apply_exemptions(&mut outcome, &settings);
+    // Fixes are line edits of the files on disk (not for other revisions),
+    // read again only for the outputs that carry them.
+    let wants_fixes = matches!(Format::from(args.format), Format::Json | Format::Sarif)
+        || args.sarif_path().is_some()
+        || command == trust::Command::Comment;
+    if wants_fixes
+        && matches!(
+            settings.git_mode,
+            GitMode::WorkingTree | GitMode::DiffBase(_)
+        )
+    {
+        crate::fix::attach(&mut outcome, &base);
+    }
     if let GitMode::DiffBase(rev) = &settings.git_mode {
         let (findings, mut props) = (&outcome.findings, std::mem::take(&mut outcome.properties));
         // The repository of the first folder named, as the git modes find it.
@@ -454,6 +468,7 @@ fn write_report(
             Format::Json => report::json::write(outcome, &mut w)?,
             Format::Sarif => w.write_all(report::sarif::render(outcome).as_bytes())?,
             Format::Github => w.write_all(report::github::render(outcome).as_bytes())?,
+            Format::Junit => w.write_all(report::junit::render(outcome).as_bytes())?,
         }
         w.flush()
     };
@@ -613,6 +628,7 @@ fn comment_command(args: CommentArgs) -> Result<i32> {
         filter: args.comment_filter.into(),
         max_comments: args.max_comments as usize,
         label: args.label,
+        inline_level: args.inline_level.into(),
     };
     match github::comments::run(
         &client,
@@ -625,8 +641,8 @@ fn comment_command(args: CommentArgs) -> Result<i32> {
         Ok(r) if r.read_only => read_only(github::READ_ONLY_NOTE),
         Ok(r) => {
             eprintln!(
-                "shiplint: PR #{}: {} new inline comments in {} reviews, {} kept, {} resolved, {} reopened, {} moved to the summary",
-                pr.number, r.posted, r.reviews, r.kept, r.resolved, r.reopened, r.demoted
+                "shiplint: PR #{}: {} new inline comments in {} reviews, {} kept, {} updated, {} resolved, {} reopened, {} moved to the summary",
+                pr.number, r.posted, r.reviews, r.kept, r.updated, r.resolved, r.reopened, r.demoted
             );
             github_files(gh, &args.scan, &outcome, Some(pr.number), None)?;
             Ok(code)
@@ -637,6 +653,52 @@ fn comment_command(args: CommentArgs) -> Result<i32> {
             Ok(EXIT_ERROR)
         }
     }
+}
+
+fn fixes(n: usize) -> String {
+    if n == 1 {
+        "1 fix".into()
+    } else {
+        format!("{n} fixes")
+    }
+}
+
+fn fix_command(args: crate::cli::FixArgs) -> Result<i32> {
+    if args.scan.staged || args.scan.history || args.scan.paths.iter().any(|p| p == "-") {
+        bail!("fix edits files on disk: not with --staged, --history or stdin");
+    }
+    let (mut outcome, _) = run_scan(&args.scan, trust::Command::Scan)?;
+    let base = std::env::current_dir().context("reading the current directory")?;
+    crate::fix::attach(&mut outcome, &base);
+    let r = crate::fix::run(&outcome, &base, args.write)?;
+    write_stdout(&r.diff)?;
+    let left = if r.left > 0 {
+        format!("; {} overlap another fix: run again", fixes(r.left))
+    } else {
+        String::new()
+    };
+    if args.write {
+        eprintln!(
+            "shiplint: applied {} in {}{left}",
+            fixes(r.applied),
+            report::plural(r.files, "file")
+        );
+    } else {
+        eprintln!(
+            "shiplint: {} in {} (dry run: nothing written; --write applies them){left}",
+            fixes(r.applied),
+            report::plural(r.files, "file")
+        );
+    }
+    print_notes(&outcome.notes);
+    for why in &r.refused {
+        eprintln!("shiplint: not fixed: {why}");
+    }
+    Ok(if r.refused.is_empty() {
+        EXIT_CLEAN
+    } else {
+        EXIT_ERROR
+    })
 }
 
 fn cleanup_command(args: CleanupArgs) -> Result<i32> {

@@ -49,6 +49,10 @@ pub enum Command {
     Comment(Box<CommentArgs>),
     /// Tidy up after a pull request was closed (run on `types: [closed]`).
     Cleanup(Box<CleanupArgs>),
+    /// Apply the fixes shiplint knows to be mechanical and safe (apiVersion
+    /// moves without field changes, imagePullPolicy, automountServiceAccountToken,
+    /// equal duplicate keys). Dry run by default: prints a unified diff.
+    Fix(Box<FixArgs>),
     /// Write `.git/hooks/pre-commit` running shiplint.
     InstallHook {
         /// Replace an existing hook.
@@ -156,6 +160,19 @@ pub struct CommentArgs {
     /// Label the pull request `shiplint:findings` while findings are open.
     #[arg(long)]
     pub label: bool,
+    /// Lowest level commented inline; findings below it stay in the summary.
+    #[arg(long, value_enum, value_name = "LEVEL", default_value = "warning")]
+    pub inline_level: LevelArg,
+}
+
+#[derive(Args, Debug)]
+pub struct FixArgs {
+    /// Scan options; the paths are the files and folders to fix.
+    #[command(flatten)]
+    pub scan: ScanArgs,
+    /// Write the fixed files (default: print the diff only).
+    #[arg(long)]
+    pub write: bool,
 }
 
 #[derive(Args, Debug)]
@@ -439,6 +456,8 @@ pub enum FormatArg {
     Sarif,
     /// Workflow-command annotations, a job summary and step outputs.
     Github,
+    /// JUnit XML (GitLab, Jenkins, Azure DevOps test reports): a test case per file and rule.
+    Junit,
 }
 
 impl From<FormatArg> for Format {
@@ -448,6 +467,7 @@ impl From<FormatArg> for Format {
             FormatArg::Json => Format::Json,
             FormatArg::Sarif => Format::Sarif,
             FormatArg::Github => Format::Github,
+            FormatArg::Junit => Format::Junit,
         }
     }
 }

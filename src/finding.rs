@@ -31,18 +31,22 @@ impl std::fmt::Display for Severity {
 
 /// The line shown under a finding; packs that see secrets put a redacted
 /// copy here themselves so the raw value never reaches a reporter.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Snippet {
     pub line: usize,
     pub text: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// Serialised by the JSON report and read back by `comment --findings`
+/// (`report::json::Report`): one type for both directions.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Finding {
     pub rule: Arc<str>,
+    #[serde(deserialize_with = "severity_from_report")]
     pub severity: Severity,
     pub message: String,
     pub path: Arc<str>,
+    #[serde(with = "SpanDef", default)]
     pub span: Span,
     /// Stable identity of what was found, independent of line numbers
     /// (e.g. `Deployment/web:/spec/replicas`). Hashed into `fingerprint`.
@@ -64,6 +68,51 @@ pub struct Finding {
     /// The container the finding's line is in, when it is in one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub container: Option<Box<str>>,
+    /// A mechanical, safe edit that resolves the finding (see the `fix` module).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fix: Option<Box<Fix>>,
+}
+
+/// A whole-line edit: lines `line..=end_line` (1-based) of the file are
+/// replaced by `text` (whole lines with their line ends; empty deletes
+/// them). Line-level, so comments and formatting elsewhere stay as they are.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Fix {
+    /// What the edit does, in a few words.
+    pub description: String,
+    pub line: usize,
+    pub end_line: usize,
+    pub text: String,
+}
+
+/// `Span`'s serde shape, for reading it back (`Span` itself only
+/// serialises).
+#[derive(Serialize, Deserialize)]
+#[serde(remote = "Span")]
+struct SpanDef {
+    #[serde(default)]
+    line: usize,
+    #[serde(default)]
+    col: usize,
+    #[serde(default)]
+    end_line: usize,
+    #[serde(default)]
+    end_col: usize,
+}
+
+/// A severity in a stored report. The report may be a pull request's
+/// output: the error does not echo the value into the log.
+fn severity_from_report<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Severity, D::Error> {
+    let s = String::deserialize(d)?;
+    match s.as_str() {
+        "error" => Ok(Severity::Error),
+        "warning" => Ok(Severity::Warning),
+        "note" => Ok(Severity::Note),
+        _ => Err(serde::de::Error::custom(
+            "unknown severity (not error, warning or note)",
+        )),
+    }
 }
 
 /// A Kubernetes object, as the JSON report names it.
@@ -131,6 +180,7 @@ impl Finding {
             doc_ignores: Vec::new(),
             resource: None,
             container: None,
+            fix: None,
         }
     }
 

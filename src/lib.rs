@@ -11,6 +11,7 @@ pub mod diff;
 pub mod discover;
 pub mod exempt;
 pub mod finding;
+pub mod fix;
 pub mod git;
 pub mod github;
 pub mod http;

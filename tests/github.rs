@@ -1295,3 +1295,330 @@ async fn max_comments_caps_the_whole_run() {
     assert!(summary.contains("past this run's limit"), "{summary}");
     assert!(summary.contains("Not commented inline"), "{summary}");
 }
+
+#[path = "snap/mod.rs"]
+mod snap;
+
+/// The new file of `one_comment_per_line_with_every_rule_and_a_suggestion`:
+/// a removed apiVersion whose move changes no field (line 1), a container
+/// line where many rules fire (line 20), a moving image tag (line 21).
+const SHOP: &str = "\
+apiVersion: networking.k8s.io/v1beta1
+kind: IngressClass
+metadata:
+  name: nginx
+spec:
+  controller: example.com/ingress-nginx
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: shop
+  namespace: prod
+spec:
+  selector:
+    matchLabels: {app: shop}
+  template:
+    metadata:
+      labels: {app: shop}
+    spec:
+      containers:
+        - name: app
+          image: nginx:stable
+";
+
+fn lines_of(comments: &[Value]) -> Vec<(String, u64)> {
+    comments
+        .iter()
+        .filter_map(|c| Some((c["path"].as_str()?.to_string(), c["line"].as_u64()?)))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_comment_per_line_with_every_rule_and_a_suggestion() {
+    let w = World::new().await;
+    std::fs::write(w.dir.path().join("k8s/shop.yaml"), SHOP).unwrap();
+    {
+        let mut s = w.state();
+        let n = SHOP.lines().count();
+        let patch = format!(
+            "@@ -0,0 +1,{n} @@\n{}",
+            SHOP.lines()
+                .map(|l| format!("+{l}"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
+        s.files = vec![json!({"filename": "k8s/shop.yaml", "status": "added", "patch": patch})];
+        s.diff_lines = (1..=n).map(|l| ("k8s/shop.yaml".to_string(), l)).collect();
+    }
+    let args = |extra: &[&'static str]| {
+        let mut a = vec![
+            "comment",
+            "--no-config",
+            "--packs",
+            "schema,deprecations,practices",
+            "--target-version",
+            "1.33",
+            "--fail-on",
+            "never",
+        ];
+        a.extend_from_slice(extra);
+        a.push("k8s/shop.yaml");
+        a
+    };
+    let (code, _, stderr) = w.run(&args(&[]), w.event(json!({}))).await;
+    assert_eq!(code, 0, "{stderr}");
+    let (container_comment, first_bodies) = {
+        let s = w.state();
+        let lines = lines_of(&s.review_comments);
+        let unique: HashSet<_> = lines.iter().cloned().collect();
+        assert_eq!(
+            unique.len(),
+            lines.len(),
+            "two comments on one line: {lines:?}"
+        );
+        // Warnings and errors only: the image line has notes alone.
+        assert!(lines.contains(&("k8s/shop.yaml".into(), 1)), "{lines:?}");
+        assert!(lines.contains(&("k8s/shop.yaml".into(), 21)), "{lines:?}");
+        assert!(!lines.contains(&("k8s/shop.yaml".into(), 22)), "{lines:?}");
+        let body = |line: u64| {
+            s.review_comments
+                .iter()
+                .find(|c| c["line"] == line)
+                .unwrap()["body"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        };
+        let container = body(21);
+        for rule in [
+            "practices/run-as-root",
+            "practices/cpu-request-missing",
+            "practices/memory-limit-missing",
+        ] {
+            assert!(container.contains(&format!("| `{rule}` |")), "{container}");
+        }
+        assert!(
+            container.contains("rules** fire on this line"),
+            "{container}"
+        );
+        assert!(
+            container.contains("| Level | Rule | Message |"),
+            "{container}"
+        );
+        assert!(!container.contains("| note |"), "{container}");
+        assert!(!container.contains("suggestion"), "{container}");
+        // Every finding of the line is in the comment's fingerprint list.
+        let fps = container
+            .lines()
+            .find_map(|l| l.strip_prefix("<!-- shiplint:fps="))
+            .unwrap()
+            .trim_end_matches(" -->")
+            .split(',')
+            .count();
+        assert_eq!(
+            fps,
+            container.matches("\n| warning |").count() + container.matches("\n| error |").count()
+        );
+        let api = body(1);
+        assert!(
+            api.contains("```suggestion\napiVersion: networking.k8s.io/v1\n```\n"),
+            "{api}"
+        );
+        let summary = s.issue_comments[0]["body"].as_str().unwrap();
+        assert!(summary.contains("### Top rules"), "{summary}");
+        assert!(
+            summary.contains("### Resources with most findings"),
+            "{summary}"
+        );
+        assert!(summary.contains("| `Deployment prod/shop` |"), "{summary}");
+        // Notes stay in the summary.
+        assert!(
+            summary.contains("`practices/image-pull-policy`"),
+            "{summary}"
+        );
+        let mut all: Vec<String> = s
+            .review_comments
+            .iter()
+            .map(|c| {
+                format!(
+                    "### line {}\n\n{}\n",
+                    c["line"],
+                    c["body"].as_str().unwrap()
+                )
+            })
+            .collect();
+        all.push(format!("### summary\n\n{summary}\n"));
+        (container, all)
+    };
+    insta::with_settings!({omit_expression => true, prepend_module_to_snapshot => true}, {
+        insta::assert_snapshot!("pr_comments", snap::redact(&first_bodies.join("\n")));
+    });
+
+    // Nothing changed: nothing is written but the summary.
+    w.state().writes.clear();
+    let (code, _, stderr) = w.run(&args(&[]), w.event(json!({}))).await;
+    assert_eq!(code, 0, "{stderr}");
+    {
+        let s = w.state();
+        assert!(
+            s.writes.iter().all(|w| !w.contains("pulls")),
+            "{:?}",
+            s.writes
+        );
+    }
+
+    // Notes inline too: the image line gets a comment with its suggestion,
+    // the container line's comment is edited (not a second one).
+    let (code, _, stderr) = w
+        .run(&args(&["--inline-level", "note"]), w.event(json!({})))
+        .await;
+    assert_eq!(code, 0, "{stderr}");
+    {
+        let s = w.state();
+        let lines = lines_of(&s.review_comments);
+        let unique: HashSet<_> = lines.iter().cloned().collect();
+        assert_eq!(
+            unique.len(),
+            lines.len(),
+            "two comments on one line: {lines:?}"
+        );
+        let image = s.review_comments.iter().find(|c| c["line"] == 22).unwrap();
+        let image = image["body"].as_str().unwrap();
+        assert!(
+            image.contains("```suggestion\n          image: nginx:stable\n          imagePullPolicy: Always\n```"),
+            "{image}"
+        );
+        let container = s.review_comments.iter().find(|c| c["line"] == 21).unwrap();
+        let now = container["body"].as_str().unwrap();
+        assert_ne!(now, container_comment);
+        assert!(
+            now.contains("| note | `practices/seccomp-profile-unset` |"),
+            "{now}"
+        );
+    }
+
+    // The apiVersion is fixed: its comment is resolved, the others stay.
+    let fixed = SHOP.replace("networking.k8s.io/v1beta1", "networking.k8s.io/v1");
+    std::fs::write(w.dir.path().join("k8s/shop.yaml"), fixed).unwrap();
+    let (code, _, stderr) = w
+        .run(&args(&["--inline-level", "note"]), w.event(json!({})))
+        .await;
+    assert_eq!(code, 0, "{stderr}");
+    let s = w.state();
+    let api = s.review_comments.iter().find(|c| c["line"] == 1).unwrap();
+    assert!(api["body"]
+        .as_str()
+        .unwrap()
+        .contains("<!-- shiplint:resolved -->"));
+    let open = s
+        .review_comments
+        .iter()
+        .filter(|c| !c["body"].as_str().unwrap().contains("resolved"))
+        .count();
+    assert_eq!(open, s.review_comments.len() - 1);
+}
+
+/// Comments of the one-finding-per-comment versions (a single `fp=`, no
+/// `fps=` list) are recognised: kept while their finding is there, not
+/// duplicated by a grouped comment.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn comments_of_earlier_versions_are_kept_not_duplicated() {
+    let w = World::new().await;
+    let (_, stdout, _) = w
+        .run(
+            &[
+                "scan",
+                "--no-config",
+                "--packs",
+                "schema",
+                "--format",
+                "json",
+                ".",
+            ],
+            w.event(json!({})),
+        )
+        .await;
+    let doc: Value = serde_json::from_str(&stdout).unwrap();
+    let fp = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["path"] == "k8s/deploy.yaml" && f["span"]["line"] == 6)
+        .unwrap()["fingerprint"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let old_body = format!(
+        "<!-- shiplint:fp={fp} -->\n**error** schema/invalid: replicas\n\n<sub>shiplint</sub>"
+    );
+    {
+        let mut s = w.state();
+        let mut c = comment(500, BOT, &old_body);
+        c["path"] = json!("k8s/deploy.yaml");
+        c["line"] = json!(6);
+        s.review_comments.push(c);
+    }
+    let (code, _, stderr) = w.comment(&[]).await;
+    assert_eq!(code, 1, "{stderr}");
+    let s = w.state();
+    let on6: Vec<&Value> = s
+        .review_comments
+        .iter()
+        .filter(|c| c["line"] == 6)
+        .collect();
+    assert_eq!(on6.len(), 1, "{on6:?}");
+    assert_eq!(on6[0]["body"].as_str().unwrap(), old_body);
+    assert!(s.review_comments.iter().any(|c| c["line"] == 19));
+    assert!(!s
+        .writes
+        .iter()
+        .any(|w| w.starts_with("PATCH /pulls/comments/500")));
+}
+
+/// A stored report's fix becomes a suggestion on its line; its text (the
+/// PR's) cannot close the fence, and an oversized or misplaced fix refuses
+/// the report.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stored_fixes_become_fenced_suggestions() {
+    let w = World::new().await;
+    let report = |fix: Value| {
+        json!({"reportVersion": 3, "findings": [{"rule": "schema/invalid", "severity": "error",
+            "path": "k8s/deploy.yaml",
+            "span": {"line": 6, "col": 1, "end_line": 6, "end_col": 2},
+            "message": "m", "fingerprint": "0123456789abcdef0123456789abcdef",
+            "fix": fix}]})
+    };
+    let hostile = "  replicas: 3\n````\n</details> @everyone <!-- x -->\n";
+    let (code, _, stderr) = stage2(
+        &w,
+        &report(json!({"description": "set `replicas`", "line": 6, "endLine": 6, "text": hostile})),
+        run_event(HEAD, json!([])),
+        "7",
+        HEAD,
+    )
+    .await;
+    assert_eq!(code, 0, "{stderr}");
+    {
+        let s = w.state();
+        let body = s.review_comments.iter().find(|c| c["line"] == 6).unwrap()["body"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let open = body.find("`````suggestion\n").expect(&body);
+        let rest = &body[open + "`````suggestion\n".len()..];
+        let close = rest.find("\n`````\n").expect(&body);
+        assert_eq!(&rest[..close], hostile.trim_end_matches('\n'));
+        assert!(!rest[close + 7..].contains("````"), "{body}");
+    }
+    let (code, _, stderr) = stage2(
+        &w,
+        &report(json!({"description": "d", "line": 6, "endLine": 600, "text": "x\n"})),
+        run_event(HEAD, json!([])),
+        "7",
+        HEAD,
+    )
+    .await;
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("malformed fix"), "{stderr}");
+}

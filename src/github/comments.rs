@@ -1,18 +1,25 @@
 //! `shiplint comment`: one sticky summary comment and at most 30 (or
-//! `--max-comments`) inline comments per run, anchored on lines the PR changed; every finding is
-//! commented once (by fingerprint), fixed ones are marked resolved, and
-//! nothing a 422 rejects is lost.
+//! `--max-comments`) inline comments per run, anchored on lines the PR
+//! changed: one comment per line, listing every rule that fires there (at
+//! or above `--inline-level`; the rest stay in the summary). A comment
+//! carries the fingerprints of its findings: a line whose rules are
+//! unchanged keeps its comment, one whose rules changed gets it edited, one
+//! with nothing left gets it marked resolved, and nothing a 422 rejects is
+//! lost.
 
 use super::client::{is_permission_error, is_unprocessable, Client};
 use super::event::PullRequest;
 use super::hunks::{self, FileDiff, Placement};
 use super::{
-    answered, list_comments, ours, Comment, FINDINGS_LABEL, FP_PREFIX, OPEN_PREFIX,
+    answered, list_comments, ours, Comment, FINDINGS_LABEL, FPS_PREFIX, FP_PREFIX, OPEN_PREFIX,
     RESOLVED_MARKER, SUMMARY_MARKER,
 };
-use crate::finding::Finding;
+use crate::finding::{Finding, Severity};
 use crate::github::CommentFilter;
-use crate::report::github::{counts_markdown, findings_table, inert, short, Links};
+use crate::report::github::{
+    counts_markdown, findings_table, inert, inert_cell, resource_name, short, suggestion_block,
+    top_resources_markdown, top_rules_markdown, Links,
+};
 use crate::scan::ScanOutcome;
 use anyhow::Result;
 use serde_json::{json, Value};
@@ -23,44 +30,130 @@ pub struct Options {
     pub filter: CommentFilter,
     pub max_comments: usize,
     pub label: bool,
+    /// Findings below this level stay in the summary (`--inline-level`).
+    pub inline_level: Severity,
 }
 
 #[derive(Debug, Default)]
 pub struct Report {
     /// New inline (line or file-level) comments.
     pub posted: usize,
-    /// Findings already commented on an earlier run.
+    /// Comments of an earlier run that still say what is on their line.
     pub kept: usize,
-    /// Comments marked resolved because their finding is gone.
+    /// Comments edited because the rules firing on their line changed.
+    pub updated: usize,
+    /// Comments marked resolved because everything on their line is gone.
     pub resolved: usize,
-    /// Comments reopened because their finding came back.
+    /// Comments reopened because their findings came back.
     pub reopened: usize,
     /// Findings GitHub would not take inline; they are in the summary.
     pub demoted: usize,
     /// Findings past `--max-comments`; they are in the summary.
     pub over_budget: usize,
+    /// Findings below `--inline-level`; they are in the summary.
+    pub below_level: usize,
+    /// The lowest level commented inline.
+    pub inline_level: Option<Severity>,
     pub reviews: usize,
     /// The token could not write: nothing (more) was posted.
     pub read_only: bool,
 }
 
+/// The findings of one line: one comment. (`line` is the line the comment
+/// is anchored on; a file-level comment has none.)
 #[derive(Clone)]
-struct Inline<'a> {
-    finding: &'a Finding,
+struct Group<'a> {
+    path: &'a str,
     line: Option<usize>,
+    findings: Vec<&'a Finding>,
 }
 
-/// An inline comment. Rule, message (which quotes the PR's names and keys)
-/// and all are the PR's text as far as Markdown is concerned: inert.
-fn inline_body(f: &Finding) -> String {
-    format!(
-        "{FP_PREFIX}{} -->\n**{}** {}: {}\n\n<sub>shiplint · {}</sub>",
-        f.fingerprint,
-        f.severity,
-        inert(&f.rule),
-        inert(&short(&f.message, 2000)),
-        inert(&format!("shiplint explain {}", f.rule))
-    )
+impl Group<'_> {
+    fn fingerprints(&self) -> Vec<&str> {
+        let mut v: Vec<&str> = self
+            .findings
+            .iter()
+            .map(|f| f.fingerprint.as_str())
+            .collect();
+        v.sort_unstable();
+        v.dedup();
+        v
+    }
+}
+
+/// Most rows of an inline comment's table.
+const INLINE_ROWS: usize = 20;
+
+/// An inline comment: one row per rule firing on the line (most severe
+/// first), then a suggestion when a finding's fix replaces exactly this
+/// line. Rule, message (which quotes the PR's names and keys) and all are
+/// the PR's text as far as Markdown is concerned: inert.
+fn inline_body(g: &Group) -> String {
+    let mut findings = g.findings.clone();
+    findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
+    let fps = g.fingerprints();
+    let mut out = format!(
+        "{FP_PREFIX}{} -->\n{FPS_PREFIX}{} -->\n",
+        findings[0].fingerprint,
+        fps.join(",")
+    );
+    let first = findings[0];
+    let mut what = first
+        .resource
+        .as_ref()
+        .map(|r| resource_name(r))
+        .unwrap_or_default();
+    if let Some(c) = &first.container {
+        what = format!("{what} container {c}");
+    }
+    let head = if findings.len() == 1 {
+        format!("**{}** on this line", first.severity)
+    } else {
+        format!("**{} rules** fire on this line", findings.len())
+    };
+    if what.trim().is_empty() {
+        let _ = writeln!(out, "{head}\n");
+    } else {
+        let _ = writeln!(out, "{head}: {}\n", inert(what.trim()));
+    }
+    out.push_str("| Level | Rule | Message |\n|---|---|---|\n");
+    for f in findings.iter().take(INLINE_ROWS) {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} |",
+            f.severity,
+            inert_cell(&f.rule),
+            inert_cell(&short(&f.message, 600))
+        );
+    }
+    if findings.len() > INLINE_ROWS {
+        let _ = writeln!(out, "\n_and {} more._", findings.len() - INLINE_ROWS);
+    }
+    if let Some(line) = g.line {
+        let fix = findings
+            .iter()
+            .filter_map(|f| f.fix.as_deref())
+            .find(|x| x.line == line && x.end_line == line);
+        if let Some(block) = fix.and_then(|x| suggestion_block(&x.text).map(|b| (x, b))) {
+            let _ = write!(
+                out,
+                "\nSuggested fix ({}):\n\n{}",
+                inert(&short(&block.0.description, 200)),
+                block.1
+            );
+        }
+    }
+    let rules: Vec<&str> = {
+        let mut r: Vec<&str> = findings.iter().map(|f| &*f.rule).collect();
+        r.dedup();
+        r
+    };
+    let _ = write!(
+        out,
+        "\n<sub>shiplint · {}</sub>",
+        inert(&format!("shiplint explain {}", rules[0]))
+    );
+    out
 }
 
 fn resolved_body(old: &Comment, fp: &str, sha: &str) -> String {
@@ -70,28 +163,42 @@ fn resolved_body(old: &Comment, fp: &str, sha: &str) -> String {
         .filter(|l| !l.starts_with("<!-- shiplint:"))
         .collect::<Vec<_>>()
         .join("\n");
+    let members = old
+        .body
+        .lines()
+        .find(|l| l.starts_with(FPS_PREFIX))
+        .map(|l| format!("{l}\n"))
+        .unwrap_or_default();
     format!(
-        "{FP_PREFIX}{fp} -->\n{RESOLVED_MARKER}\n✅ **Resolved**: shiplint no longer reports this at {}.\n\n<details><summary>Original comment</summary>\n\n{}\n\n</details>",
+        "{FP_PREFIX}{fp} -->\n{members}{RESOLVED_MARKER}\n✅ **Resolved**: shiplint no longer reports this at {}.\n\n<details><summary>Original comment</summary>\n\n{}\n\n</details>",
         &sha[..sha.len().min(7)],
         visible
     )
 }
 
-fn review_comment(i: &Inline) -> Value {
+fn review_comment(g: &Group) -> Value {
     json!({
-        "path": i.finding.path.trim_start_matches("./"),
-        "line": i.line,
+        "path": g.path,
+        "line": g.line,
         "side": "RIGHT",
-        "body": inline_body(i.finding),
+        "body": inline_body(g),
     })
 }
 
+/// Rows of the summary's top-rules and top-resources tables.
+const TOP_ROWS: usize = 10;
+
 /// Everything the run needs to know before writing.
 struct Plan<'a> {
-    inline: Vec<Inline<'a>>,
-    file_level: Vec<&'a Finding>,
+    inline: Vec<Group<'a>>,
+    file_level: Vec<Group<'a>>,
     summary_only: Vec<&'a Finding>,
-    reopen: Vec<(&'a Comment, &'a Finding)>,
+    /// Findings below `--inline-level` (in `summary_only`).
+    below_level: usize,
+    /// Existing comments to rewrite: reopened ones, and ones whose line's
+    /// rules changed.
+    reopen: Vec<(&'a Comment, Group<'a>)>,
+    update: Vec<(&'a Comment, Group<'a>)>,
     stale: Vec<&'a Comment>,
     kept: usize,
 }
@@ -101,11 +208,14 @@ fn plan<'a>(
     diffs: &HashMap<String, FileDiff>,
     existing: &[&'a Comment],
     filter: CommentFilter,
+    inline_level: Severity,
 ) -> Plan<'a> {
-    let mut by_fp: HashMap<&str, &Comment> = HashMap::new();
-    for c in existing {
-        if let Some(fp) = super::fingerprint_of(&c.body) {
-            by_fp.entry(fp).or_insert(c);
+    let mut existing: Vec<&Comment> = existing.to_vec();
+    existing.sort_by_key(|c| c.id);
+    let mut by_fp: HashMap<&str, Vec<&Comment>> = HashMap::new();
+    for c in &existing {
+        for fp in super::fingerprints_of(&c.body) {
+            by_fp.entry(fp).or_default().push(c);
         }
     }
     let present: HashSet<&str> = findings.iter().map(|f| f.fingerprint.as_str()).collect();
@@ -113,39 +223,99 @@ fn plan<'a>(
         inline: Vec::new(),
         file_level: Vec::new(),
         summary_only: Vec::new(),
+        below_level: 0,
         reopen: Vec::new(),
+        update: Vec::new(),
         stale: Vec::new(),
         kept: 0,
     };
+    // Group by the line each finding is anchored on (report order kept).
+    let mut groups: Vec<Group> = Vec::new();
+    let mut index: HashMap<(&str, Option<usize>, usize), usize> = HashMap::new();
     let mut seen = HashSet::new();
     for f in findings {
         if !seen.insert(f.fingerprint.as_str()) {
             continue;
         }
-        if let Some(c) = by_fp.get(f.fingerprint.as_str()) {
-            if c.body.contains(RESOLVED_MARKER) {
-                p.reopen.push((c, f));
-            } else {
-                p.kept += 1;
-            }
+        if f.severity < inline_level {
+            p.below_level += 1;
+            p.summary_only.push(f);
             continue;
         }
-        let diff = diffs.get(f.path.trim_start_matches("./"));
-        match hunks::place(diff, f.span.line, f.span.end_line, filter) {
-            Placement::Line(l) => p.inline.push(Inline {
-                finding: f,
-                line: Some(l),
-            }),
-            Placement::File => p.file_level.push(f),
-            Placement::Summary => p.summary_only.push(f),
+        let path = f.path.trim_start_matches("./");
+        let (line, key_line) =
+            match hunks::place(diffs.get(path), f.span.line, f.span.end_line, filter) {
+                Placement::Line(l) => (Some(l), l),
+                // One file-level comment per line of the file.
+                Placement::File => (None, f.span.line),
+                Placement::Summary => {
+                    p.summary_only.push(f);
+                    continue;
+                }
+            };
+        let i = *index.entry((path, line, key_line)).or_insert_with(|| {
+            groups.push(Group {
+                path,
+                line,
+                findings: Vec::new(),
+            });
+            groups.len() - 1
+        });
+        groups[i].findings.push(f);
+    }
+    let mut used: HashSet<u64> = HashSet::new();
+    for g in groups {
+        let fps = g.fingerprints();
+        // The comment already about this line: one with the same findings,
+        // else one about any of them (open ones first).
+        let candidates: Vec<&Comment> = {
+            let mut c: Vec<&Comment> = fps
+                .iter()
+                .flat_map(|fp| by_fp.get(fp).into_iter().flatten().copied())
+                .filter(|c| !used.contains(&c.id))
+                .collect();
+            c.sort_by_key(|c| (c.body.contains(RESOLVED_MARKER), c.id));
+            c.dedup_by_key(|c| c.id);
+            c
+        };
+        let same = |c: &Comment| {
+            let mut have = super::fingerprints_of(&c.body);
+            have.sort_unstable();
+            have.dedup();
+            have == fps
+        };
+        let found = candidates
+            .iter()
+            .find(|c| same(c))
+            .or(candidates.first())
+            .copied();
+        match found {
+            Some(c) => {
+                used.insert(c.id);
+                if c.body.contains(RESOLVED_MARKER) {
+                    p.reopen.push((c, g));
+                } else if same(c) {
+                    p.kept += 1;
+                } else {
+                    p.update.push((c, g));
+                }
+            }
+            None if g.line.is_some() => p.inline.push(g),
+            None => p.file_level.push(g),
         }
     }
-    for (fp, c) in by_fp {
-        if !present.contains(fp) && !c.body.contains(RESOLVED_MARKER) {
+    // A comment none of whose findings is reported any more is resolved;
+    // one whose findings are still reported elsewhere (in another line's
+    // comment, or in the summary) is left as it is.
+    for c in existing {
+        if used.contains(&c.id) || c.body.contains(RESOLVED_MARKER) {
+            continue;
+        }
+        let fps = super::fingerprints_of(&c.body);
+        if !fps.is_empty() && !fps.iter().any(|fp| present.contains(fp)) {
             p.stale.push(c);
         }
     }
-    p.stale.sort_by_key(|c| c.id);
     p
 }
 
@@ -193,8 +363,16 @@ fn run_inner(
     let review_comments = list_comments(client, &format!("{repo}/pulls/{n}/comments"))?;
     let mine = ours(&review_comments, bot, FP_PREFIX);
     let replied = answered(&review_comments);
-    let p = plan(&outcome.findings, &diffs, &mine, opts.filter);
+    let p = plan(
+        &outcome.findings,
+        &diffs,
+        &mine,
+        opts.filter,
+        opts.inline_level,
+    );
     report.kept = p.kept;
+    report.below_level = p.below_level;
+    report.inline_level = Some(opts.inline_level);
 
     // Inline comments: at most `max_comments` in the whole run (every
     // review and file-level comment together), in reviews bisected on 422;
@@ -203,38 +381,45 @@ fn run_inner(
     let mut demoted: Vec<&Finding> = Vec::new();
     let mut over_budget: Vec<&Finding> = Vec::new();
     let (now, later) = p.inline.split_at(p.inline.len().min(budget));
-    over_budget.extend(later.iter().map(|i| i.finding));
+    over_budget.extend(later.iter().flat_map(|g| g.findings.iter().copied()));
     let mut file_level = Vec::new();
     let rejected = post_review(client, pr, now, report)?;
     // A line GitHub refused becomes a file-level comment.
-    file_level.extend(rejected.iter().map(|i| i.finding));
-    file_level.extend(p.file_level.iter().copied());
-    for f in file_level {
+    file_level.extend(rejected.into_iter().map(|g| Group { line: None, ..g }));
+    file_level.extend(p.file_level.iter().cloned());
+    for g in file_level {
         if report.posted >= budget {
-            over_budget.push(f);
+            over_budget.extend(g.findings.iter().copied());
             continue;
         }
         let body = json!({
-            "body": inline_body(f),
+            "body": inline_body(&g),
             "commit_id": pr.head_sha,
-            "path": f.path.trim_start_matches("./"),
+            "path": g.path,
             "subject_type": "file",
         });
         match client.post(&format!("{repo}/pulls/{n}/comments"), &body) {
             Ok(_) => report.posted += 1,
-            Err(e) if is_unprocessable(&e) => demoted.push(f),
+            Err(e) if is_unprocessable(&e) => demoted.extend(g.findings.iter().copied()),
             Err(e) => return Err(e),
         }
     }
     report.over_budget = over_budget.len();
     report.demoted = demoted.len();
 
-    for (c, f) in &p.reopen {
+    for (c, g) in &p.reopen {
         client.patch(
             &format!("{repo}/pulls/comments/{}", c.id),
-            &json!({"body": inline_body(f)}),
+            &json!({"body": inline_body(g)}),
         )?;
         report.reopened += 1;
+    }
+    for (c, g) in &p.update {
+        client.patch(
+            &format!("{repo}/pulls/comments/{}", c.id),
+            &json!({"body": inline_body(g)}),
+        )?;
+        report.updated += 1;
     }
     for c in &p.stale {
         let Some(fp) = super::fingerprint_of(&c.body) else {
@@ -271,9 +456,9 @@ fn run_inner(
 fn post_review<'a>(
     client: &Client,
     pr: &PullRequest,
-    items: &[Inline<'a>],
+    items: &[Group<'a>],
     report: &mut Report,
-) -> Result<Vec<Inline<'a>>> {
+) -> Result<Vec<Group<'a>>> {
     if items.is_empty() {
         return Ok(Vec::new());
     }
@@ -281,8 +466,9 @@ fn post_review<'a>(
         "commit_id": pr.head_sha,
         "event": "COMMENT",
         "body": format!(
-            "shiplint: {} on lines this pull request changed (see the summary comment for the rest).",
-            crate::report::plural(items.len(), "finding")
+            "shiplint: {} on {} this pull request changed (see the summary comment for the rest).",
+            crate::report::plural(items.iter().map(|g| g.findings.len()).sum(), "finding"),
+            crate::report::plural(items.len(), "line")
         ),
         "comments": items.iter().map(review_comment).collect::<Vec<_>>(),
     });
@@ -327,9 +513,10 @@ fn summary_body(
     }
     let _ = writeln!(
         out,
-        "Inline: {} new, {} already commented, {} resolved{}.\n",
+        "Inline comments (one per line): {} new, {} already there, {} updated, {} resolved{}.\n",
         report.posted,
         report.kept + report.reopened,
+        report.updated,
         report.resolved,
         if report.demoted > 0 {
             format!(", {} could not be anchored", report.demoted)
@@ -337,12 +524,28 @@ fn summary_body(
             String::new()
         }
     );
+    if let (n @ 1.., Some(level)) = (report.below_level, report.inline_level) {
+        let _ = writeln!(
+            out,
+            "{} below the inline level ({level}s and up are commented inline; `--inline-level` changes it) are listed here only.\n",
+            crate::report::plural(n, "finding")
+        );
+    }
     if report.over_budget > 0 {
         let _ = writeln!(
             out,
             "{} past this run's limit of inline comments (`--max-comments`); later runs post them.\n",
             crate::report::plural(report.over_budget, "finding")
         );
+    }
+    if !outcome.findings.is_empty() {
+        out.push_str("### Top rules\n\n");
+        out.push_str(&top_rules_markdown(&outcome.findings, TOP_ROWS));
+        let resources = top_resources_markdown(&outcome.findings, TOP_ROWS);
+        if !resources.is_empty() {
+            out.push_str("### Resources with most findings\n\n");
+            out.push_str(&resources);
+        }
     }
     if !outside.is_empty() {
         out.push_str("### Not commented inline\n\n");

@@ -21,6 +21,8 @@ use std::path::PathBuf;
 
 pub const SUMMARY_MARKER: &str = "<!-- shiplint:summary -->";
 pub const FP_PREFIX: &str = "<!-- shiplint:fp=";
+/// Every fingerprint an inline comment covers (comma-separated).
+pub const FPS_PREFIX: &str = "<!-- shiplint:fps=";
 pub const RESOLVED_MARKER: &str = "<!-- shiplint:resolved -->";
 pub const OPEN_PREFIX: &str = "<!-- shiplint:open=";
 pub const LABEL_PREFIX: &str = "shiplint:";
@@ -81,6 +83,21 @@ pub fn fingerprint_of(body: &str) -> Option<&str> {
     let end = rest.find(" -->")?;
     let fp = &rest[..end];
     fp.chars().all(|c| c.is_ascii_alphanumeric()).then_some(fp)
+}
+
+/// The fingerprints of the findings an inline comment is about: the
+/// `fps=` list, else (a comment of an older version) its one `fp=`.
+pub fn fingerprints_of(body: &str) -> Vec<&str> {
+    let list = body.find(FPS_PREFIX).and_then(|i| {
+        let rest = &body[i + FPS_PREFIX.len()..];
+        let list = &rest[..rest.find(" -->")?];
+        let fps: Vec<&str> = list.split(',').filter(|s| !s.is_empty()).collect();
+        fps.iter()
+            .all(|fp| fp.chars().all(|c| c.is_ascii_alphanumeric()))
+            .then_some(fps)
+    });
+    list.filter(|l| !l.is_empty())
+        .unwrap_or_else(|| fingerprint_of(body).into_iter().collect())
 }
 
 /// The number in `<!-- shiplint:open=N -->`.
@@ -271,6 +288,11 @@ mod tests {
         assert_eq!(fingerprint_of(&body), Some("abc123"));
         assert_eq!(fingerprint_of("<!-- shiplint:fp=a b -->"), None);
         assert_eq!(open_count("x <!-- shiplint:open=12 --> y"), Some(12));
+        let grouped = format!("{FP_PREFIX}a1 -->\n{FPS_PREFIX}a1,b2 -->\n");
+        assert_eq!(fingerprints_of(&grouped), vec!["a1", "b2"]);
+        assert_eq!(fingerprints_of(&body), vec!["abc123"]);
+        let bad = format!("{FP_PREFIX}a1 -->\n{FPS_PREFIX}a1,b 2 -->\n");
+        assert_eq!(fingerprints_of(&bad), vec!["a1"]);
         assert!(is_bot_author(
             "github-actions[bot]",
             "Bot",

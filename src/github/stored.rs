@@ -7,18 +7,11 @@
 //! of its three, a path relative, without `..` and without control
 //! characters; anything else refuses the whole report.
 
-use crate::finding::{Finding, Severity};
+use crate::finding::Finding;
 use crate::scan::{ScanOutcome, Stats};
-use crate::source::Span;
 use anyhow::{anyhow, Context as _, Result};
-use serde_json::Value;
 use std::collections::HashSet;
 use std::path::Path;
-use std::sync::Arc;
-
-fn num(v: &Value, k: &str) -> usize {
-    v.get(k).and_then(Value::as_u64).unwrap_or(0) as usize
-}
 
 /// A path a scan could have reported: relative to the repository, no `..`,
 /// no control or format character, not absurdly long.
@@ -31,93 +24,107 @@ fn sane_path(p: &str) -> bool {
         && p.split('/').all(|seg| seg != "..")
 }
 
-fn finding(v: &Value, rules: &HashSet<String>) -> Result<Finding> {
-    let s = |k: &str| {
-        v.get(k)
-            .and_then(Value::as_str)
-            .ok_or_else(|| anyhow!("finding without `{k}`"))
-    };
-    let severity = match s("severity")? {
-        "error" => Severity::Error,
-        "warning" => Severity::Warning,
-        "note" => Severity::Note,
-        other => {
-            return Err(anyhow!(
-                "unknown severity {:?}",
-                crate::report::github::log_text(&crate::report::github::short(other, 40))
-            ))
-        }
-    };
-    let sp = v.get("span").cloned().unwrap_or(Value::Null);
-    let span = Span {
-        line: num(&sp, "line"),
-        col: num(&sp, "col"),
-        end_line: num(&sp, "end_line"),
-        end_col: num(&sp, "end_col"),
-    };
-    let rule = s("rule")?;
-    if !rules.contains(rule) {
+/// Checks one finding of the report; drops what only a scan can know.
+fn check(f: &mut Finding, rules: &HashSet<String>) -> Result<()> {
+    if !rules.contains(&*f.rule) {
         return Err(anyhow!(
             "unknown rule {:?}",
-            crate::report::github::log_text(&crate::report::github::short(rule, 80))
+            crate::report::github::log_text(&crate::report::github::short(&f.rule, 80))
         ));
     }
-    let path = s("path")?;
-    if !sane_path(path) {
+    if !sane_path(&f.path) {
         return Err(anyhow!(
             "path {:?} is not a relative path inside the repository",
-            crate::report::github::log_text(&crate::report::github::short(path, 200))
+            crate::report::github::log_text(&crate::report::github::short(&f.path, 200))
         ));
     }
-    let path: Arc<str> = path.into();
-    let mut f = Finding::new(rule, severity, &path, span, s("message")?);
-    f.fingerprint = s("fingerprint")?.to_string();
     if f.fingerprint.is_empty()
         || f.fingerprint.len() > 128
         || !f.fingerprint.chars().all(|c| c.is_ascii_alphanumeric())
     {
         return Err(anyhow!("malformed fingerprint"));
     }
-    if let Some(Value::Object(p)) = v.get("properties") {
-        f.properties = Some(Box::new(p.clone()));
+    // A suggestion is offered on the finding's line only, and small.
+    if let Some(fix) = &f.fix {
+        let ok = fix.line >= 1
+            && fix.end_line >= fix.line
+            && fix.end_line - fix.line < 50
+            && fix.text.len() <= 10_000
+            && fix.description.len() <= 500;
+        if !ok {
+            return Err(anyhow!("malformed fix"));
+        }
     }
-    Ok(f)
+    f.doc_ignores.clear();
+    f.key.clear();
+    Ok(())
 }
 
-/// Loads a JSON report as a scan outcome (without rules).
+/// Loads a JSON report as a scan outcome (without rules), through the
+/// reporter's own model (`report::json::Report`).
 pub fn load(path: &Path) -> Result<ScanOutcome> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let doc: Value =
-        serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+    let doc = read(&text).with_context(|| format!("reading {}", path.display()))?;
     let rules: HashSet<String> = crate::packs::all_rules()
         .into_iter()
         .map(|r| r.id)
         .collect();
-    let findings = doc
-        .get("findings")
-        .and_then(Value::as_array)
-        .ok_or_else(|| anyhow!("{}: not a shiplint JSON report", path.display()))?
-        .iter()
-        .enumerate()
-        .map(|(i, v)| finding(v, &rules).with_context(|| format!("finding {}", i + 1)))
-        .collect::<Result<Vec<_>>>()
-        .with_context(|| format!("reading findings from {}", path.display()))?;
-    let summary = doc.get("summary").cloned().unwrap_or(Value::Null);
+    let mut findings = doc.findings.into_owned();
+    for (i, f) in findings.iter_mut().enumerate() {
+        check(f, &rules)
+            .with_context(|| format!("finding {}", i + 1))
+            .with_context(|| format!("reading findings from {}", path.display()))?;
+    }
     Ok(ScanOutcome {
         findings,
         stats: Stats {
-            files: num(&summary, "files"),
-            resources: num(&summary, "resources"),
+            files: doc.summary.files,
+            resources: doc.summary.resources,
             ..Default::default()
         },
         notes: Vec::new(),
         rules: Vec::new(),
-        properties: match doc.get("properties") {
-            Some(Value::Object(m)) => m.clone(),
-            _ => Default::default(),
-        },
+        properties: doc.properties.into_owned(),
         exempted: Vec::new(),
+    })
+}
+
+/// Parses the document; a refusal names the field, never echoes the
+/// report's text (it may be a pull request's).
+fn read(text: &str) -> Result<crate::report::json::Report<'static>> {
+    crate::report::json::read(text).map_err(|e| {
+        let at = crate::report::github::log_text(&crate::report::github::short(
+            &e.path().to_string(),
+            120,
+        ));
+        let inner = e.into_inner();
+        let why = match inner.classify() {
+            serde_json::error::Category::Data => {
+                let msg = inner.to_string();
+                // Our own messages say nothing of the input; serde's quote it.
+                if msg.starts_with("unknown severity") {
+                    "unknown severity (not error, warning or note)".to_string()
+                } else if msg.starts_with("missing field") {
+                    crate::report::github::log_text(&crate::report::github::short(&msg, 80))
+                } else {
+                    "a value of the wrong type".to_string()
+                }
+            }
+            serde_json::error::Category::Syntax | serde_json::error::Category::Eof => {
+                format!(
+                    "not JSON (line {}, column {})",
+                    inner.line(),
+                    inner.column()
+                )
+            }
+            serde_json::error::Category::Io => "unreadable".to_string(),
+        };
+        if at == "." || at.is_empty() {
+            anyhow!("not a shiplint JSON report: {why}")
+        } else {
+            anyhow!("not a shiplint JSON report: at {at}: {why}")
+        }
     })
 }
 

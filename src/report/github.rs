@@ -380,6 +380,106 @@ fn risk_reasons_markdown(outcome: &ScanOutcome) -> String {
     out
 }
 
+/// The rules that fire most (top `n`): level, rule, count, first place.
+pub fn top_rules_markdown(findings: &[Finding], n: usize) -> String {
+    let rules = super::rule_counts(findings);
+    if rules.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from("| Rule | Level | Count | First |\n|---|---|---:|---|\n");
+    for r in rules.iter().take(n) {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} |",
+            inert_cell(&r.rule),
+            r.level,
+            r.count,
+            inert_cell(&format!("{}:{}", r.first_path, r.first_line))
+        );
+    }
+    if rules.len() > n {
+        let _ = writeln!(out, "\n_and {} more rules._", rules.len() - n);
+    }
+    out.push('\n');
+    out
+}
+
+/// `Kind ns/name` of a finding's resource.
+pub fn resource_name(r: &crate::finding::ResourceRef) -> String {
+    let name = r.name.as_deref().unwrap_or("(unnamed)");
+    match &r.namespace {
+        Some(ns) => format!("{} {ns}/{name}", r.kind),
+        None => format!("{} {name}", r.kind),
+    }
+}
+
+/// The resources with most findings (top `n`), with their file.
+pub fn top_resources_markdown(findings: &[Finding], n: usize) -> String {
+    // (path, resource) → (errors, warnings, notes), first seen order kept for ties.
+    type Counts = (usize, usize, usize);
+    let mut by: Vec<((&str, String), Counts)> = Vec::new();
+    let mut index: std::collections::HashMap<(&str, String), usize> = Default::default();
+    for f in findings {
+        let Some(r) = &f.resource else { continue };
+        let key = (&*f.path, resource_name(r));
+        let i = *index.entry(key.clone()).or_insert_with(|| {
+            by.push((key, (0, 0, 0)));
+            by.len() - 1
+        });
+        let c = &mut by[i].1;
+        match f.severity {
+            Severity::Error => c.0 += 1,
+            Severity::Warning => c.1 += 1,
+            Severity::Note => c.2 += 1,
+        }
+    }
+    if by.is_empty() {
+        return String::new();
+    }
+    by.sort_by_key(|(_, (e, w, n))| std::cmp::Reverse((e + w + n, *e, *w)));
+    let mut out =
+        String::from("| Resource | File | Findings | Errors | Warnings | Notes |\n|---|---|---:|---:|---:|---:|\n");
+    for ((path, name), (e, w, nn)) in by.iter().take(n) {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {e} | {w} | {nn} |",
+            inert_cell(name),
+            inert_cell(path),
+            e + w + nn
+        );
+    }
+    if by.len() > n {
+        let _ = writeln!(out, "\n_and {} more resources._", by.len() - n);
+    }
+    out.push('\n');
+    out
+}
+
+/// A GitHub ```` ```suggestion ```` block replacing the commented line with
+/// `text` (whole lines). The fence is longer than any backtick run in the
+/// text, so the text cannot close it; text with control or format
+/// characters (other than line ends and tabs) gets no suggestion at all.
+pub fn suggestion_block(text: &str) -> Option<String> {
+    if text
+        .chars()
+        .any(|c| is_invisible(c) && !matches!(c, '\n' | '\r' | '\t'))
+    {
+        return None;
+    }
+    let body = text.replace("\r\n", "\n");
+    let body = body.strip_suffix('\n').unwrap_or(&body);
+    if body.contains('\r') {
+        return None;
+    }
+    let longest = body.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+    let fence = "`".repeat(longest.max(2) + 1);
+    Some(if body.is_empty() && text.is_empty() {
+        format!("{fence}suggestion\n{fence}\n")
+    } else {
+        format!("{fence}suggestion\n{body}\n{fence}\n")
+    })
+}
+
 /// At most `n` characters, with an ellipsis when cut.
 pub fn short(s: &str, n: usize) -> String {
     if s.chars().count() <= n {
@@ -495,6 +595,26 @@ pub fn outputs(outcome: &ScanOutcome, sarif_file: Option<&Path>) -> Vec<(&'stati
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn suggestion_fences_outlast_backtick_runs() {
+        assert_eq!(
+            suggestion_block("a: 1\n").unwrap(),
+            "```suggestion\na: 1\n```\n"
+        );
+        let hostile = "x: \"````\"\n```\n";
+        let block = suggestion_block(hostile).unwrap();
+        assert!(block.starts_with("`````suggestion\n"), "{block}");
+        assert!(block.ends_with("\n`````\n"), "{block}");
+        // A deletion is an empty block; CRLF lines become LF.
+        assert_eq!(suggestion_block("").unwrap(), "```suggestion\n```\n");
+        assert_eq!(
+            suggestion_block("a\r\nb\r\n").unwrap(),
+            "```suggestion\na\nb\n```\n"
+        );
+        assert!(suggestion_block("a\u{202E}b\n").is_none());
+        assert!(suggestion_block("a\rb\n").is_none());
+    }
     use crate::source::Span;
     use std::sync::Arc;
 

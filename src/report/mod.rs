@@ -2,6 +2,7 @@
 
 pub mod github;
 pub mod json;
+pub mod junit;
 pub mod sarif;
 pub mod text;
 
@@ -14,6 +15,8 @@ pub enum Format {
     Sarif,
     /// Workflow-command annotations, a job summary and step outputs.
     Github,
+    /// JUnit XML (GitLab, Jenkins, Azure DevOps test reports): a test case per file and rule.
+    Junit,
 }
 
 /// Counts of findings by severity: (errors, warnings, notes).
@@ -31,7 +34,7 @@ pub(crate) use crate::text::plural;
 
 /// One line of the per-rule summary: how often a rule fired, at its highest
 /// level, and where first.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RuleCount {
     pub rule: String,

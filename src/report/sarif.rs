@@ -171,7 +171,30 @@ fn result_json(f: &Finding, rule_index: Option<usize>) -> Value {
     if let Some(p) = &f.properties {
         r["properties"] = Value::Object((**p).clone());
     }
+    if let Some(fix) = &f.fix {
+        r["fixes"] = json!([fix_json(&f.path, fix)]);
+    }
     r
+}
+
+/// A `fix` object: the whole lines `line..=endLine` (from column 1 of
+/// `line` to column 1 of the line after) replaced by the fix's text.
+fn fix_json(path: &str, fix: &crate::finding::Fix) -> Value {
+    json!({
+        "description": {"text": fix.description},
+        "artifactChanges": [{
+            "artifactLocation": {"uri": path_uri(path), "uriBaseId": "%SRCROOT%"},
+            "replacements": [{
+                "deletedRegion": {
+                    "startLine": fix.line,
+                    "startColumn": 1,
+                    "endLine": fix.end_line + 1,
+                    "endColumn": 1,
+                },
+                "insertedContent": {"text": fix.text},
+            }],
+        }],
+    })
 }
 
 fn gzip_len(bytes: &[u8]) -> usize {
