@@ -246,6 +246,9 @@ pub fn settings_from(args: &ScanArgs, command: trust::Command) -> Result<Loaded>
         .merge_into(s.pack_options.entry("review".into()).or_default());
     s.max_file_size = args.max_file_size;
     s.follow_symlinks = args.follow_symlinks;
+    if args.chart_dir.is_some() {
+        s.render.stdin_chart_dir = args.chart_dir.clone();
+    }
     s.limits = crate::manifest::Limits {
         max_documents: args.max_documents as usize,
         max_alias_nodes: args.max_alias_nodes as usize,

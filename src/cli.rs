@@ -261,6 +261,10 @@ pub struct ScanArgs {
     #[arg(long, default_value_t = 10 * 1024 * 1024)]
     pub max_file_size: u64,
 
+    /// With `-`: the chart folder a `helm template` stream on stdin comes from; findings land on its templates and values (via `# Source:`).
+    #[arg(long, value_name = "DIR")]
+    pub chart_dir: Option<std::path::PathBuf>,
+
     /// Scan the targets of symbolic links met in walked folders (default: skip them with a note). Links that lead out of the scanned folder stay skipped.
     #[arg(long)]
     pub follow_symlinks: bool,

@@ -425,6 +425,15 @@ pub fn run(req: ScanRequest) -> Result<ScanOutcome> {
             req.revision_config,
         )?,
     };
+    let stdin = if found.inputs.iter().any(|i| matches!(i, Input::Stdin)) {
+        let mut s = String::new();
+        std::io::stdin()
+            .read_to_string(&mut s)
+            .context("reading stdin")?;
+        Some(s)
+    } else {
+        None
+    };
     // Helm charts in the tree: what they render to is scanned like any file,
     // and its findings are mapped back to the templates and values.
     let mut rendered = if settings.git_mode == GitMode::WorkingTree {
@@ -432,6 +441,14 @@ pub fn run(req: ScanRequest) -> Result<ScanOutcome> {
     } else {
         crate::render::Rendered::default()
     };
+    // `helm template … | shiplint scan -`: the stream's `# Source:` lines
+    // name the templates its documents came from.
+    if let Some(docs) = stdin.as_deref().and_then(|t| {
+        crate::render::helm::stdin_stream(t, settings.render.stdin_chart_dir.as_deref(), &req.base)
+    }) {
+        found.inputs.retain(|i| !matches!(i, Input::Stdin));
+        rendered.docs.extend(docs);
+    }
     let mut origins: Vec<Option<std::sync::Arc<crate::render::Origin>>> =
         vec![None; found.inputs.len()];
     // Each rendered document has a path of its own while the packs run
@@ -472,15 +489,6 @@ pub fn run(req: ScanRequest) -> Result<ScanOutcome> {
     }
     let mut notes = std::mem::take(&mut found.notes);
     notes.extend(std::mem::take(&mut rendered.notes));
-    let stdin = if found.inputs.iter().any(|i| matches!(i, Input::Stdin)) {
-        let mut s = String::new();
-        std::io::stdin()
-            .read_to_string(&mut s)
-            .context("reading stdin")?;
-        Some(s)
-    } else {
-        None
-    };
 
     let reports =
         |path: &str| req.shard.is_none_or(|s| s.contains(path)) && !context.contains(path);

@@ -103,6 +103,10 @@ pub struct RenderOptions {
     pub kube_version: Option<String>,
     /// Seconds one `helm template` may take.
     pub timeout_seconds: u64,
+    /// `scan - --chart-dir DIR`: the chart a `helm template` stream on
+    /// stdin was rendered from (a flag, never read from the config file).
+    #[serde(skip)]
+    pub stdin_chart_dir: Option<PathBuf>,
 }
 
 impl Default for RenderOptions {
@@ -114,6 +118,7 @@ impl Default for RenderOptions {
             namespace: None,
             kube_version: None,
             timeout_seconds: 60,
+            stdin_chart_dir: None,
         }
     }
 }

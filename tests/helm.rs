@@ -274,3 +274,39 @@ fn render_config() {
         "{stderr}"
     );
 }
+
+/// `helm template … | shiplint scan - --chart-dir DIR`: the stream's
+/// `# Source:` lines map findings to the chart's templates and values
+/// (no Helm needed here: the stream is the one Helm prints for `web`).
+#[test]
+fn a_stream_on_stdin_maps_through_source_lines() {
+    let stream = "---\n# Source: web/templates/deployment.yaml\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: release-web\nspec:\n  replicas: 2\n  selector:\n    matchLabels:\n      app: release-web\n  template:\n    metadata:\n      labels:\n        app: release-web\n    spec:\n      containers:\n        - name: web\n          image: \"nginx:latest\"\n          ports:\n            - name: http\n              containerPort: \"8080\"\n---\n# Source: evil/../../../etc/passwd\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n  namespace: a\ndata:\n  port: 8080\n";
+    let mut c = common::shiplint(DIR);
+    c.args([
+        "scan",
+        "--no-config",
+        "-f",
+        "json",
+        "--fail-on",
+        "never",
+        "--chart-dir",
+        "web",
+        "-",
+    ])
+    .write_stdin(stream);
+    let (code, v, stderr) = json_run(&mut c);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        at(&v, "practices/image-latest-tag"),
+        one("web/values.yaml", 5),
+        "{v:#}"
+    );
+    let schema = at(&v, "schema/invalid");
+    assert!(
+        schema.contains(&("web/templates/deployment.yaml".to_string(), 22)),
+        "{v:#}"
+    );
+    // A `# Source:` that leads out of the chart is never read: the finding
+    // stays on the stream.
+    assert!(schema.contains(&("<stdin>".to_string(), 1)), "{v:#}");
+}

@@ -297,6 +297,68 @@ fn render_chart(helm: &Path, chart: &Chart, opts: &RenderOptions, root: &Path) -
     out
 }
 
+/// A `helm template` stream read from stdin (`helm template … | shiplint
+/// scan -`): its documents, mapped through `# Source:` to the chart in
+/// `chart_dir` (else to the folder named like the chart, under `base`).
+/// `None` when the stream has no `# Source:` markers.
+pub fn stdin_stream(text: &str, chart_dir: Option<&Path>, base: &Path) -> Option<Vec<RenderedDoc>> {
+    let docs = split_stream(text);
+    if docs.is_empty() {
+        return None;
+    }
+    let mut out = Vec::new();
+    let mut values_by_chart: std::collections::HashMap<String, Arc<Vec<ValuesFile>>> =
+        Default::default();
+    for (source, body) in docs {
+        let name = source.split('/').next().unwrap_or_default();
+        let rel = source.split_once('/').map_or("", |(_, r)| r);
+        let dir = match chart_dir {
+            Some(d) => d.to_path_buf(),
+            None => base.join(name),
+        };
+        let display = crate::discover::display_path(&dir, base);
+        let display = if display.is_empty() {
+            ".".to_string()
+        } else {
+            display
+        };
+        // Paths come from the stream: never outside the chart.
+        let safe = !rel.is_empty()
+            && Path::new(rel)
+                .components()
+                .all(|c| matches!(c, std::path::Component::Normal(_)));
+        let template_text: Arc<str> = safe
+            .then(|| read_text(&dir.join(rel)))
+            .flatten()
+            .unwrap_or_default()
+            .into();
+        let values = values_by_chart
+            .entry(display.clone())
+            .or_insert_with(|| {
+                Arc::new(vec![ValuesFile {
+                    display: join_display(&display, "values.yaml"),
+                    text: read_text(&dir.join("values.yaml")).unwrap_or_default(),
+                }])
+            })
+            .clone();
+        out.push(RenderedDoc {
+            text: body,
+            origin: Arc::new(Origin {
+                chart: display.clone(),
+                values_label: "stdin".into(),
+                template: if safe {
+                    join_display(&display, rel)
+                } else {
+                    "<stdin>".into()
+                },
+                template_text,
+                values,
+            }),
+        });
+    }
+    Some(out)
+}
+
 /// `# Source: CHART/templates/x.yaml` → the template's display path.
 pub fn source_path(chart_display: &str, source: &str) -> String {
     let rel = source.split_once('/').map_or(source, |(_, r)| r);
