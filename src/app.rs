@@ -24,6 +24,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Scan(args) => scan_command(*args),
         Command::Review(args) => review_command(*args),
         Command::Baseline(args) => baseline_command(*args),
+        Command::Render(args) => render_command(*args),
         Command::Comment(args) => comment_command(*args),
         Command::Cleanup(args) => cleanup_command(*args),
         Command::InstallHook { force } => {
@@ -294,6 +295,28 @@ fn add_trust_findings(outcome: &mut ScanOutcome, loaded: Loaded, settings: &Sett
         outcome.rules.push(crate::config_rules::pr_change());
         scan::finalize(&mut outcome.findings, settings);
     }
+}
+
+fn render_command(args: ScanArgs) -> Result<i32> {
+    let settings = settings_from(&args, trust::Command::Scan)?.settings;
+    let base = std::env::current_dir().context("reading the current directory")?;
+    let (stream, errors, notes) =
+        crate::render::helm::render_stream(&args.paths, &settings, &base)?;
+    write_stdout(&stream)?;
+    print_notes(&notes);
+    for f in &errors {
+        eprintln!(
+            "error: {}:{}: {}",
+            f.path,
+            f.span.line,
+            report::github::log_text(&f.message)
+        );
+    }
+    Ok(if errors.is_empty() {
+        EXIT_CLEAN
+    } else {
+        EXIT_FINDINGS
+    })
 }
 
 fn baseline_command(mut args: BaselineArgs) -> Result<i32> {

@@ -24,6 +24,9 @@ pub enum Command {
     Scan(Box<ScanArgs>),
     /// LLM review of a PR's diff with a 1–5 risk score (the `review` pack alone).
     Review(Box<ReviewArgs>),
+    /// Print what the charts under PATH render to (`helm template`, default
+    /// and CI values) as a YAML stream with `# Source:` comments.
+    Render(Box<ScanArgs>),
     /// List every rule: id, default severity, one line.
     Rules {
         /// Only this pack's rules.

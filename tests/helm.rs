@@ -310,3 +310,37 @@ fn a_stream_on_stdin_maps_through_source_lines() {
     // stays on the stream.
     assert!(schema.contains(&("<stdin>".to_string(), 1)), "{v:#}");
 }
+
+/// `shiplint render PATH`: the rendered stream with `# Source:` comments
+/// (and `# Values:` for a values file's run); a chart that fails is named on
+/// stderr and the exit code is 1.
+#[test]
+fn render_prints_the_stream() {
+    let Some(h) = helm() else { return };
+    let out = common::shiplint(DIR)
+        .env("SHIPLINT_HELM", &h)
+        .args(["render", "--no-config", "web"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.starts_with("---\n# Source: web/templates/deployment.yaml\napiVersion: apps/v1\n"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("# Source: web/templates/service.yaml\n"));
+    assert!(stdout.contains("# Values: ci/pinned-values.yaml\n"));
+    assert!(stdout.contains("image: \"nginx:1.27.3\""));
+    let out = common::shiplint(DIR)
+        .env("SHIPLINT_HELM", &h)
+        .args(["render", "--no-config", "broken"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("broken/templates/configmap.yaml:6")
+            && stderr.contains("owner is required"),
+        "{stderr}"
+    );
+}

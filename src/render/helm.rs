@@ -297,6 +297,44 @@ fn render_chart(helm: &Path, chart: &Chart, opts: &RenderOptions, root: &Path) -
     out
 }
 
+/// `shiplint render PATH…`: what the charts under the paths render to, as
+/// one YAML stream with `# Source:` comments (and `# Values:` for a values
+/// file's run), with the `render/error` findings and notes of the run.
+pub fn render_stream(
+    paths: &[String],
+    settings: &Settings,
+    base: &Path,
+) -> Result<(String, Vec<Finding>, Vec<String>)> {
+    let found =
+        crate::discover::discover(paths, base, &settings.exclude, settings.follow_symlinks)?;
+    if charts(&found.inputs).is_empty() {
+        bail!(
+            "no chart (a folder with Chart.yaml) under {}",
+            paths.join(", ")
+        );
+    }
+    if find_helm().is_none() {
+        bail!("no helm on PATH: charts cannot be rendered (SHIPLINT_HELM names one)");
+    }
+    let r = render_all(&found.inputs, settings, base);
+    let mut out = String::new();
+    for d in &r.docs {
+        out.push_str("---\n# Source: ");
+        out.push_str(&d.origin.template);
+        out.push('\n');
+        if d.origin.values_label != "values.yaml" {
+            out.push_str("# Values: ");
+            out.push_str(&d.origin.values_label);
+            out.push('\n');
+        }
+        out.push_str(&d.text);
+        if !d.text.ends_with('\n') {
+            out.push('\n');
+        }
+    }
+    Ok((out, r.findings, r.notes))
+}
+
 /// A `helm template` stream read from stdin (`helm template … | shiplint
 /// scan -`): its documents, mapped through `# Source:` to the chart in
 /// `chart_dir` (else to the folder named like the chart, under `base`).
