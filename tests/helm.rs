@@ -344,3 +344,80 @@ fn render_prints_the_stream() {
         "{stderr}"
     );
 }
+
+/// A stand-in `helm` (a shell script) for what the real one cannot show.
+fn fake_helm(dir: &Path, body: &str) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let p = dir.join("helm");
+    std::fs::write(&p, format!("#!/bin/sh\n{body}\n")).unwrap();
+    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    p
+}
+
+/// A tree with one copy of the `web` chart (and `.shiplint.yaml`).
+fn web_tree(config: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let chart = dir.path().join("web");
+    std::fs::create_dir_all(chart.join("templates")).unwrap();
+    for f in ["Chart.yaml", "values.yaml", "templates/deployment.yaml"] {
+        std::fs::copy(Path::new(DIR).join("web").join(f), chart.join(f)).unwrap();
+    }
+    std::fs::write(dir.path().join(".shiplint.yaml"), config).unwrap();
+    dir
+}
+
+/// Helm runs with a timeout and without the caller's environment (no
+/// proxy, no token reaches it).
+#[test]
+fn helm_runs_with_a_timeout_and_a_clean_environment() {
+    let tools = tempfile::tempdir().unwrap();
+    let dir = web_tree("render:\n  timeout-seconds: 1\n");
+    let slow = fake_helm(tools.path(), "sleep 20");
+    let started = std::time::Instant::now();
+    let (code, v, stderr) = scan_in(dir.path(), Some(&slow), &["."]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(started.elapsed().as_secs() < 15);
+    assert_eq!(at(&v, "render/error"), one("web/Chart.yaml", 1), "{v:#}");
+    assert!(
+        findings(&v)[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("did not finish within 1 s"),
+        "{v:#}"
+    );
+    // The environment helm sees, printed as its error.
+    let env = fake_helm(tools.path(), "env | sort | tr '\\n' ' ' >&2; exit 1");
+    let mut c = common::shiplint(dir.path());
+    c.env("SHIPLINT_HELM", &env)
+        .env("HTTPS_PROXY", "http://proxy.invalid:3128")
+        .env("GITHUB_TOKEN", "ghp_notarealtoken")
+        .args(["scan", "-f", "json", "--fail-on", "never", "."]);
+    let (code, v, stderr) = json_run(&mut c);
+    assert_eq!(code, 0, "{stderr}");
+    let msg = findings(&v)[0]["message"].as_str().unwrap().to_string();
+    assert!(msg.contains("HOME="), "{msg}");
+    assert!(
+        !msg.contains("PROXY") && !msg.contains("GITHUB_TOKEN"),
+        "{msg}"
+    );
+}
+
+/// A chart with a symbolic link that leads out of it is not handed to Helm.
+#[test]
+fn a_link_out_of_the_chart_is_not_rendered() {
+    let tools = tempfile::tempdir().unwrap();
+    let dir = web_tree("{}\n");
+    std::os::unix::fs::symlink("/etc/hostname", dir.path().join("web/templates/host.yaml"))
+        .unwrap();
+    let marker = dir.path().join("ran");
+    let helm = fake_helm(tools.path(), &format!("touch {}; exit 1", marker.display()));
+    let (code, v, stderr) = scan_in(dir.path(), Some(&helm), &["."]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(!marker.exists(), "helm ran");
+    assert!(
+        v["notes"]
+            .to_string()
+            .contains("chart not rendered: web: a symbolic link leads out of the chart"),
+        "{v:#}"
+    );
+}

@@ -286,9 +286,18 @@ fn render_chart(helm: &Path, chart: &Chart, opts: &RenderOptions, root: &Path) -
                     });
                 }
             }
-            Err(e) => out
-                .findings
-                .push(error_finding(chart, &label, &format!("{e:#}"))),
+            Err(e) => {
+                let msg = format!("{e:#}");
+                if msg.contains("missing in charts/ directory") {
+                    // Rendering never fetches: a dependency must be vendored.
+                    out.notes.push(format!(
+                        "chart not rendered: {} has dependencies that are not vendored in its charts/ folder (no network while rendering: run `helm dependency build` and commit charts/)",
+                        chart.display
+                    ));
+                    return out;
+                }
+                out.findings.push(error_finding(chart, &label, &msg))
+            }
         }
     }
     if ok {
@@ -469,6 +478,8 @@ fn run_template(
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
+    // Its own process group, so that a timeout stops what it started too.
+    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
     let mut child = cmd.spawn().context("running helm")?;
     let stdout = child.stdout.take();
     let stderr = child.stderr.take();
@@ -492,6 +503,11 @@ fn run_template(
             break Some(s);
         }
         if Instant::now() >= deadline {
+            let _ = Command::new("kill")
+                .args(["-KILL", "--", &format!("-{}", child.id())])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status();
             let _ = child.kill();
             let _ = child.wait();
             break None;
