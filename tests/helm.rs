@@ -421,3 +421,24 @@ fn a_link_out_of_the_chart_is_not_rendered() {
         "{v:#}"
     );
 }
+
+/// A `# Source:` stream on stdin whose chart is not in the tree (and no
+/// `--chart-dir`) is read as a plain stream: findings stay on its lines.
+#[test]
+fn a_stream_without_its_chart_stays_on_stdin() {
+    let stream = "---\n# Source: elsewhere/templates/cm.yaml\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n  namespace: a\ndata:\n  port: 8080\n";
+    let mut c = common::shiplint(DIR);
+    c.args([
+        "scan",
+        "--no-config",
+        "-f",
+        "json",
+        "--fail-on",
+        "never",
+        "-",
+    ])
+    .write_stdin(stream);
+    let (code, v, stderr) = json_run(&mut c);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(at(&v, "schema/invalid"), one("<stdin>", 9), "{v:#}");
+}

@@ -350,7 +350,11 @@ pub fn render_stream(
 /// `None` when the stream has no `# Source:` markers.
 pub fn stdin_stream(text: &str, chart_dir: Option<&Path>, base: &Path) -> Option<Vec<RenderedDoc>> {
     let docs = split_stream(text);
-    if docs.is_empty() {
+    // Without --chart-dir, only when the chart is where the stream names it
+    // (a folder named like the chart, with Chart.yaml); else stdin is read
+    // as a plain stream.
+    let first = docs.first()?.0.split('/').next().unwrap_or_default();
+    if chart_dir.is_none() && (first.is_empty() || !base.join(first).join("Chart.yaml").is_file()) {
         return None;
     }
     let mut out = Vec::new();
