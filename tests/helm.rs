@@ -442,3 +442,33 @@ fn a_stream_without_its_chart_stays_on_stdin() {
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(at(&v, "schema/invalid"), one("<stdin>", 9), "{v:#}");
 }
+
+/// A value that only a `ci/*-values.yaml` sets lands on that file's line,
+/// and the finding names the values it was rendered with.
+#[test]
+fn a_ci_values_file_is_rendered_and_named() {
+    let Some(h) = helm() else { return };
+    let dir = web_tree("{}\n");
+    let chart = dir.path().join("web");
+    std::fs::write(
+        chart.join("values.yaml"),
+        "replicaCount: 2\nimage:\n  repository: nginx\n  tag: \"1.27.3\"\n",
+    )
+    .unwrap();
+    std::fs::create_dir_all(chart.join("ci")).unwrap();
+    std::fs::write(chart.join("ci/edge-values.yaml"), "image:\n  tag: latest\n").unwrap();
+    let (code, v, stderr) = scan_in(dir.path(), Some(&h), &["."]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        at(&v, "practices/image-latest-tag"),
+        one("web/ci/edge-values.yaml", 2),
+        "{v:#}"
+    );
+    let f = findings(&v)
+        .iter()
+        .find(|f| f["rule"] == "practices/image-latest-tag")
+        .unwrap();
+    assert_eq!(f["properties"]["rendered"]["values"], "ci/edge-values.yaml");
+    // The same problem in both runs is one finding.
+    assert_eq!(at(&v, "schema/invalid").len(), 1, "{v:#}");
+}
