@@ -215,7 +215,10 @@ fn scan_one(
             return r;
         }
     };
-    let parsed = if has_manifest_extension(&file.path) {
+    let parsed = if origin.is_some() {
+        // Rendered by Helm: YAML, even where it holds `{{ }}` (alert rules).
+        Some(manifest::parse_file(&file, ctx.settings.limits))
+    } else if has_manifest_extension(&file.path) {
         let parsed = manifest::parse_unless_template(&file, ctx.settings.limits);
         if parsed.is_none() {
             r.kind = FileKind::Template;

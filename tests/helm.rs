@@ -95,9 +95,31 @@ fn default_latest_tag_lands_on_the_values_line() {
 fn string_container_port_lands_on_the_template_line() {
     let Some(h) = helm() else { return };
     let v = scan(Some(&h), &["web"]);
+    let mut invalid = at(&v, "schema/invalid");
+    invalid.sort();
     assert_eq!(
-        at(&v, "schema/invalid"),
-        one("web/templates/deployment.yaml", 22),
+        invalid,
+        vec![
+            // templates/alerts.yaml: `port: {{ .Values.service.port }}`
+            // renders a number into a ConfigMap's data: the values line.
+            ("web/templates/deployment.yaml".to_string(), 22),
+            ("web/values.yaml".to_string(), 8),
+        ],
+        "{v:#}"
+    );
+}
+
+/// A rendered document that holds `{{ }}` (an alert rule's
+/// `{{ $labels.pod }}`) is YAML: it is parsed and checked, not skipped.
+#[test]
+fn rendered_braces_are_checked() {
+    let Some(h) = helm() else { return };
+    let v = scan(Some(&h), &["web"]);
+    assert!(
+        findings(&v).iter().any(|f| f["message"]
+            .as_str()
+            .unwrap()
+            .contains("ConfigMap/release-alerts")),
         "{v:#}"
     );
 }
@@ -325,9 +347,10 @@ fn render_prints_the_stream() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{stdout}");
     assert!(
-        stdout.starts_with("---\n# Source: web/templates/deployment.yaml\napiVersion: apps/v1\n"),
+        stdout.starts_with("---\n# Source: web/templates/alerts.yaml\napiVersion: v1\n"),
         "{stdout}"
     );
+    assert!(stdout.contains("# Source: web/templates/deployment.yaml\napiVersion: apps/v1\n"));
     assert!(stdout.contains("# Source: web/templates/service.yaml\n"));
     assert!(stdout.contains("# Values: ci/pinned-values.yaml\n"));
     assert!(stdout.contains("image: \"nginx:1.27.3\""));

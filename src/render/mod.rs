@@ -122,7 +122,10 @@ impl Rendered {
                 path.strip_prefix(c.as_str())
                     .and_then(|r| r.strip_prefix('/'))
             };
-            rest.is_some_and(|r| r.starts_with("templates/"))
+            // Its own templates and its subcharts' (`charts/sub/templates/`).
+            rest.is_some_and(|r| {
+                r.starts_with("templates/") || r.starts_with("charts/") && r.contains("/templates/")
+            })
         })
     }
 }
