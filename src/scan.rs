@@ -442,7 +442,16 @@ pub fn run(req: ScanRequest) -> Result<ScanOutcome> {
     let mut rendered = if settings.git_mode == GitMode::WorkingTree {
         crate::render::helm::render_all(&found.inputs, settings, &req.base)
     } else {
-        crate::render::Rendered::default()
+        let mut r = crate::render::Rendered::default();
+        if found.inputs.iter().any(|i| {
+            let p = input_path(i);
+            p == "Chart.yaml" || p.ends_with("/Chart.yaml")
+        }) {
+            r.notes.push(
+                "charts not rendered in git modes (--staged, --diff-base, --history): their templates are read line by line for deprecated APIs".into(),
+            );
+        }
+        r
     };
     // `helm template … | shiplint scan -`: the stream's `# Source:` lines
     // name the templates its documents came from.

@@ -495,3 +495,20 @@ fn a_ci_values_file_is_rendered_and_named() {
     // The same problem in both runs is one finding.
     assert_eq!(at(&v, "schema/invalid").len(), 1, "{v:#}");
 }
+
+/// Git modes read blobs, not a working tree Helm could render: a note says
+/// the charts were not rendered.
+#[test]
+fn git_modes_say_charts_are_not_rendered() {
+    let dir = web_tree("{}\n");
+    common::git(dir.path(), &["init", "-q"]);
+    common::git(dir.path(), &["add", "-A"]);
+    let (code, v, stderr) = scan_in(dir.path(), None, &["--staged", "."]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        v["notes"]
+            .to_string()
+            .contains("charts not rendered in git modes"),
+        "{v:#}"
+    );
+}

@@ -531,8 +531,11 @@ fn run_template(
     }
     if !status.success() {
         let msg = String::from_utf8_lossy(&err);
-        let msg = msg.trim();
-        bail!("{}", msg.strip_prefix("Error: ").unwrap_or(msg));
+        // Helm's own `Error: …` (after any warnings it printed first).
+        let msg = msg
+            .find("Error: ")
+            .map_or(msg.trim(), |i| msg[i + "Error: ".len()..].trim());
+        bail!("{msg}");
     }
     Ok(String::from_utf8_lossy(&out).into_owned())
 }
