@@ -545,7 +545,7 @@ fn run_template(
 fn error_finding(chart: &Chart, values: &str, message: &str) -> Finding {
     let named = message.find("templates/").and_then(|i| {
         let start = message[..i]
-            .rfind(|c: char| c.is_whitespace() || c == '"' || c == '(')
+            .rfind(|c: char| c.is_ascii_whitespace() || c == '"' || c == '(')
             .map_or(0, |s| s + 1);
         let rest = &message[start..];
         let mut parts = rest.split(':');
@@ -695,5 +695,29 @@ mod tests {
             source_path("charts/web", &docs[1].0),
             "charts/web/templates/c.yaml"
         );
+    }
+}
+
+#[cfg(test)]
+mod error_tests {
+    use super::*;
+
+    /// Helm's message is text from the chart: odd characters never panic.
+    #[test]
+    fn odd_messages_make_a_finding() {
+        let chart = Chart {
+            dir: std::env::temp_dir().join("no-such-chart-dir"),
+            display: "c".into(),
+        };
+        for m in [
+            "\u{3000}templates/x.yaml:1:1",
+            "templates/",
+            "é(templates/\u{2028}:9",
+            "at '/a/b",
+            "",
+        ] {
+            let f = error_finding(&chart, "values.yaml", m);
+            assert_eq!(&*f.path, "c/Chart.yaml");
+        }
     }
 }
