@@ -153,6 +153,21 @@ pub fn inert_message(text: &str, max: usize) -> String {
 /// them: the template line that emits the key, or the values line of a
 /// plain `{{ .Values.x.y }}`; the template's first line when neither is found.
 pub fn map_back(findings: &mut [Finding], rendered: &str, origin: &Origin) {
+    if findings.is_empty() {
+        return;
+    }
+    // Each values file parsed once per document, not once per finding.
+    let parsed: Vec<Option<yaml::Node>> = origin
+        .values
+        .iter()
+        .map(|v| {
+            yaml::parse_stream(&v.text, Limits::default())
+                .documents
+                .into_iter()
+                .next()
+                .map(|d| d.root)
+        })
+        .collect();
     let rendered_lines: Vec<&str> = rendered.split('\n').collect();
     let template_lines: Vec<&str> = origin.template_text.split('\n').collect();
     let template_path: Arc<str> = origin.template.as_str().into();
@@ -162,7 +177,7 @@ pub fn map_back(findings: &mut [Finding], rendered: &str, origin: &Origin) {
             .copied()
             .unwrap_or("");
         let (path, line, text) = match locate(&rendered_lines, f.span.line, &template_lines) {
-            Some(t) => match values_origin(template_lines[t], raw, &origin.values) {
+            Some(t) => match values_origin(template_lines[t], raw, &origin.values, &parsed) {
                 Some((path, line, text)) => (Arc::from(path), line, text),
                 None => (template_path.clone(), t + 1, template_lines[t].to_string()),
             },
@@ -313,6 +328,7 @@ fn values_origin(
     template_line: &str,
     rendered_line: &str,
     values: &[ValuesFile],
+    parsed: &[Option<yaml::Node>],
 ) -> Option<(String, usize, String)> {
     let value_part = template_line
         .split_once(':')
@@ -325,9 +341,8 @@ fn values_origin(
     let rendered_value = key_value(rendered_line).map_or(rendered_line.trim(), |(_, v)| v);
     let mut best = None;
     for r in &refs {
-        for vf in values.iter().rev() {
-            let stream = yaml::parse_stream(&vf.text, Limits::default());
-            let Some(node) = stream.documents.first().and_then(|d| d.root.path(r)) else {
+        for (vf, root) in values.iter().zip(parsed).rev() {
+            let Some(node) = root.as_ref().and_then(|root| root.path(r)) else {
                 continue;
             };
             let shown = node
