@@ -24,6 +24,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Scan(args) => scan_command(*args),
         Command::Review(args) => review_command(*args),
         Command::Baseline(args) => baseline_command(*args),
+        Command::Render(args) => render_command(*args),
         Command::Comment(args) => comment_command(*args),
         Command::Cleanup(args) => cleanup_command(*args),
         Command::Fix(args) => fix_command(*args),
@@ -247,6 +248,9 @@ pub fn settings_from(args: &ScanArgs, command: trust::Command) -> Result<Loaded>
         .merge_into(s.pack_options.entry("review".into()).or_default());
     s.max_file_size = args.max_file_size;
     s.follow_symlinks = args.follow_symlinks;
+    if args.chart_dir.is_some() {
+        s.render.stdin_chart_dir = args.chart_dir.clone();
+    }
     s.limits = crate::manifest::Limits {
         max_documents: args.max_documents as usize,
         max_alias_nodes: args.max_alias_nodes as usize,
@@ -292,6 +296,28 @@ fn add_trust_findings(outcome: &mut ScanOutcome, loaded: Loaded, settings: &Sett
         outcome.rules.push(crate::config_rules::pr_change());
         scan::finalize(&mut outcome.findings, settings);
     }
+}
+
+fn render_command(args: ScanArgs) -> Result<i32> {
+    let settings = settings_from(&args, trust::Command::Scan)?.settings;
+    let base = std::env::current_dir().context("reading the current directory")?;
+    let (stream, errors, notes) =
+        crate::render::helm::render_stream(&args.paths, &settings, &base)?;
+    write_stdout(&stream)?;
+    print_notes(&notes);
+    for f in &errors {
+        eprintln!(
+            "error: {}:{}: {}",
+            f.path,
+            f.span.line,
+            report::github::log_text(&f.message)
+        );
+    }
+    Ok(if errors.is_empty() {
+        EXIT_CLEAN
+    } else {
+        EXIT_FINDINGS
+    })
 }
 
 fn baseline_command(mut args: BaselineArgs) -> Result<i32> {

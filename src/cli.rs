@@ -24,6 +24,9 @@ pub enum Command {
     Scan(Box<ScanArgs>),
     /// LLM review of a PR's diff with a 1–5 risk score (the `review` pack alone).
     Review(Box<ReviewArgs>),
+    /// Print what the charts under PATH render to (`helm template`, default
+    /// and CI values) as a YAML stream with `# Source:` comments.
+    Render(Box<ScanArgs>),
     /// List every rule: id, default severity, one line.
     Rules {
         /// Only this pack's rules.
@@ -277,6 +280,10 @@ pub struct ScanArgs {
     /// Files larger than this many bytes are skipped with a note.
     #[arg(long, default_value_t = 10 * 1024 * 1024)]
     pub max_file_size: u64,
+
+    /// With `-`: the chart folder a `helm template` stream on stdin comes from; findings land on its templates and values (via `# Source:`).
+    #[arg(long, value_name = "DIR")]
+    pub chart_dir: Option<std::path::PathBuf>,
 
     /// Scan the targets of symbolic links met in walked folders (default: skip them with a note). Links that lead out of the scanned folder stay skipped.
     #[arg(long)]

@@ -51,6 +51,8 @@ pub struct ConfigFile {
     /// Accepted risks: findings of these rules on these resources/containers.
     #[serde(default)]
     pub exemptions: Vec<crate::exempt::Exemption>,
+    /// How Helm charts are rendered (`render:`).
+    pub render: Option<crate::settings::RenderOptions>,
     /// Options read by individual packs (`practices:`, `secrets:`, `review:` …).
     #[serde(flatten)]
     pub pack_options: BTreeMap<String, serde_json::Value>,
@@ -153,6 +155,10 @@ impl ConfigFile {
             e.line = line_of(&format!("/exemptions/{i}"));
         }
         cfg.check(&line_of)?;
+        if let Some(r) = &cfg.render {
+            r.validate()
+                .map_err(|e| anyhow::anyhow!("line {}: {e}", line_of("/render")))?;
+        }
         Ok(cfg)
     }
 
@@ -294,6 +300,7 @@ pub const TOP_LEVEL_KEYS: &[&str] = &[
     "fail-on",
     "schema",
     "exemptions",
+    "render",
 ];
 
 /// The JSON pointer of a serde path (for the line of a config error).
@@ -389,6 +396,9 @@ impl Settings {
         self.crd_dirs.extend(cfg.schema.crd_dirs);
         self.pack_options.extend(cfg.pack_options);
         self.exemptions.extend(cfg.exemptions);
+        if let Some(r) = cfg.render {
+            self.render = r;
+        }
         Ok(())
     }
 

@@ -20,6 +20,7 @@ pub mod kustomize;
 pub mod locate;
 pub mod manifest;
 pub mod packs;
+pub mod render;
 pub mod report;
 pub mod risk;
 pub mod scan;

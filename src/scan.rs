@@ -169,6 +169,7 @@ fn scan_one(
     stdin: Option<&String>,
     reports: bool,
     levels: &Levels,
+    origin: Option<&crate::render::Origin>,
 ) -> FileResult {
     let mut r = FileResult {
         findings: Vec::new(),
@@ -214,7 +215,10 @@ fn scan_one(
             return r;
         }
     };
-    let parsed = if has_manifest_extension(&file.path) {
+    let parsed = if origin.is_some() {
+        // Rendered by Helm: YAML, even where it holds `{{ }}` (alert rules).
+        Some(manifest::parse_file(&file, ctx.settings.limits))
+    } else if has_manifest_extension(&file.path) {
         let parsed = manifest::parse_unless_template(&file, ctx.settings.limits);
         if parsed.is_none() {
             r.kind = FileKind::Template;
@@ -308,6 +312,12 @@ fn scan_one(
     // findings it will report, each in its compact form.
     r.findings
         .retain(|f| !suppress::suppressed_by_annotation(f, &r.doc_ignores));
+    if let Some(origin) = origin {
+        // A rendered document: its findings belong to the template (or the
+        // values line) that produced them; its lines are not the file's.
+        crate::render::map_back(&mut r.findings, &file.text, origin);
+        r.doc_ignores.clear();
+    }
     levels.apply(&mut r.findings, ctx.settings);
     if !matches!(ctx.settings.git_mode, GitMode::History { .. }) {
         // The history walk still needs each finding's key.
@@ -402,7 +412,7 @@ pub fn run(req: ScanRequest) -> Result<ScanOutcome> {
         .into_iter()
         .filter(|p| settings.pack_enabled(p.name()))
         .collect();
-    let found = match &settings.git_mode {
+    let mut found = match &settings.git_mode {
         GitMode::WorkingTree => discover::discover(
             &req.paths,
             &req.base,
@@ -418,6 +428,56 @@ pub fn run(req: ScanRequest) -> Result<ScanOutcome> {
             req.revision_config,
         )?,
     };
+    let stdin = if found.inputs.iter().any(|i| matches!(i, Input::Stdin)) {
+        let mut s = String::new();
+        std::io::stdin()
+            .read_to_string(&mut s)
+            .context("reading stdin")?;
+        Some(s)
+    } else {
+        None
+    };
+    // Helm charts in the tree: what they render to is scanned like any file,
+    // and its findings are mapped back to the templates and values.
+    let mut rendered = if settings.git_mode == GitMode::WorkingTree {
+        crate::render::helm::render_all(&found.inputs, settings, &req.base)
+    } else {
+        let mut r = crate::render::Rendered::default();
+        if found.inputs.iter().any(|i| {
+            let p = input_path(i);
+            p == "Chart.yaml" || p.ends_with("/Chart.yaml")
+        }) {
+            r.notes.push(
+                "charts not rendered in git modes (--staged, --diff-base, --history): their templates are read line by line for deprecated APIs".into(),
+            );
+        }
+        r
+    };
+    // `helm template … | shiplint scan -`: the stream's `# Source:` lines
+    // name the templates its documents came from.
+    if let Some(docs) = stdin.as_deref().and_then(|t| {
+        crate::render::helm::stdin_stream(t, settings.render.stdin_chart_dir.as_deref(), &req.base)
+    }) {
+        found.inputs.retain(|i| !matches!(i, Input::Stdin));
+        rendered.docs.extend(docs);
+    }
+    let mut origins: Vec<Option<std::sync::Arc<crate::render::Origin>>> =
+        vec![None; found.inputs.len()];
+    // Each rendered document has a path of its own while the packs run
+    // (cross-object findings name it); findings leave with the template's.
+    let mut rendered_paths: HashMap<String, usize> = HashMap::new();
+    for (n, doc) in std::mem::take(&mut rendered.docs).into_iter().enumerate() {
+        let display = format!("{}#rendered-{n}.yaml", doc.origin.template);
+        rendered_paths.insert(display.clone(), found.inputs.len());
+        found.inputs.push(Input::Blob {
+            display,
+            text: doc.text.into(),
+            lines: None,
+            properties: Default::default(),
+            context: false,
+        });
+        origins.push(Some(doc.origin));
+    }
     // Git modes: the rest of the tree, read for run-wide facts only.
     let context: HashSet<&str> = found
         .inputs
@@ -439,16 +499,8 @@ pub fn run(req: ScanRequest) -> Result<ScanOutcome> {
         p.prepare(&ctx)
             .with_context(|| format!("preparing the {} pack", p.name()))?;
     }
-    let mut notes = found.notes;
-    let stdin = if found.inputs.iter().any(|i| matches!(i, Input::Stdin)) {
-        let mut s = String::new();
-        std::io::stdin()
-            .read_to_string(&mut s)
-            .context("reading stdin")?;
-        Some(s)
-    } else {
-        None
-    };
+    let mut notes = std::mem::take(&mut found.notes);
+    notes.extend(std::mem::take(&mut rendered.notes));
 
     let reports =
         |path: &str| req.shard.is_none_or(|s| s.contains(path)) && !context.contains(path);
@@ -457,9 +509,18 @@ pub fn run(req: ScanRequest) -> Result<ScanOutcome> {
     let results: Vec<FileResult> = found
         .inputs
         .par_iter()
-        .map(|i| {
+        .zip(origins.par_iter())
+        .map(|(i, origin)| {
             let reports = reports(input_path(i));
-            let r = scan_one(i, &packs, &ctx, stdin.as_ref(), reports, &levels);
+            let r = scan_one(
+                i,
+                &packs,
+                &ctx,
+                stdin.as_ref(),
+                reports,
+                &levels,
+                origin.as_deref(),
+            );
             progress.inc(1);
             r
         })
@@ -475,7 +536,7 @@ pub fn run(req: ScanRequest) -> Result<ScanOutcome> {
     stats.skipped_large = large.len();
     let mut binary = found.binary;
     stats.skipped_binary = found.skipped_binary;
-    for (input, r) in found.inputs.iter().zip(results) {
+    for ((input, r), origin) in found.inputs.iter().zip(results).zip(&origins) {
         if let Some(line) = r.invalid_utf8 {
             invalid_utf8.push(format!("{} (line {line})", input_path(input)));
         }
@@ -488,9 +549,14 @@ pub fn run(req: ScanRequest) -> Result<ScanOutcome> {
             names.push(input_path(input).to_string());
         }
         match r.kind {
+            // A rendered document is counted by its resources, not as a file.
+            FileKind::Scanned if origin.is_some() => {}
             FileKind::Scanned => stats.files += 1,
             FileKind::Binary => stats.skipped_binary += 1,
             FileKind::Large => stats.skipped_large += 1,
+            FileKind::Template if rendered.covers(input_path(input)) => {
+                stats.files += 1;
+            }
             FileKind::Template => {
                 stats.files += 1;
                 stats.skipped_templates += 1;
@@ -542,10 +608,30 @@ pub fn run(req: ScanRequest) -> Result<ScanOutcome> {
         first_introductions(&mut findings);
     }
 
-    let mut late = Vec::new();
+    // A template of a chart that rendered: its line-by-line findings would
+    // repeat what the rendered documents report.
+    if !rendered.rendered_charts.is_empty() {
+        findings.retain(|f| {
+            f.property("rendered").is_some()
+                || !f.rule.starts_with("deprecations/")
+                || !rendered.covers(&f.path)
+        });
+    }
+    let mut late = std::mem::take(&mut rendered.findings);
     for p in &packs {
         p.check_index(&ctx, &mut late);
         notes.extend(p.notes());
+    }
+    // Cross-object findings on rendered documents: to their templates.
+    for f in late.iter_mut() {
+        let Some(&i) = rendered_paths.get(&*f.path) else {
+            continue;
+        };
+        if let (Some(Input::Blob { text, .. }), Some(Some(origin))) =
+            (found.inputs.get(i), origins.get(i))
+        {
+            crate::render::map_back(std::slice::from_mut(f), text, origin);
+        }
     }
     // Cross-object findings belong to the shard of the object's file.
     late.retain(|f| reports(&f.path));

@@ -81,6 +81,91 @@ pub struct Settings {
     pub exemptions: Vec<crate::exempt::Exemption>,
     /// The config file, as reports name it (for findings about the config).
     pub config_path: Option<String>,
+    /// How Helm charts are rendered (`render:` in the config).
+    pub render: RenderOptions,
+}
+
+/// `render:` in `.shiplint.yaml`: how each chart in the tree is rendered
+/// (`helm template`) before the packs check what it renders to.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case", default)]
+pub struct RenderOptions {
+    /// Render charts at all (with `helm` on PATH).
+    pub enabled: bool,
+    /// Values files, relative to each chart, each rendered in its own run
+    /// besides the defaults (glob patterns).
+    pub values_files: Vec<String>,
+    /// The release name given to `helm template`.
+    pub release_name: String,
+    /// `--namespace` for `helm template` (none: Helm's default).
+    pub namespace: Option<String>,
+    /// `--kube-version` for `helm template` (none: Helm's default).
+    pub kube_version: Option<String>,
+    /// Seconds one `helm template` may take.
+    pub timeout_seconds: u64,
+    /// `scan - --chart-dir DIR`: the chart a `helm template` stream on
+    /// stdin was rendered from (a flag, never read from the config file).
+    #[serde(skip)]
+    pub stdin_chart_dir: Option<PathBuf>,
+}
+
+impl Default for RenderOptions {
+    fn default() -> Self {
+        RenderOptions {
+            enabled: true,
+            values_files: vec!["ci/*-values.yaml".into()],
+            release_name: "release".into(),
+            namespace: None,
+            kube_version: None,
+            timeout_seconds: 60,
+            stdin_chart_dir: None,
+        }
+    }
+}
+
+impl RenderOptions {
+    /// Checks what serde cannot; the error names the key.
+    pub fn validate(&self) -> Result<(), String> {
+        let dns = |s: &str, max: usize| {
+            !s.is_empty()
+                && s.len() <= max
+                && s.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                && !s.starts_with('-')
+                && !s.ends_with('-')
+        };
+        if !dns(&self.release_name, 53) {
+            return Err(
+                "render.release-name must be a DNS label of at most 53 characters (a-z, 0-9, -)"
+                    .into(),
+            );
+        }
+        if self.namespace.as_deref().is_some_and(|n| !dns(n, 63)) {
+            return Err("render.namespace must be a DNS label (a-z, 0-9, -)".into());
+        }
+        if let Some(v) = &self.kube_version {
+            if KubeVersion::parse(v.trim_start_matches('v')).is_err() {
+                return Err("render.kube-version must be a Kubernetes version such as 1.30".into());
+            }
+        }
+        for f in &self.values_files {
+            let p = std::path::Path::new(f);
+            if p.is_absolute()
+                || p.components()
+                    .any(|c| matches!(c, std::path::Component::ParentDir))
+                || globset::Glob::new(f).is_err()
+            {
+                return Err(
+                    "render.values-files are glob patterns relative to each chart, without `..`"
+                        .into(),
+                );
+            }
+        }
+        if self.timeout_seconds == 0 || self.timeout_seconds > 600 {
+            return Err("render.timeout-seconds must be between 1 and 600".into());
+        }
+        Ok(())
+    }
 }
 
 impl Default for Settings {
@@ -107,6 +192,7 @@ impl Default for Settings {
             baseline: None,
             exemptions: Vec::new(),
             config_path: None,
+            render: RenderOptions::default(),
         }
     }
 }

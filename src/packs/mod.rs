@@ -105,6 +105,7 @@ pub fn all_rules() -> Vec<Rule> {
         .iter()
         .flat_map(|p| p.rules())
         .chain(crate::config_rules::rules())
+        .chain(crate::render::rules())
         .collect()
 }
 

@@ -1,0 +1,413 @@
+//! Rendering before checking: Helm charts in the scanned tree become the
+//! manifests they render to (`helm`), and findings on those manifests are
+//! mapped back to the file a person edits (the template line, or the
+//! `values.yaml` line a value came from).
+//!
+//! Below `scan` (which runs the packs on what this module renders); uses
+//! only discover, manifest, source, settings, finding, k8s and text.
+
+pub mod helm;
+
+use crate::finding::{Finding, Rule, Severity, Snippet};
+use crate::manifest::{yaml, Limits};
+use crate::source::Span;
+use std::sync::Arc;
+
+/// A chart that does not render (`helm template` failed).
+pub const RENDER_ERROR: &str = "render/error";
+/// A chart's `values.yaml` that its `values.schema.json` rejects.
+pub const VALUES_SCHEMA: &str = "render/values-schema";
+
+/// The `render/…` rules (listed with the packs' rules).
+pub fn rules() -> Vec<Rule> {
+    vec![
+        Rule::new(
+            RENDER_ERROR,
+            Severity::Error,
+            "A Helm chart does not render: `helm template` fails with its default or CI values",
+            r#"
+## What it finds
+A chart (a folder with `Chart.yaml`) for which `helm template` fails, with its
+default values or with one of its `ci/*-values.yaml` files (see `render:` in
+the config). The finding sits on the template Helm names, or on `Chart.yaml`,
+and quotes Helm's message.
+
+## Why it matters
+A chart that does not render cannot be installed: `helm install` and
+`helm upgrade` fail the same way, often only at deploy time. Nothing the chart
+would create can be checked either, so no other finding is reported for it.
+
+## How to fix
+Run `helm template release CHART [-f VALUES]` locally and fix what Helm
+names: a missing value (`required`), a template syntax error, a values file
+that `values.schema.json` rejects, or a dependency that is not vendored
+(`helm dependency build`, then commit `charts/`).
+"#,
+        )
+        .tags(&["helm", "correctness"])
+        .precision("very-high"),
+        Rule::new(
+            VALUES_SCHEMA,
+            Severity::Error,
+            "A chart's values.yaml does not match its values.schema.json",
+            r#"
+## What it finds
+A value in a chart's `values.yaml` that the chart's own `values.schema.json`
+rejects (a wrong type, a missing required key, a value outside an enum).
+Checked when charts cannot be rendered (no `helm` on PATH); with Helm the
+same problem is a `render/error`.
+
+## Why it matters
+Helm validates the merged values against the schema before it renders:
+`helm install` of the chart with its own defaults fails.
+
+## How to fix
+Make the default value match the schema, or correct the schema if the value
+is what the chart should accept.
+"#,
+        )
+        .tags(&["helm", "correctness"])
+        .precision("very-high"),
+    ]
+}
+
+/// One values file of a render: its display path and text.
+#[derive(Debug)]
+pub struct ValuesFile {
+    pub display: String,
+    pub text: String,
+}
+
+/// Where a rendered document came from: the chart, the values it was
+/// rendered with, and the texts findings are mapped back into.
+#[derive(Debug)]
+pub struct Origin {
+    /// The chart folder (display path).
+    pub chart: String,
+    /// What the run was rendered with: `values.yaml` or a values file.
+    pub values_label: String,
+    /// The template file (display path) and its text.
+    pub template: String,
+    pub template_text: Arc<str>,
+    /// Values files by precedence, lowest first (`values.yaml`, then `-f`).
+    pub values: Arc<Vec<ValuesFile>>,
+}
+
+/// A document `helm template` printed, with where it came from.
+#[derive(Debug)]
+pub struct RenderedDoc {
+    pub text: String,
+    pub origin: Arc<Origin>,
+}
+
+/// What rendering the tree's charts gave.
+#[derive(Debug, Default)]
+pub struct Rendered {
+    pub docs: Vec<RenderedDoc>,
+    /// `render/…` findings (errors, values against their schema).
+    pub findings: Vec<Finding>,
+    pub notes: Vec<String>,
+    /// Charts (display paths) that rendered with at least one set of values:
+    /// their templates' line-by-line findings would repeat the rendered ones.
+    pub rendered_charts: Vec<String>,
+}
+
+impl Rendered {
+    /// Whether `path` is a template of a chart that rendered.
+    pub fn covers(&self, path: &str) -> bool {
+        self.rendered_charts.iter().any(|c| {
+            let rest = if c == "." {
+                Some(path)
+            } else {
+                path.strip_prefix(c.as_str())
+                    .and_then(|r| r.strip_prefix('/'))
+            };
+            // Its own templates and its subcharts' (`charts/sub/templates/`).
+            rest.is_some_and(|r| {
+                r.starts_with("templates/") || r.starts_with("charts/") && r.contains("/templates/")
+            })
+        })
+    }
+}
+
+/// Helm's (or any tool's) message, made inert for a finding: one line,
+/// printable characters only, no backticks, at most `max` characters.
+pub fn inert_message(text: &str, max: usize) -> String {
+    let one: String = text
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .chars()
+        .filter(|c| !c.is_control() && !crate::text::is_invisible(*c))
+        .map(|c| if c == '`' { '\'' } else { c })
+        .collect();
+    if one.chars().count() > max {
+        let cut: String = one.chars().take(max).collect();
+        format!("{cut}…")
+    } else {
+        one
+    }
+}
+
+/// Moves findings made on a rendered document to the line that produced
+/// them: the template line that emits the key, or the values line of a
+/// plain `{{ .Values.x.y }}`; the template's first line when neither is found.
+pub fn map_back(findings: &mut [Finding], rendered: &str, origin: &Origin) {
+    if findings.is_empty() {
+        return;
+    }
+    // Each values file parsed once per document, not once per finding.
+    let parsed: Vec<Option<yaml::Node>> = origin
+        .values
+        .iter()
+        .map(|v| {
+            yaml::parse_stream(&v.text, Limits::default())
+                .documents
+                .into_iter()
+                .next()
+                .map(|d| d.root)
+        })
+        .collect();
+    let rendered_lines: Vec<&str> = rendered.split('\n').collect();
+    let template_lines: Vec<&str> = origin.template_text.split('\n').collect();
+    let template_path: Arc<str> = origin.template.as_str().into();
+    for f in findings.iter_mut() {
+        let raw = rendered_lines
+            .get(f.span.line.wrapping_sub(1))
+            .copied()
+            .unwrap_or("");
+        let (path, line, text) = match locate(&rendered_lines, f.span.line, &template_lines) {
+            Some(t) => match values_origin(template_lines[t], raw, &origin.values, &parsed) {
+                Some((path, line, text)) => (Arc::from(path), line, text),
+                None => (template_path.clone(), t + 1, template_lines[t].to_string()),
+            },
+            None => (
+                template_path.clone(),
+                1,
+                template_lines.first().copied().unwrap_or("").to_string(),
+            ),
+        };
+        // A snippet the secrets pack redacted stays redacted.
+        let redacted = f
+            .snippet
+            .as_ref()
+            .is_some_and(|s| s.text.trim_end_matches('\r') != raw.trim_end_matches('\r'));
+        let text = text.trim_end_matches('\r').to_string();
+        let indent = text.len() - text.trim_start().len();
+        f.path = path;
+        f.span = Span {
+            line,
+            col: indent + 1,
+            end_line: line,
+            end_col: text.chars().count() + 1,
+        };
+        f.snippet = Some(Snippet {
+            line,
+            text: match (&f.snippet, redacted) {
+                (Some(s), true) => s.text.clone(),
+                _ => text,
+            },
+        });
+        f.set_property(
+            "rendered".into(),
+            serde_json::json!({"chart": origin.chart, "values": origin.values_label}),
+        );
+    }
+}
+
+/// A line's `key` and `value` (`- ` and quotes stripped), if it has a key.
+fn key_value(line: &str) -> Option<(&str, &str)> {
+    let t = line.trim_start().trim_start_matches("- ").trim_start();
+    if t.starts_with('#') || t.starts_with("{{") {
+        return None;
+    }
+    let (k, v) = t.split_once(':')?;
+    if !(v.is_empty() || v.starts_with(' ')) {
+        return None;
+    }
+    let k = k.trim().trim_matches(|c| c == '"' || c == '\'');
+    if k.is_empty() || k.contains(' ') {
+        return None;
+    }
+    Some((k, unquote(v.trim())))
+}
+
+fn unquote(v: &str) -> &str {
+    let v = v.trim();
+    if v.len() >= 2
+        && ((v.starts_with('"') && v.ends_with('"')) || (v.starts_with('\'') && v.ends_with('\'')))
+    {
+        &v[1..v.len() - 1]
+    } else {
+        v
+    }
+}
+
+/// The template line (0-based) that emits rendered line `line` (1-based):
+/// same key and literal value in document order, else the key whose value is
+/// a template expression, in the same order among lines with that key.
+fn locate(rendered: &[&str], line: usize, template: &[&str]) -> Option<usize> {
+    let raw = rendered.get(line.checked_sub(1)?)?;
+    let Some((key, value)) = key_value(raw) else {
+        // A sequence item or a block scalar line: the same text in the template.
+        let t = raw.trim().trim_start_matches("- ").trim();
+        if t.is_empty() {
+            return None;
+        }
+        return template
+            .iter()
+            .position(|l| l.trim().trim_start_matches("- ").trim() == t && !l.contains("{{"));
+    };
+    // How many earlier rendered lines have this key (and this value).
+    let before = &rendered[..line - 1];
+    let same_kv = before
+        .iter()
+        .filter(|l| key_value(l) == Some((key, value)))
+        .count();
+    let same_k = before
+        .iter()
+        .filter(|l| key_value(l).is_some_and(|(k, _)| k == key))
+        .count();
+    let literal: Vec<usize> = template
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| key_value(l) == Some((key, value)))
+        .map(|(i, _)| i)
+        .collect();
+    if !value.is_empty() || literal.len() == 1 {
+        if let Some(i) = literal.get(same_kv).or(literal.first()) {
+            return Some(*i);
+        }
+    }
+    let keyed: Vec<usize> = template
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| key_value(l).is_some_and(|(k, _)| k == key))
+        .map(|(i, _)| i)
+        .collect();
+    let templated: Vec<usize> = keyed
+        .iter()
+        .copied()
+        .filter(|i| template[*i].contains("{{"))
+        .collect();
+    keyed
+        .get(same_k)
+        .filter(|i| template[**i].contains("{{") || value.is_empty())
+        .or(templated.first())
+        .or(keyed.first())
+        .copied()
+}
+
+/// `.Values.a.b` references in a template line.
+fn values_refs(line: &str) -> Vec<Vec<&str>> {
+    let mut out = Vec::new();
+    let mut rest = line;
+    while let Some(i) = rest.find(".Values.") {
+        let tail = &rest[i + ".Values.".len()..];
+        let end = tail
+            .find(|c: char| !(c.is_alphanumeric() || c == '_' || c == '.' || c == '-'))
+            .unwrap_or(tail.len());
+        let path: Vec<&str> = tail[..end]
+            .trim_end_matches('.')
+            .split('.')
+            .filter(|s| !s.is_empty())
+            .collect();
+        if !path.is_empty() {
+            out.push(path);
+        }
+        rest = &tail[end..];
+    }
+    out
+}
+
+/// When the template line's value is a `{{ .Values.x.y }}` (possibly with
+/// literal text around it), the values line that value came from: the
+/// highest-precedence values file that sets it. With several references,
+/// the one whose value shows in the rendered line (the last such).
+fn values_origin(
+    template_line: &str,
+    rendered_line: &str,
+    values: &[ValuesFile],
+    parsed: &[Option<yaml::Node>],
+) -> Option<(String, usize, String)> {
+    let value_part = template_line
+        .split_once(':')
+        .map_or(template_line, |(_, v)| v);
+    let actions = value_part.matches("{{").count();
+    let refs = values_refs(value_part);
+    if refs.is_empty() || actions != refs.len() {
+        return None;
+    }
+    let rendered_value = key_value(rendered_line).map_or(rendered_line.trim(), |(_, v)| v);
+    let mut best = None;
+    for r in &refs {
+        for (vf, root) in values.iter().zip(parsed).rev() {
+            let Some(node) = root.as_ref().and_then(|root| root.path(r)) else {
+                continue;
+            };
+            let shown = node
+                .scalar_text()
+                .is_some_and(|s| !s.is_empty() && rendered_value.contains(s.as_str()));
+            if refs.len() == 1 || shown {
+                let line = node.span.line;
+                let text = vf
+                    .text
+                    .split('\n')
+                    .nth(line.saturating_sub(1))
+                    .unwrap_or("")
+                    .to_string();
+                best = Some((vf.display.clone(), line, text));
+            }
+            break;
+        }
+    }
+    best
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_values() {
+        assert_eq!(key_value("  - name: web"), Some(("name", "web")));
+        assert_eq!(
+            key_value("image: \"nginx:latest\""),
+            Some(("image", "nginx:latest"))
+        );
+        assert_eq!(key_value("  - ./podinfo"), None);
+        assert_eq!(key_value("{{- with .Values.x }}"), None);
+    }
+
+    #[test]
+    fn refs() {
+        assert_eq!(
+            values_refs("image: \"{{ .Values.image.repository }}:{{ .Values.image.tag }}\""),
+            vec![vec!["image", "repository"], vec!["image", "tag"]]
+        );
+    }
+
+    #[test]
+    fn locates_literal_and_templated_lines() {
+        let template = [
+            "spec:",
+            "  ports:",
+            "    - containerPort: \"8080\"",
+            "  image: {{ .Values.image }}",
+        ];
+        let rendered = [
+            "spec:",
+            "  ports:",
+            "    - containerPort: \"8080\"",
+            "  image: x",
+        ];
+        assert_eq!(locate(&rendered, 3, &template), Some(2));
+        assert_eq!(locate(&rendered, 4, &template), Some(3));
+    }
+
+    #[test]
+    fn inert() {
+        assert_eq!(inert_message("a\n`b`\u{1b}[31m", 100), "a 'b'[31m");
+        assert_eq!(inert_message("abcdef", 3), "abc…");
+    }
+}
