@@ -88,7 +88,7 @@ impl Engine {
                 let det = &self.detectors[d];
                 let we = if det.multiline {
                     text.len().min(m.end() + MULTILINE_SPAN)
-                } else if det.lines > 0 {
+                } else if det.lines > 0 && ends_open(&text[ls..le]) {
                     // The keyword's line and the next `lines` lines.
                     let cap = text.len().min(le + RADIUS);
                     let mut end = le;
@@ -220,6 +220,16 @@ impl Engine {
         }
         !inline_allowed(text, start)
     }
+}
+
+/// A line whose value may continue on the next one: `key:` (YAML), an
+/// opening tag `<apiToken>` or a shell `\` continuation at its end. Only
+/// those lines widen a `lines:` detector's window.
+fn ends_open(line: &[u8]) -> bool {
+    matches!(
+        line.iter().rev().find(|b| !b.is_ascii_whitespace()),
+        Some(b':' | b'>' | b'\\')
+    )
 }
 
 /// `shiplint:allow` or gitleaks' `gitleaks:allow` on the secret's line.
