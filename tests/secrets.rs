@@ -432,3 +432,110 @@ fn sops_and_sealed_secrets_are_not_findings() {
         )]
     );
 }
+
+#[test]
+fn tokens_split_over_yaml_lines_are_found_and_redacted() {
+    let dir = TempDir::new().unwrap();
+    // GHP split by a folded block scalar; a Stripe key continued with `\`.
+    let (a, b) = GHP.split_at(20);
+    let (c, d) = STRIPE.split_at(14);
+    write(
+        dir.path(),
+        "values.yaml",
+        &format!("env:\n  GITHUB_TOKEN: >-\n    {a}\n    {b}\nstripe:\n  key: \"{c}\\\n    {d}\"\nnote: >\n  two words\n  more words\n"),
+    );
+    let (code, findings) = scan_json(dir.path(), &[]);
+    assert_eq!(code, 1);
+    let got: Vec<(String, u64)> = findings
+        .iter()
+        .map(|f| {
+            (
+                f["rule"].as_str().unwrap().to_string(),
+                f["span"]["line"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            ("secrets/github-pat".to_string(), 2),
+            ("secrets/stripe-secret-key".to_string(), 6),
+        ]
+    );
+    let all = serde_json::to_string(&findings).unwrap();
+    assert!(!all.contains(GHP) && !all.contains(STRIPE));
+    assert_eq!(findings[0]["properties"]["folded"], "yaml");
+    assert_eq!(findings[0]["snippet"]["text"], "GITHUB_TOKEN: ghp_…");
+}
+
+#[test]
+fn a_committed_secret_weighs_by_what_it_holds() {
+    let dir = TempDir::new().unwrap();
+    let b64 = |s: &str| {
+        use base64::Engine as _;
+        base64::engine::general_purpose::STANDARD.encode(s)
+    };
+    write(
+        dir.path(),
+        "secret.yaml",
+        &format!(
+            "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\ndata:\n  password: {}\n  grafana.ini: {}\n",
+            b64(DB_PASSWORD),
+            b64("[date_formats]\ndefault_timezone = UTC\n")
+        ),
+    );
+    let (code, findings) = scan_json(dir.path(), &[]);
+    // The real password fails the run; the configuration is only a note.
+    assert_eq!(code, 1);
+    let level = |line: u64| {
+        findings
+            .iter()
+            .filter(|f| f["span"]["line"] == line)
+            .map(|f| f["severity"].as_str().unwrap().to_string())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(level(6), vec!["error"], "{findings:?}");
+    assert_eq!(level(7), vec!["note"], "{findings:?}");
+}
+
+#[test]
+fn credential_urls_headers_and_explicit_names() {
+    let dir = TempDir::new().unwrap();
+    let hex64 = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+    write(
+        dir.path(),
+        "app.env",
+        &format!(
+            "REMOTE=https://deploy:{DB_PASSWORD}@git.internal.example/org/repo.git\n\
+             X_API_KEY={hex64}\n\
+             CACHE_KEY={hex64}\n\
+             TOKEN_URL=https://oauth2.example.org/token\n\
+             GOOGLE_APPLICATION_CREDENTIALS=creds.json\n"
+        ),
+    );
+    write(
+        dir.path(),
+        "call.sh",
+        &format!("curl -H \"Authorization: token {hex64}\" https://api.example.org\n"),
+    );
+    let (_, findings) = scan_json(dir.path(), &[]);
+    let mut got: Vec<(String, String, u64)> = findings
+        .iter()
+        .map(|f| {
+            (
+                f["path"].as_str().unwrap().to_string(),
+                f["rule"].as_str().unwrap().to_string(),
+                f["span"]["line"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    got.sort();
+    let want = vec![
+        ("app.env".into(), "secrets/generic-api-key".into(), 2),
+        ("app.env".into(), "secrets/url-password".into(), 1),
+        ("call.sh".into(), "secrets/http-header-credential".into(), 1),
+    ];
+    assert_eq!(got, want);
+    let all = serde_json::to_string(&findings).unwrap();
+    assert!(!all.contains(hex64) && !all.contains(DB_PASSWORD));
+}

@@ -85,8 +85,21 @@ impl Engine {
             };
             let ws = ls.max(m.start().saturating_sub(RADIUS));
             for &d in &self.owners[m.pattern().as_usize()] {
-                let we = if self.detectors[d].multiline {
+                let det = &self.detectors[d];
+                let we = if det.multiline {
                     text.len().min(m.end() + MULTILINE_SPAN)
+                } else if det.lines > 0 && ends_open(&text[ls..le]) {
+                    // The keyword's line and the next `lines` lines.
+                    let cap = text.len().min(le + RADIUS);
+                    let mut end = le;
+                    for _ in 0..det.lines {
+                        if end >= cap {
+                            break;
+                        }
+                        end =
+                            memchr::memchr(b'\n', &text[end + 1..cap]).map_or(cap, |i| end + 1 + i);
+                    }
+                    end
                 } else {
                     le.min(m.end() + RADIUS)
                 };
@@ -125,6 +138,7 @@ impl Engine {
                     let group = match det.secret_group {
                         Some(g) => caps.get(g),
                         None => (1..caps.len())
+                            .filter(|g| !det.identifier_groups.contains(g))
                             .find_map(|g| caps.get(g))
                             .or_else(|| caps.get(0)),
                     };
@@ -136,7 +150,12 @@ impl Engine {
                     if !det.generic {
                         claimed.push((start, end));
                     }
-                    if self.keep(det, text, start, end, opts) {
+                    let ident = det
+                        .identifier_groups
+                        .iter()
+                        .find_map(|&g| caps.get(g))
+                        .map(|m| m.as_bytes());
+                    if self.keep(det, text, start, end, ident, opts) {
                         hits.push(Hit {
                             detector: d,
                             start,
@@ -161,9 +180,27 @@ impl Engine {
         text: &[u8],
         start: usize,
         end: usize,
+        ident: Option<&[u8]>,
         opts: &ScanOptions,
     ) -> bool {
         let secret = &text[start..end];
+        // Identifier-dependent allowlists: what the value is assigned to
+        // decides whether a hash-shaped value is a digest or a key.
+        let explicit = match ident {
+            Some(id) => {
+                let id = id.to_ascii_lowercase();
+                if det.identifier_allowlist.iter().any(|r| r.is_match(&id)) {
+                    return false;
+                }
+                det.explicit_identifier
+                    .as_ref()
+                    .is_some_and(|r| r.is_match(&id))
+            }
+            None => false,
+        };
+        if !explicit && det.shape_allowlist.iter().any(|r| r.is_match(secret)) {
+            return false;
+        }
         if let Some(min) = det.entropy {
             if filters::entropy(secret) < min {
                 return false;
@@ -183,6 +220,16 @@ impl Engine {
         }
         !inline_allowed(text, start)
     }
+}
+
+/// A line whose value may continue on the next one: `key:` (YAML), an
+/// opening tag `<apiToken>` or a shell `\` continuation at its end. Only
+/// those lines widen a `lines:` detector's window.
+fn ends_open(line: &[u8]) -> bool {
+    matches!(
+        line.iter().rev().find(|b| !b.is_ascii_whitespace()),
+        Some(b':' | b'>' | b'\\')
+    )
 }
 
 /// `shiplint:allow` or gitleaks' `gitleaks:allow` on the secret's line.

@@ -6,6 +6,7 @@
 mod decode;
 pub mod engine;
 pub mod filters;
+mod folded;
 pub mod kube;
 pub mod redact;
 pub mod rules;
@@ -226,6 +227,7 @@ pub fn scan_text(engine: &Engine, file: &SourceFile, opts: &ScanOptions, out: &m
     };
     hits.retain(|h| !encoded.iter().any(|e| decoded_wins(h, e)));
     encoded.retain(|e| !hits.iter().any(|h| h.start < e.end && e.start < h.end));
+    folded::scan(engine, file, opts, &hits, out);
     if hits.is_empty() && encoded.is_empty() {
         return;
     }

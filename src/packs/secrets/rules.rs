@@ -29,10 +29,29 @@ pub struct DetectorSpec {
     pub regex: String,
     pub keywords: Vec<String>,
     pub secret_group: Option<usize>,
+    /// Capture groups of the name the value is assigned to (generic rules;
+    /// the first that took part in the match).
+    #[serde(default)]
+    pub identifier_groups: Vec<usize>,
+    /// Names (regexes, matched on the lowercased identifier) that name
+    /// something other than a secret: `token_url`, `public_key`, `key_file`.
+    #[serde(default)]
+    pub identifier_allowlist: Vec<String>,
+    /// Names that can only hold a secret (`api_key`, `client_secret`): under
+    /// them `shape_allowlist` does not apply.
+    pub explicit_identifier: Option<String>,
+    /// Value shapes that are usually not secrets (hashes, UUIDs, numbers)
+    /// unless the name says otherwise.
+    #[serde(default)]
+    pub shape_allowlist: Vec<String>,
     pub entropy: Option<f64>,
     pub checksum: Option<String>,
     #[serde(default)]
     pub multiline: bool,
+    /// Lines after the keyword's line that the window also covers (values
+    /// written on the next line: YAML, XML elements).
+    #[serde(default)]
+    pub lines: usize,
     #[serde(default)]
     pub generic: bool,
     #[serde(default)]
@@ -115,9 +134,14 @@ pub struct Detector {
     pub description: String,
     pub regex: Regex,
     pub secret_group: Option<usize>,
+    pub identifier_groups: Vec<usize>,
+    pub identifier_allowlist: Vec<Regex>,
+    pub explicit_identifier: Option<Regex>,
+    pub shape_allowlist: Vec<Regex>,
     pub entropy: Option<f64>,
     pub checksum: Option<Checksum>,
     pub multiline: bool,
+    pub lines: usize,
     pub generic: bool,
     pub allow: Allowlist,
     pub severity: Severity,
@@ -163,15 +187,31 @@ pub fn compile(spec: &DetectorSpec) -> Result<Detector> {
         description: spec.description.clone(),
         regex,
         secret_group: spec.secret_group,
+        identifier_groups: spec.identifier_groups.clone(),
+        identifier_allowlist: regexes(&spec.identifier_allowlist, &what)?,
+        explicit_identifier: spec
+            .explicit_identifier
+            .as_deref()
+            .map(|r| compile_regex(r).with_context(|| format!("{what}: explicit_identifier")))
+            .transpose()?,
+        shape_allowlist: regexes(&spec.shape_allowlist, &what)?,
         entropy: spec.entropy,
         checksum,
         multiline: spec.multiline,
+        lines: spec.lines,
         generic: spec.generic,
         allow: Allowlist::compile(&spec.allowlist, &what)?,
         severity: spec.severity,
         security_severity: spec.security_severity,
         keywords: spec.keywords.iter().map(|k| k.to_lowercase()).collect(),
     })
+}
+
+fn regexes(patterns: &[String], what: &str) -> Result<Vec<Regex>> {
+    patterns
+        .iter()
+        .map(|r| compile_regex(r).with_context(|| format!("{what}: regex '{r}'")))
+        .collect()
 }
 
 /// Every embedded detector, compiled.

@@ -1,0 +1,1 @@
+api_key = "YOUR_API_KEY"

@@ -1,0 +1,1 @@
+export API_KEY=$API_KEY_FROM_VAULT

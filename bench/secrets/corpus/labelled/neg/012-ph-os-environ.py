@@ -1,0 +1,1 @@
+token = os.environ["SERVICE_TOKEN"]

@@ -1,0 +1,1 @@
+secret := os.Getenv("CLIENT_SECRET")

@@ -1,0 +1,1 @@
+curl -H "Authorization: Bearer $ACCESS_TOKEN" https://api.example.org

@@ -1,0 +1,1 @@
+fetch(url, { credentials: 'same-origin' });

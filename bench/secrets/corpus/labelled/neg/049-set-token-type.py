@@ -1,0 +1,2 @@
+TOKEN_TYPE_BEARER = "Bearer"
+GRANT_TYPE = "client_credentials"

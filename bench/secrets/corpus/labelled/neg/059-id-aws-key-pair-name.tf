@@ -1,0 +1,1 @@
+key_name = "prod-bastion-2026"

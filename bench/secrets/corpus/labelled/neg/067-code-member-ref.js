@@ -1,0 +1,1 @@
+const token = this.config.apiToken2;

@@ -1,0 +1,1 @@
+String apiKey = defaultApiKey2;

@@ -1,0 +1,1 @@
+secret = load_secret_from_vault(path)

@@ -1,0 +1,1 @@
+const passwordField = document.getElementById("password-confirmation");

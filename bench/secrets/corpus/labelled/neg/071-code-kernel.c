@@ -1,0 +1,1 @@
+	.token_size = MT7915_TOKEN_SIZE,

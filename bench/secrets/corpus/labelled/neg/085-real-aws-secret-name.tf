@@ -1,0 +1,1 @@
+secret_name = "prod/app/db-credentials-v2"

@@ -1,0 +1,1 @@
+private static final String TOKEN_HEADER = "X-Auth-Token";

@@ -1,0 +1,1 @@
+private_key = file("~/.ssh/id_rsa")

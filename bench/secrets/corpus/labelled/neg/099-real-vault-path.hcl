@@ -1,0 +1,3 @@
+path "secret/data/ci/deploy-token" {
+  capabilities = ["read"]
+}

@@ -1,0 +1,1 @@
+REFRESH = "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"

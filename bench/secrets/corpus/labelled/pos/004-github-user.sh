@@ -1,0 +1,1 @@
+export GH_USER_TOKEN="ghu_m0GQeZPc3n8fEkJftRkcB0tZ8bBWtk2tlMPZ"

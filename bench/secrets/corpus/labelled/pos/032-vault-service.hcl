@@ -1,0 +1,1 @@
+token = "hvs.YzCwyMLJKMF4Tr6kr6vZV7lXeT4wsO4GIJNgodHJwyOdhfvY2qTnB3ym7YVgOMBPUVDffAU6c-I6f24O4xZDrIZOGv_"

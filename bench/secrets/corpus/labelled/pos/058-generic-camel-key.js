@@ -1,0 +1,1 @@
+const config = { signingKey: "UuaOaDncMLWV12TfhJv27ghWC4rFlIb9" };

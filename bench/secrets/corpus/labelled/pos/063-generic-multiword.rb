@@ -1,0 +1,1 @@
+phrase token = '72n5tYn6Oq2rFmOaBlwoaOraA8bOYNCA'

@@ -1,0 +1,1 @@
+client_secret = "bd23bdcaa15f381ae1388515254723dcd468536d"

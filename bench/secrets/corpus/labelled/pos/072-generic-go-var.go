@@ -1,0 +1,1 @@
+var serviceToken string = "HaPYQMVeTVB5NkhD1IBM0IFNn9ZxaFpI"

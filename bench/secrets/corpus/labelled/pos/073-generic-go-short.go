@@ -1,0 +1,1 @@
+authToken := "THB5fIotiaakb8D3OCKppUxHhZMOWqMs"

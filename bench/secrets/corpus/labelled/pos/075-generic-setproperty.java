@@ -1,0 +1,1 @@
+System.setProperty("SERVICE_TOKEN", "FwKH5MqQCAHtEW8fVCwaHVtOr1hsHzC0");

@@ -1,0 +1,1 @@
+env.put("DEPLOY_TOKEN", "vd2HCns2ZblSde319VV77CoftR4VapDs");

@@ -1,0 +1,1 @@
+DEPLOY_TOKEN ::= "vrlNDwjMHH8FolZOHlxr8mufhipWWyiI"

@@ -1,0 +1,1 @@
+DEPLOY_TOKEN :::= "ySKhsr6NfTFR3BTvr3jxEZJuFvWm8CJr"

@@ -1,0 +1,1 @@
+DEPLOY_TOKEN ?= B9cqfBqIATfaOYNEcnOfDzEOjiC0sx4U

@@ -1,0 +1,1 @@
+private const string ApiSecret = "Pbv8CzUPXPtDFQ36gME7TumIHy8mLJsL";

@@ -1,0 +1,1 @@
+val accessToken = "0GNhMqfJGMTfltXKgl7GB2hRSlIJS5lR"

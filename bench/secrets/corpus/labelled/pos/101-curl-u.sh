@@ -1,0 +1,1 @@
+curl -u deploy:r9Iln3Aagjz8fkVE https://artifacts.internal/upload
