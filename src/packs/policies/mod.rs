@@ -57,15 +57,42 @@ struct Resource {
     root: Node,
 }
 
+/// A file read again, only when the run has admission policies: keeping
+/// every object of every run for the rare run with policies would double
+/// the memory of a big tree.
+struct Deferred {
+    path: Arc<str>,
+    /// Re-read from here; files without one (stdin, git blobs) keep `text`.
+    disk: Option<std::path::PathBuf>,
+    text: Option<String>,
+}
+
 #[derive(Default)]
 struct Facts {
     /// (apiVersion, kind) → rules.
     rules: HashMap<(String, String), Vec<CrdRule>>,
     /// (apiVersion, kind) → the plural a CRD declares.
     plurals: HashMap<(String, String), String>,
+    /// Custom resources (a group with a dot), for the CRD rules.
     resources: Vec<(String, String, Resource)>,
+    /// Every file with resources, for admission policies.
+    files: Vec<Deferred>,
     admission: admission::Facts,
     dropped: usize,
+}
+
+fn resource(m: &Manifest) -> (String, String, Resource) {
+    (
+        m.api_version.clone(),
+        m.kind.clone(),
+        Resource {
+            path: m.path.clone(),
+            what: m.display_name(),
+            namespace: m.namespace.clone(),
+            anchor: m.anchor(),
+            root: m.root.clone(),
+        },
+    )
 }
 
 #[derive(Default)]
@@ -284,7 +311,7 @@ impl Pack for PoliciesPack {
     fn check_file(
         &self,
         _ctx: &Context,
-        _file: &SourceFile,
+        file: &SourceFile,
         parsed: Option<&ParsedFile>,
         _out: &mut Vec<Finding>,
     ) {
@@ -295,23 +322,21 @@ impl Pack for PoliciesPack {
         let Ok(mut facts) = self.facts.lock() else {
             return;
         };
+        facts.files.push(Deferred {
+            path: file.path.clone(),
+            disk: file.disk_path.clone(),
+            text: file.disk_path.is_none().then(|| file.text.clone()),
+        });
         for m in &parsed.manifests {
             gather_definitions(&mut facts, m);
+            if !m.group().contains('.') {
+                continue;
+            }
             if facts.resources.len() >= MAX_RESOURCES {
                 facts.dropped += 1;
                 continue;
             }
-            facts.resources.push((
-                m.api_version.clone(),
-                m.kind.clone(),
-                Resource {
-                    path: m.path.clone(),
-                    what: m.display_name(),
-                    namespace: m.namespace.clone(),
-                    anchor: m.anchor(),
-                    root: m.root.clone(),
-                },
-            ));
+            facts.resources.push(resource(m));
         }
     }
 
@@ -331,7 +356,7 @@ impl Pack for PoliciesPack {
         }
     }
 
-    fn check_index(&self, _ctx: &Context, out: &mut Vec<Finding>) {
+    fn check_index(&self, ctx: &Context, out: &mut Vec<Finding>) {
         let Ok(mut facts) = self.facts.lock() else {
             return;
         };
@@ -440,8 +465,26 @@ impl Pack for PoliciesPack {
             }
         }
         if !facts.admission.policies.is_empty() {
-            let objects: Vec<admission::Object> = facts
-                .resources
+            // Every object of the run, read again (see `Deferred`).
+            let mut all = Vec::new();
+            for d in &facts.files {
+                let text = match (&d.text, &d.disk) {
+                    (Some(t), _) => t.clone(),
+                    (None, Some(p)) => match std::fs::read(p) {
+                        Ok(b) => String::from_utf8_lossy(&b).into_owned(),
+                        Err(_) => continue,
+                    },
+                    (None, None) => continue,
+                };
+                let file = SourceFile::new(d.path.clone(), text);
+                for m in &crate::manifest::parse_file(&file, ctx.settings.limits).manifests {
+                    if all.len() >= MAX_RESOURCES {
+                        break;
+                    }
+                    all.push(resource(m));
+                }
+            }
+            let objects: Vec<admission::Object> = all
                 .iter()
                 .map(|(api_version, kind, r)| admission::Object {
                     path: r.path.clone(),
