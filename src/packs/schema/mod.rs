@@ -267,7 +267,7 @@ enum Partial {
 impl Partial {
     fn of(ctx: &Context, m: &Manifest) -> Self {
         let path = &*m.path;
-        if ctx.is_patch(path) {
+        if ctx.is_patch(path) || looks_like_patch(m) {
             Partial::Patch
         } else if ctx.kustomize.selector_filled.contains(path) {
             Partial::SelectorFilled
@@ -275,6 +275,24 @@ impl Partial {
             Partial::Whole
         }
     }
+}
+
+/// A kustomize patch whose kustomization is not in the scan, or lists it
+/// only in a comment (kubebuilder scaffolds ship `#- manager_webhook_patch.yaml`):
+/// a strategic-merge directive (`$patch: delete`) at the top, a file named
+/// like a patch (`manager_auth_proxy_patch.yaml`, `patch-replicas.yaml`), or
+/// a file in a `patches/` folder. Its unknown fields are still reported;
+/// only the required fields a patch leaves to its target are not.
+fn looks_like_patch(m: &Manifest) -> bool {
+    if m.root.get("$patch").is_some() {
+        return true;
+    }
+    let mut parts = m.path.rsplit(['/', '\\']);
+    let file = parts.next().unwrap_or_default().to_ascii_lowercase();
+    let stem = file.rsplit_once('.').map_or(file.as_str(), |(s, _)| s);
+    stem.split(['_', '-', '.'])
+        .any(|w| w == "patch" || w == "patches")
+        || parts.any(|d| d == "patches")
 }
 
 fn skipped(s: &Settings, m: &Manifest) -> bool {
@@ -500,6 +518,11 @@ impl SchemaPack {
                     for field in unexpected.iter().filter(|f| !(patch && f.starts_with('$'))) {
                         let child =
                             format!("{pointer}/{}", field.replace('~', "~0").replace('/', "~1"));
+                        // `field: null` in a strategic-merge patch deletes
+                        // the field: the built resource does not have it.
+                        if patch && instance.pointer(&child).is_some_and(|v| v.is_null()) {
+                            continue;
+                        }
                         let span = m
                             .root
                             .pointer(&child)
