@@ -5,7 +5,6 @@
 //! that project's schemas are decompressed, and each kind compiled once,
 //! exactly as a CRD found in the scanned files would be.
 
-use super::crd::resource_schema;
 use super::store::{build_validator, Compiled};
 use anyhow::{anyhow, bail, Context as _, Result};
 use serde::Deserialize;
@@ -207,6 +206,7 @@ impl Catalog {
     }
 
     /// The whole JSON schema of a catalogued kind.
+    #[cfg(test)]
     fn whole_schema(
         &self,
         api_version: &str,
@@ -216,7 +216,7 @@ impl Catalog {
             None => None,
             Some(text) => {
                 let openapi: serde_json::Value = serde_json::from_str(text)?;
-                Some(Arc::new(resource_schema(&openapi, self.strict)))
+                Some(Arc::new(super::crd::resource_schema(&openapi, self.strict)))
             }
         })
     }
@@ -250,7 +250,9 @@ impl Catalog {
         let schema = match &state.schema {
             Some(s) => s.clone(),
             None => {
-                let s = self.whole_schema(api_version, kind)?;
+                // Only whether the kind is there: the schema is read cut
+                // down, straight from its text (`cut_schema`).
+                let s = schema_text(api_version, kind)?.map(|_| Arc::new(serde_json::Value::Null));
                 state.schema = Some(s.clone());
                 // Everything the file phase saw of this kind.
                 if let Some(noted) = self
@@ -274,7 +276,11 @@ impl Catalog {
         if let Some(v) = &state.compiled {
             return Ok(Some(v.clone()));
         }
-        let cut = prune(&schema, &state.shape);
+        let _ = &schema;
+        let text = schema_text(api_version, kind)?
+            .ok_or_else(|| anyhow!("catalogued schema of {api_version}/{kind} vanished"))?;
+        let cut = cut_schema(text, &state.shape, self.strict)
+            .with_context(|| format!("reading the catalogued schema of {api_version}/{kind}"))?;
         let v =
             Arc::new(build_validator(&cut).with_context(|| {
                 format!("compiling the catalogued schema of {api_version}/{kind}")
@@ -378,8 +384,203 @@ impl Shape {
     }
 }
 
+/// An object's members in order, values left unparsed.
+struct Members<'a>(Vec<(String, &'a RawValue)>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Members<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct V<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for V<'a> {
+            type Value = Members<'a>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an object")
+            }
+            fn visit_map<M: serde::de::MapAccess<'de>>(
+                self,
+                mut m: M,
+            ) -> std::result::Result<Members<'a>, M::Error> {
+                let mut out = Vec::new();
+                while let Some((k, v)) = m.next_entry::<String, &'de RawValue>()? {
+                    out.push((k, v));
+                }
+                Ok(Members(out))
+            }
+        }
+        d.deserialize_map(V(std::marker::PhantomData))
+    }
+}
+
+fn members(raw: &RawValue) -> Result<Option<Members<'_>>> {
+    if !raw.get().trim_start().starts_with('{') {
+        return Ok(None);
+    }
+    Ok(Some(serde_json::from_str(raw.get())?))
+}
+
+fn parse_raw(raw: &RawValue) -> Result<serde_json::Value> {
+    Ok(serde_json::from_str(raw.get())?)
+}
+
+/// `prune(resource_schema(openapi, strict), shape)` read straight from the
+/// catalogued OpenAPI text: the subschemas of fields no resource has are
+/// skipped unparsed and descriptions left out (annotations that validate
+/// nothing), so a 240 KB schema costs what its used fields cost.
+fn cut_schema(text: &str, shape: &Shape, strict: bool) -> Result<serde_json::Value> {
+    use serde_json::{json, Value};
+    let raw: &RawValue = serde_json::from_str(text)?;
+    let mut s = cut(raw, shape, strict)?;
+    if let Value::Object(m) = &mut s {
+        let props = m.entry("properties").or_insert_with(|| json!({}));
+        if let Value::Object(p) = props {
+            p.entry("apiVersion").or_insert(json!({"type": "string"}));
+            p.entry("kind").or_insert(json!({"type": "string"}));
+            p.insert("metadata".into(), json!({"type": "object"}));
+        }
+    }
+    Ok(s)
+}
+
+/// `prune(convert(raw, strict), shape)` without building what prune drops
+/// (`crd::convert`'s rules, key by key).
+fn cut(raw: &RawValue, shape: &Shape, strict: bool) -> Result<serde_json::Value> {
+    use serde_json::{json, Map, Value};
+    let Some(Members(src)) = members(raw)? else {
+        return Ok(super::crd::convert(&parse_raw(raw)?, strict));
+    };
+    let get = |key: &str| src.iter().find(|(k, _)| k == key).map(|(_, v)| *v);
+    let flag = |key: &str| -> Result<bool> {
+        Ok(match get(key) {
+            Some(v) => parse_raw(v)? == Value::Bool(true),
+            None => false,
+        })
+    };
+    let mut out = Map::new();
+    let mut one_of = None;
+    for (k, x) in &src {
+        let converted = match k.as_str() {
+            "description" => continue,
+            "properties" => match members(x)? {
+                Some(Members(props)) => {
+                    let mut m = Map::new();
+                    for (pk, pv) in props {
+                        let sub = match shape.fields.as_ref().and_then(|f| f.get(&pk)) {
+                            Some(fs) => cut(pv, fs, strict)?,
+                            None => Value::Bool(true),
+                        };
+                        m.insert(pk, sub);
+                    }
+                    Value::Object(m)
+                }
+                None => parse_raw(x)?,
+            },
+            "patternProperties" if shape.fields.is_none() => Value::Bool(true),
+            "patternProperties" | "definitions" => match parse_raw(x)? {
+                Value::Object(props) => Value::Object(
+                    props
+                        .iter()
+                        .map(|(pk, pv)| (pk.clone(), super::crd::convert(pv, strict)))
+                        .collect(),
+                ),
+                other => other,
+            },
+            "items" => match &shape.items {
+                Some(items) => cut(x, items, strict)?,
+                None => Value::Bool(true),
+            },
+            "additionalProperties" => match (members(x)?, &shape.fields) {
+                (Some(_), Some(_)) => cut(x, &shape.values(), strict)?,
+                (Some(_), None) => Value::Bool(true),
+                (None, _) => super::crd::convert(&parse_raw(x)?, strict),
+            },
+            "not" => cut(x, shape, false)?,
+            "allOf" | "anyOf" | "oneOf" if x.get().trim_start().starts_with('[') => {
+                let branches: Vec<&RawValue> = serde_json::from_str(x.get())?;
+                Value::Array(
+                    branches
+                        .into_iter()
+                        .map(|b| cut(b, shape, false))
+                        .collect::<Result<Vec<_>>>()?,
+                )
+            }
+            "required" => {
+                let names = parse_raw(x)?;
+                let props = match get("properties") {
+                    Some(p) => members(p)?,
+                    None => None,
+                };
+                match (&names, props) {
+                    (Value::Array(names), Some(Members(props))) => {
+                        let mut kept = Vec::new();
+                        for n in names {
+                            let found = n.as_str().and_then(|n| props.iter().find(|(k, _)| k == n));
+                            let has_default = match found {
+                                Some((_, p)) => members(p)?.is_some_and(|Members(m)| {
+                                    m.iter().any(|(k, _)| k == "default")
+                                }),
+                                None => false,
+                            };
+                            if !has_default {
+                                kept.push(n.clone());
+                            }
+                        }
+                        Value::Array(kept)
+                    }
+                    _ => names,
+                }
+            }
+            "format" | "nullable" | "x-kubernetes-int-or-string" => continue,
+            _ => parse_raw(x)?,
+        };
+        if k == "oneOf" {
+            one_of = Some(converted);
+            continue;
+        }
+        out.insert(k.clone(), converted);
+    }
+    if let Some(branches) = one_of {
+        if out.contains_key("anyOf") {
+            let all = out.entry("allOf").or_insert_with(|| json!([]));
+            if let Value::Array(a) = all {
+                a.push(json!({ "anyOf": branches }));
+            }
+        } else {
+            out.insert("anyOf".into(), branches);
+        }
+    }
+    if flag("x-kubernetes-int-or-string")? {
+        out.remove("type");
+        out.insert(
+            "anyOf".into(),
+            json!([{"type": "integer"}, {"type": "string"}]),
+        );
+    }
+    if flag("nullable")? {
+        if let Some(Value::String(t)) = out.get("type").cloned() {
+            out.insert("type".into(), json!([t, "null"]));
+        }
+    }
+    let preserve = flag("x-kubernetes-preserve-unknown-fields")?;
+    if flag("x-kubernetes-embedded-resource")? {
+        if let Some(Value::Object(p)) = out.get_mut("properties") {
+            p.entry("apiVersion").or_insert(json!({"type": "string"}));
+            p.entry("kind").or_insert(json!({"type": "string"}));
+            p.entry("metadata").or_insert(json!({"type": "object"}));
+        }
+    }
+    if strict
+        && !preserve
+        && out.contains_key("properties")
+        && !out.contains_key("additionalProperties")
+    {
+        out.insert("additionalProperties".into(), Value::Bool(false));
+    }
+    Ok(Value::Object(out))
+}
+
 /// The schema with the subschemas of fields `shape` lacks replaced by
-/// `true` (their names stay, so unknown fields are still reported).
+/// `true` (their names stay, so unknown fields are still reported): what
+/// `cut_schema` builds from the text, kept to test it against.
+#[cfg(test)]
 fn prune(schema: &serde_json::Value, shape: &Shape) -> serde_json::Value {
     use serde_json::Value;
     let Value::Object(s) = schema else {
@@ -604,5 +805,48 @@ spec:
         t.add_json(&json!({"b": {"z": true}}));
         s.merge(t);
         assert!(s.covers(&json!({"b": {"z": false}})));
+    }
+
+    #[test]
+    fn cutting_from_the_text_validates_as_pruning_the_whole_schema() {
+        let docs = [
+            json!({"apiVersion": "cert-manager.io/v1", "kind": "Certificate", "metadata": {"name": "a"},
+                "spec": {"secretName": "a", "dnsNames": "x", "duration": 5, "issuerRef": {"name": "le", "knd": "I"},
+                    "privateKey": {"algorithm": "ECDSA", "siez": 256, "rotationPolicy": "Sometimes"},
+                    "keystores": {"pkcs12": {"create": true}}}}),
+            json!({"apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute", "metadata": {"name": "r"},
+                "spec": {"parentRefs": [{"name": "gw", "port": "80"}], "rules": [{"matches": [{"path": {"type": "Prefix", "value": "/"}}],
+                    "backendRefs": [{"name": "svc", "port": 8080, "weigth": 1}], "filters": [{"type": "RequestHeaderModifier"}]}]}}),
+            json!({"apiVersion": "ray.io/v1", "kind": "RayService", "metadata": {"name": "s"},
+                "spec": {"serveConfigV2": 3, "rayClusterConfig": {"headGroupSpec": {"rayStartParams": {"a": 1},
+                    "template": {"spec": {"containers": [{"name": "head", "image": "ray", "ports": [{"containerPort": "8265"}],
+                        "resources": {"limits": {"cpu": 2, "memory": "4Gi"}}, "imagePullPolicy": "Sometimes", "envv": []}]}}}}}}),
+        ];
+        for doc in docs {
+            let (api, kind) = (
+                doc["apiVersion"].as_str().unwrap(),
+                doc["kind"].as_str().unwrap(),
+            );
+            let mut shape = Shape::default();
+            shape.add_json(&doc);
+            let text = schema_text(api, kind).unwrap().unwrap();
+            let whole = Catalog::new(true).whole_schema(api, kind).unwrap().unwrap();
+            let errors = |schema: &serde_json::Value| {
+                let mut e: Vec<String> = build_validator(schema)
+                    .unwrap()
+                    .iter_errors(&doc)
+                    .map(|e| format!("{} {e}", e.instance_path()))
+                    .collect();
+                e.sort();
+                e
+            };
+            let want = errors(&prune(&whole, &shape));
+            assert!(!want.is_empty(), "{kind}");
+            assert_eq!(
+                errors(&cut_schema(text, &shape, true).unwrap()),
+                want,
+                "{kind}"
+            );
+        }
     }
 }
