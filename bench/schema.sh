@@ -20,7 +20,7 @@ OUT=$ROOT/bench/out
 mkdir -p "$OUT"
 
 cargo build --release --quiet
-SHIPLINT=$ROOT/target/release/shiplint
+SHIPLINT=${CARGO_TARGET_DIR:-$ROOT/target}/release/shiplint
 
 VENV=$ROOT/bench/.venv
 if [ ! -x "$VENV/bin/kubernetes-validate" ]; then

@@ -298,3 +298,49 @@ fn crd_dir_reads_the_crds_catalog_layout() {
         .code(1)
         .stdout(predicates::str::contains("unknown field 'regoin'"));
 }
+
+/// kubebuilder scaffolds list their patches in kustomization.yaml only as
+/// comments (`#- manager_webhook_patch.yaml`), and a scan of part of a tree
+/// may not hold the kustomization at all: a file named like a patch, in a
+/// `patches/` folder, or with a `$patch` directive is read as a patch
+/// (required fields left to its target), and `field: null` in a patch is a
+/// deletion, not an unknown field. Unknown fields in a patch are still
+/// errors, and a whole resource still needs its required fields.
+#[test]
+fn patches_without_their_kustomization_are_read_as_patches() {
+    let (code, json) = common::json_output(
+        common::shiplint("tests/fixtures/patches-unlisted")
+            .args(common::SCAN_SCHEMA_JSON)
+            .arg("."),
+    );
+    let got = common::rule_lines(&json);
+    let paths: Vec<String> = common::findings(&json)
+        .iter()
+        .map(|f| {
+            format!(
+                "{}:{} {}",
+                f["path"].as_str().unwrap(),
+                f["span"]["line"],
+                f["message"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(code, 1, "{paths:#?}");
+    assert_eq!(
+        got,
+        vec![
+            ("schema/invalid".to_string(), 10),
+            ("schema/invalid".to_string(), 6),
+        ],
+        "{paths:#?}"
+    );
+    assert!(
+        paths[0].contains("webhook_in_notebooks.yaml")
+            && paths[0].contains("'webhookClientConfig'"),
+        "{paths:#?}"
+    );
+    assert!(
+        paths[1].contains("manager/manager.yaml") && paths[1].contains("\"selector\""),
+        "{paths:#?}"
+    );
+}

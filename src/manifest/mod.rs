@@ -213,6 +213,10 @@ const TOOL_CONFIG_GROUPS: &[&str] = &[
     "config.kubernetes.io",
     "kpt.dev",
     "schema.plugin.fluxcd.io",
+    // controller-runtime's and Katib's component configs: files a manager
+    // reads (through a configMapGenerator), not resources.
+    "controller-runtime.sigs.k8s.io",
+    "config.kubeflow.org",
 ];
 
 /// Whether a document with this type is a tool's configuration, not a

@@ -178,7 +178,7 @@ pub(super) fn resource_schema(openapi: &Value, strict: bool) -> Value {
     s
 }
 
-fn convert(v: &Value, strict: bool) -> Value {
+pub(super) fn convert(v: &Value, strict: bool) -> Value {
     let Value::Object(src) = v else {
         return v.clone();
     };

@@ -169,12 +169,18 @@ impl Pack for SchemaPack {
         for p in &parsed.problems {
             out.push(problem_finding(file, p));
         }
-        let how = Partial::of(ctx, &file.path);
         let s = ctx.settings;
-        let needs_crds = parsed
-            .manifests
-            .iter()
-            .any(|m| !skipped(s, m) && self.resolve(s, m).is_ok_and(|v| v.is_none()));
+        let mut needs_crds = false;
+        for m in &parsed.manifests {
+            if skipped(s, m) || !self.resolve(s, m).is_ok_and(|v| v.is_none()) {
+                continue;
+            }
+            needs_crds = true;
+            // The catalog compiles a kind once, for every resource of it.
+            if let Some(c) = &self.loaded().catalog {
+                c.note(&m.api_version, &m.kind, &m.root);
+            }
+        }
         if needs_crds {
             if let Ok(mut d) = self.deferred.lock() {
                 d.push(Deferred {
@@ -187,7 +193,7 @@ impl Pack for SchemaPack {
         }
         self.gather_file_facts(ctx, file, Some(parsed));
         for m in &parsed.manifests {
-            self.check_manifest(ctx.settings, m, None, how, out);
+            self.check_manifest(ctx.settings, m, None, Partial::of(ctx, m), out);
         }
     }
 
@@ -232,59 +238,16 @@ impl Pack for SchemaPack {
             .lock()
             .map(|mut d| std::mem::take(&mut *d))
             .unwrap_or_default();
+        // Files are independent here: validated in parallel, in order.
+        use rayon::prelude::*;
+        let per_file: Vec<(Vec<Finding>, Vec<Finding>)> = deferred
+            .into_par_iter()
+            .map(|d| self.check_deferred(ctx, &crds, d))
+            .collect();
         let mut found = Vec::new();
-        for d in deferred {
-            let text = match (d.text, &d.disk) {
-                (Some(t), _) => t,
-                (None, Some(disk)) => match std::fs::read(disk) {
-                    Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
-                    Err(e) => {
-                        out.push(Finding::new(
-                            SCHEMA_ERROR,
-                            Severity::Error,
-                            &d.path,
-                            Span::line(1),
-                            format!(
-                                "could not read {} again to validate its custom resources: {e}",
-                                d.path
-                            ),
-                        ));
-                        continue;
-                    }
-                },
-                (None, None) => continue,
-            };
-            let mut file = SourceFile::new(d.path.clone(), text);
-            file.explicit = d.explicit;
-            let parsed = crate::manifest::parse_file(&file, s.limits);
-            let start = found.len();
-            for m in &parsed.manifests {
-                if skipped(s, m) || self.resolve(s, m).is_ok_and(|c| c.is_some()) {
-                    continue;
-                }
-                self.check_manifest(s, m, Some(&crds), Partial::of(ctx, &m.path), &mut found);
-            }
-            // Merged per kind below, so a place silenced by its comment or
-            // annotation must leave before it could silence the others.
-            let ignores: Vec<_> = parsed
-                .manifests
-                .iter()
-                .filter_map(crate::suppress::doc_ignore)
-                .collect();
-            let mut i = start;
-            while i < found.len() {
-                let f = &found[i];
-                if &*f.rule == MISSING_SCHEMA
-                    && (crate::suppress::suppressed_by_annotation(f, &ignores)
-                        || crate::suppress::suppressed_by_comment(f, |l| {
-                            file.text.lines().nth(l - 1).map(String::from)
-                        }))
-                {
-                    found.remove(i);
-                } else {
-                    i += 1;
-                }
-            }
+        for (errors, f) in per_file {
+            out.extend(errors);
+            found.extend(f);
         }
         out.extend(merge_missing_schemas(found));
     }
@@ -301,8 +264,9 @@ enum Partial {
 }
 
 impl Partial {
-    fn of(ctx: &Context, path: &str) -> Self {
-        if ctx.is_patch(path) {
+    fn of(ctx: &Context, m: &Manifest) -> Self {
+        let path = &*m.path;
+        if ctx.is_patch(path) || looks_like_patch(m) {
             Partial::Patch
         } else if ctx.kustomize.selector_filled.contains(path) {
             Partial::SelectorFilled
@@ -312,12 +276,86 @@ impl Partial {
     }
 }
 
+/// A kustomize patch whose kustomization is not in the scan, or lists it
+/// only in a comment (kubebuilder scaffolds ship `#- manager_webhook_patch.yaml`):
+/// a strategic-merge directive (`$patch: delete`) at the top, a file named
+/// like a patch (`manager_auth_proxy_patch.yaml`, `patch-replicas.yaml`), or
+/// a file in a `patches/` folder. Its unknown fields are still reported;
+/// only the required fields a patch leaves to its target are not.
+fn looks_like_patch(m: &Manifest) -> bool {
+    if m.root.get("$patch").is_some() {
+        return true;
+    }
+    let mut parts = m.path.rsplit(['/', '\\']);
+    let file = parts.next().unwrap_or_default().to_ascii_lowercase();
+    let stem = file.rsplit_once('.').map_or(file.as_str(), |(s, _)| s);
+    stem.split(['_', '-', '.'])
+        .any(|w| w == "patch" || w == "patches")
+        || parts.any(|d| d == "patches")
+}
+
 fn skipped(s: &Settings, m: &Manifest) -> bool {
     let gvk = format!("{}/{}", m.api_version, m.kind);
     s.skip_kinds.iter().any(|k| k == &m.kind || k == &gvk) || is_config_file_kind(m)
 }
 
 impl SchemaPack {
+    /// Validates the custom resources of one deferred file against the
+    /// run's CRDs and the catalog: (errors reading it, its findings).
+    fn check_deferred(
+        &self,
+        ctx: &Context,
+        crds: &CrdSchemas,
+        d: Deferred,
+    ) -> (Vec<Finding>, Vec<Finding>) {
+        let s = ctx.settings;
+        let text = match (d.text, &d.disk) {
+            (Some(t), _) => t,
+            (None, Some(disk)) => match std::fs::read(disk) {
+                Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+                Err(e) => {
+                    let f = Finding::new(
+                        SCHEMA_ERROR,
+                        Severity::Error,
+                        &d.path,
+                        Span::line(1),
+                        format!(
+                            "could not read {} again to validate its custom resources: {e}",
+                            d.path
+                        ),
+                    );
+                    return (vec![f], Vec::new());
+                }
+            },
+            (None, None) => return (Vec::new(), Vec::new()),
+        };
+        let mut file = SourceFile::new(d.path.clone(), text);
+        file.explicit = d.explicit;
+        let parsed = crate::manifest::parse_file(&file, s.limits);
+        let mut found = Vec::new();
+        for m in &parsed.manifests {
+            if skipped(s, m) || self.resolve(s, m).is_ok_and(|c| c.is_some()) {
+                continue;
+            }
+            self.check_manifest(s, m, Some(crds), Partial::of(ctx, m), &mut found);
+        }
+        // Merged per kind later, so a place silenced by its comment or
+        // annotation must leave before it could silence the others.
+        let ignores: Vec<_> = parsed
+            .manifests
+            .iter()
+            .filter_map(crate::suppress::doc_ignore)
+            .collect();
+        found.retain(|f| {
+            !(&*f.rule == MISSING_SCHEMA
+                && (crate::suppress::suppressed_by_annotation(f, &ignores)
+                    || crate::suppress::suppressed_by_comment(f, |l| {
+                        file.text.lines().nth(l - 1).map(String::from)
+                    })))
+        });
+        (Vec::new(), found)
+    }
+
     /// The schema for a manifest from the configured locations, or None.
     fn resolve(&self, s: &Settings, m: &Manifest) -> Result<Option<Compiled>> {
         let l = self.loaded();
@@ -480,6 +518,11 @@ impl SchemaPack {
                     for field in unexpected.iter().filter(|f| !(patch && f.starts_with('$'))) {
                         let child =
                             format!("{pointer}/{}", field.replace('~', "~0").replace('/', "~1"));
+                        // `field: null` in a strategic-merge patch deletes
+                        // the field: the built resource does not have it.
+                        if patch && instance.pointer(&child).is_some_and(|v| v.is_null()) {
+                            continue;
+                        }
                         let span = m
                             .root
                             .pointer(&child)
