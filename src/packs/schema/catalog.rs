@@ -538,14 +538,7 @@ fn cut(raw: &RawValue, shape: &Shape, strict: bool) -> Result<serde_json::Value>
         out.insert(k.clone(), converted);
     }
     if let Some(branches) = one_of {
-        if out.contains_key("anyOf") {
-            let all = out.entry("allOf").or_insert_with(|| json!([]));
-            if let Value::Array(a) = all {
-                a.push(json!({ "anyOf": branches }));
-            }
-        } else {
-            out.insert("anyOf".into(), branches);
-        }
+        super::crd::one_of_as_any_of(&mut out, branches);
     }
     if flag("x-kubernetes-int-or-string")? {
         out.remove("type");

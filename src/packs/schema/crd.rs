@@ -230,18 +230,8 @@ pub(super) fn convert(v: &Value, strict: bool) -> Value {
         }
         out.insert(k.clone(), converted);
     }
-    // `oneOf` becomes `anyOf`: the API server defaults fields before it
-    // validates, and a branch that only tests a defaulted field (Gateway
-    // API's address `type`) would otherwise match twice.
     if let Some(branches) = one_of {
-        if out.contains_key("anyOf") {
-            let all = out.entry("allOf").or_insert_with(|| json!([]));
-            if let Value::Array(a) = all {
-                a.push(json!({ "anyOf": branches }));
-            }
-        } else {
-            out.insert("anyOf".into(), branches);
-        }
+        one_of_as_any_of(&mut out, branches);
     }
     if src.get("x-kubernetes-int-or-string") == Some(&Value::Bool(true)) {
         out.remove("type");
@@ -272,6 +262,21 @@ pub(super) fn convert(v: &Value, strict: bool) -> Value {
         out.insert("additionalProperties".into(), Value::Bool(false));
     }
     Value::Object(out)
+}
+
+/// `oneOf` becomes `anyOf`: the API server defaults fields before it
+/// validates, and a branch that only tests a defaulted field (Gateway API's
+/// address `type`) would otherwise match twice. Beside an `anyOf` already
+/// there, it joins `allOf`.
+pub(super) fn one_of_as_any_of(out: &mut serde_json::Map<String, Value>, branches: Value) {
+    if out.contains_key("anyOf") {
+        let all = out.entry("allOf").or_insert_with(|| json!([]));
+        if let Value::Array(a) = all {
+            a.push(json!({ "anyOf": branches }));
+        }
+    } else {
+        out.insert("anyOf".into(), branches);
+    }
 }
 
 #[cfg(test)]
