@@ -160,31 +160,16 @@ impl Env {
         })
     }
 
-    fn run(
-        &self,
-        program: &cel::Program,
-        node: &serde_json::Value,
-    ) -> Result<Value, ExecutionError> {
-        let mut ctx = cel::Context::with_env(self.env.clone());
-        ctx.add_variable_from_value("self", to_cel(node));
-        program.execute(&ctx)
-    }
-
     pub fn holds(&self, c: &Compiled, node: &serde_json::Value) -> Verdict {
         if serde_json::to_vec(node).map_or(true, |b| b.len() > MAX_NODE_BYTES) {
             return Verdict::Unsupported("a node larger than 1 MiB".into());
         }
-        match self.run(&c.program, node) {
-            Ok(Value::Bool(true)) => Verdict::Holds,
-            Ok(Value::Bool(false)) => Verdict::Fails,
-            Ok(_) => Verdict::Unsupported("a rule that does not return a bool".into()),
-            Err(ExecutionError::UndeclaredReference(name)) => {
-                Verdict::Unsupported(one_line(&format!("{name}()"), 40))
-            }
-            Err(ExecutionError::NoSuchOverload(o)) => {
-                Verdict::Unsupported(one_line(&format!("{}()", o.function()), 40))
-            }
-            Err(_) => Verdict::Fails,
+        match self.eval(c, &[("self", to_cel(node))]) {
+            Eval::Value(Value::Bool(true)) => Verdict::Holds,
+            Eval::Value(Value::Bool(false)) => Verdict::Fails,
+            Eval::Value(_) => Verdict::Unsupported("a rule that does not return a bool".into()),
+            Eval::Unsupported(what) => Verdict::Unsupported(what),
+            Eval::Error(_) => Verdict::Fails,
         }
     }
 
@@ -196,8 +181,10 @@ impl Env {
         }
         match c.program.execute(&ctx) {
             Ok(v) => Eval::Value(v),
+            // What this build does not declare is, in practice, a function
+            // (Kubernetes' `quantity`, `url` …); the variables are bound.
             Err(ExecutionError::UndeclaredReference(name)) => {
-                Eval::Unsupported(one_line(&name, 40))
+                Eval::Unsupported(one_line(&format!("{name}()"), 40))
             }
             Err(ExecutionError::NoSuchOverload(o)) => {
                 Eval::Unsupported(one_line(&format!("{}()", o.function()), 40))
@@ -209,8 +196,8 @@ impl Env {
     /// An evaluated `messageExpression` (a string), if it evaluates.
     pub fn message(&self, expr: &str, node: &serde_json::Value) -> Option<String> {
         let c = self.compile(expr).ok()?;
-        match self.run(&c.program, node) {
-            Ok(Value::String(s)) if !s.trim().is_empty() => Some(s.to_string()),
+        match self.eval(&c, &[("self", to_cel(node))]) {
+            Eval::Value(Value::String(s)) if !s.trim().is_empty() => Some(s.to_string()),
             _ => None,
         }
     }

@@ -344,10 +344,9 @@ impl Pack for PoliciesPack {
         true
     }
 
-    fn gather_file_facts(&self, ctx: &Context, file: &SourceFile, parsed: Option<&ParsedFile>) {
+    fn gather_file_facts(&self, _ctx: &Context, _file: &SourceFile, parsed: Option<&ParsedFile>) {
         // Another shard reports these files; their CRDs, policies and
         // namespaces still apply here (their objects are not this shard's).
-        let _ = (ctx, file);
         let Some(parsed) = parsed else { return };
         if let Ok(mut facts) = self.facts.lock() {
             for m in &parsed.manifests {

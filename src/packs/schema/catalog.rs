@@ -443,7 +443,7 @@ fn cut_schema(text: &str, shape: &Shape, strict: bool) -> Result<serde_json::Val
 /// `prune(convert(raw, strict), shape)` without building what prune drops
 /// (`crd::convert`'s rules, key by key).
 fn cut(raw: &RawValue, shape: &Shape, strict: bool) -> Result<serde_json::Value> {
-    use serde_json::{json, Map, Value};
+    use serde_json::{Map, Value};
     let Some(Members(src)) = members(raw)? else {
         return Ok(super::crd::convert(&parse_raw(raw)?, strict));
     };
@@ -537,37 +537,13 @@ fn cut(raw: &RawValue, shape: &Shape, strict: bool) -> Result<serde_json::Value>
         }
         out.insert(k.clone(), converted);
     }
-    if let Some(branches) = one_of {
-        super::crd::one_of_as_any_of(&mut out, branches);
-    }
-    if flag("x-kubernetes-int-or-string")? {
-        out.remove("type");
-        out.insert(
-            "anyOf".into(),
-            json!([{"type": "integer"}, {"type": "string"}]),
-        );
-    }
-    if flag("nullable")? {
-        if let Some(Value::String(t)) = out.get("type").cloned() {
-            out.insert("type".into(), json!([t, "null"]));
-        }
-    }
-    let preserve = flag("x-kubernetes-preserve-unknown-fields")?;
-    if flag("x-kubernetes-embedded-resource")? {
-        if let Some(Value::Object(p)) = out.get_mut("properties") {
-            p.entry("apiVersion").or_insert(json!({"type": "string"}));
-            p.entry("kind").or_insert(json!({"type": "string"}));
-            p.entry("metadata").or_insert(json!({"type": "object"}));
-        }
-    }
-    if strict
-        && !preserve
-        && out.contains_key("properties")
-        && !out.contains_key("additionalProperties")
-    {
-        out.insert("additionalProperties".into(), Value::Bool(false));
-    }
-    Ok(Value::Object(out))
+    let ext = super::crd::Extensions {
+        int_or_string: flag("x-kubernetes-int-or-string")?,
+        nullable: flag("nullable")?,
+        preserve_unknown: flag("x-kubernetes-preserve-unknown-fields")?,
+        embedded: flag("x-kubernetes-embedded-resource")?,
+    };
+    Ok(super::crd::finish(out, one_of, ext, strict))
 }
 
 /// The schema with the subschemas of fields `shape` lacks replaced by

@@ -230,24 +230,60 @@ pub(super) fn convert(v: &Value, strict: bool) -> Value {
         }
         out.insert(k.clone(), converted);
     }
+    let flag = |k: &str| src.get(k) == Some(&Value::Bool(true));
+    let ext = Extensions {
+        int_or_string: flag("x-kubernetes-int-or-string"),
+        nullable: flag("nullable"),
+        preserve_unknown: flag("x-kubernetes-preserve-unknown-fields"),
+        embedded: flag("x-kubernetes-embedded-resource"),
+    };
+    finish(out, one_of, ext, strict)
+}
+
+/// The Kubernetes extensions of one schema node that change how it
+/// validates.
+pub(super) struct Extensions {
+    pub int_or_string: bool,
+    pub nullable: bool,
+    pub preserve_unknown: bool,
+    pub embedded: bool,
+}
+
+/// A converted node's last steps, shared by the CRD converter and the
+/// catalog's one-pass cut: `oneOf` becomes `anyOf` (the API server defaults
+/// fields before it validates, and a branch that only tests a defaulted field
+/// — Gateway API's address `type` — would otherwise match twice; beside an
+/// `anyOf` already there it joins `allOf`), then the extensions, then strict
+/// mode's `additionalProperties: false`.
+pub(super) fn finish(
+    mut out: serde_json::Map<String, Value>,
+    one_of: Option<Value>,
+    ext: Extensions,
+    strict: bool,
+) -> Value {
     if let Some(branches) = one_of {
-        one_of_as_any_of(&mut out, branches);
+        if out.contains_key("anyOf") {
+            let all = out.entry("allOf").or_insert_with(|| json!([]));
+            if let Value::Array(a) = all {
+                a.push(json!({ "anyOf": branches }));
+            }
+        } else {
+            out.insert("anyOf".into(), branches);
+        }
     }
-    if src.get("x-kubernetes-int-or-string") == Some(&Value::Bool(true)) {
+    if ext.int_or_string {
         out.remove("type");
         out.insert(
             "anyOf".into(),
             json!([{"type": "integer"}, {"type": "string"}]),
         );
     }
-    if src.get("nullable") == Some(&Value::Bool(true)) {
+    if ext.nullable {
         if let Some(Value::String(t)) = out.get("type").cloned() {
             out.insert("type".into(), json!([t, "null"]));
         }
     }
-    let preserve = src.get("x-kubernetes-preserve-unknown-fields") == Some(&Value::Bool(true));
-    let embedded = src.get("x-kubernetes-embedded-resource") == Some(&Value::Bool(true));
-    if embedded {
+    if ext.embedded {
         if let Some(Value::Object(p)) = out.get_mut("properties") {
             p.entry("apiVersion").or_insert(json!({"type": "string"}));
             p.entry("kind").or_insert(json!({"type": "string"}));
@@ -255,28 +291,13 @@ pub(super) fn convert(v: &Value, strict: bool) -> Value {
         }
     }
     if strict
-        && !preserve
+        && !ext.preserve_unknown
         && out.contains_key("properties")
         && !out.contains_key("additionalProperties")
     {
         out.insert("additionalProperties".into(), Value::Bool(false));
     }
     Value::Object(out)
-}
-
-/// `oneOf` becomes `anyOf`: the API server defaults fields before it
-/// validates, and a branch that only tests a defaulted field (Gateway API's
-/// address `type`) would otherwise match twice. Beside an `anyOf` already
-/// there, it joins `allOf`.
-pub(super) fn one_of_as_any_of(out: &mut serde_json::Map<String, Value>, branches: Value) {
-    if out.contains_key("anyOf") {
-        let all = out.entry("allOf").or_insert_with(|| json!([]));
-        if let Value::Array(a) = all {
-            a.push(json!({ "anyOf": branches }));
-        }
-    } else {
-        out.insert("anyOf".into(), branches);
-    }
 }
 
 #[cfg(test)]
