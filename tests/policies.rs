@@ -236,3 +236,30 @@ spec:
         .to_string()
         .contains("1 transition rule skipped"));
 }
+
+#[test]
+fn a_hostile_rule_is_refused_before_it_can_overflow_the_stack() {
+    // Each of these crashed the process (stack overflow) before rules were
+    // bounded: the parser recurses over the expression's tree.
+    for rule in [
+        format!("{}1{} == 1", "(".repeat(1900), ")".repeat(1900)),
+        format!("1{} > 0", "+1".repeat(1300)),
+        format!("self{} == 1", "[0]".repeat(1300)),
+    ] {
+        let crd = format!(
+            "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: things.example.com\nspec:\n  group: example.com\n  names: {{kind: Thing, plural: things}}\n  scope: Namespaced\n  versions:\n    - name: v1\n      served: true\n      storage: true\n      schema:\n        openAPIV3Schema:\n          type: object\n          x-kubernetes-validations:\n            - rule: \"{rule}\"\n---\napiVersion: example.com/v1\nkind: Thing\nmetadata:\n  name: t\n"
+        );
+        let (list, doc, _) = scan(&[("crd.yaml", &crd)]);
+        assert_eq!(
+            list,
+            vec![(
+                "policies/compile-error".to_string(),
+                "warning".to_string(),
+                "crd.yaml".to_string(),
+                17
+            )]
+        );
+        let msg = findings(&doc)[0]["message"].as_str().unwrap();
+        assert!(msg.contains("is not evaluated"), "{msg}");
+    }
+}

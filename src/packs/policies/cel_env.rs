@@ -21,6 +21,11 @@ const MAX_RULE_BYTES: usize = 4096;
 const MAX_MACRO_DEPTH: usize = 3;
 /// Macros (and member calls) at most, in one rule.
 const MAX_MACROS: usize = 16;
+/// The deepest nesting of brackets, and the most operators, selections and
+/// indexes, in a rule
+/// evaluated (cel-go's parser stops at a recursion depth of 250).
+const MAX_NESTING: usize = 32;
+const MAX_OPERATORS: usize = 200;
 /// The largest node (as JSON) a rule is evaluated on.
 const MAX_NODE_BYTES: usize = 1 << 20;
 
@@ -60,16 +65,41 @@ pub struct Env {
     env: Arc<cel::Env>,
 }
 
-/// How deeply comprehension macros nest, and how many there are; strings are
-/// skipped.
-fn macro_nesting(src: &str) -> (usize, usize) {
+/// What a rule's text says about its cost, read before the parser sees it
+/// (strings skipped): how deeply comprehension macros nest and how many
+/// there are, how deeply brackets nest, and how many operators, selections
+/// and indexes it has. The parser and the evaluator recurse over the
+/// expression's tree: a rule of 4 KB with a thousand `+`, `[0]` or brackets
+/// would overflow the stack.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Shape {
+    macro_depth: usize,
+    macros: usize,
+    nesting: usize,
+    operators: usize,
+}
+
+fn shape(src: &str) -> Shape {
+    let mut out = Shape::default();
+    // One entry per open bracket: whether it opened a macro's arguments.
     let mut stack: Vec<bool> = Vec::new();
-    let (mut max, mut count) = (0, 0);
     let bytes = src.as_bytes();
     let mut i = 0;
     let mut quote: Option<u8> = None;
+    let mut in_operator = false;
     while i < bytes.len() {
         let c = bytes[i];
+        let operator_char = quote.is_none() && b"+-*/%<>=!&|?:".contains(&c);
+        if operator_char && !in_operator {
+            out.operators += 1;
+        }
+        // A selection (`.name`) or an index (`[…]`) is a level of the tree too.
+        let selection = quote.is_none()
+            && (c == b'[' || (c == b'.' && bytes.get(i + 1).is_some_and(u8::is_ascii_alphabetic)));
+        if selection {
+            out.operators += 1;
+        }
+        in_operator = operator_char;
         if let Some(q) = quote {
             if c == b'\\' {
                 i += 1;
@@ -78,24 +108,26 @@ fn macro_nesting(src: &str) -> (usize, usize) {
             }
         } else if c == b'"' || c == b'\'' {
             quote = Some(c);
-        } else if c == b'(' {
+        } else if c == b'(' || c == b'[' || c == b'{' {
             let before = &src[..i];
             let name_start = before
                 .rfind(|ch: char| !(ch.is_ascii_alphanumeric() || ch == '_'))
                 .map_or(0, |p| p + 1);
-            let is_macro =
-                before[..name_start].ends_with('.') && MACROS.contains(&&before[name_start..]);
+            let is_macro = c == b'('
+                && before[..name_start].ends_with('.')
+                && MACROS.contains(&&before[name_start..]);
             if is_macro {
-                count += 1;
+                out.macros += 1;
             }
             stack.push(is_macro);
-            max = max.max(stack.iter().filter(|m| **m).count());
-        } else if c == b')' {
+            out.nesting = out.nesting.max(stack.len());
+            out.macro_depth = out.macro_depth.max(stack.iter().filter(|m| **m).count());
+        } else if c == b')' || c == b']' || c == b'}' {
             stack.pop();
         }
         i += 1;
     }
-    (max, count)
+    out
 }
 
 /// JSON as the API server hands it to CEL: integers are `int`.
@@ -138,10 +170,20 @@ impl Env {
                 src.len()
             )));
         }
-        let (depth, count) = macro_nesting(src);
-        if depth > MAX_MACRO_DEPTH || count > MAX_MACROS {
+        let Shape {
+            macro_depth,
+            macros,
+            nesting,
+            operators,
+        } = shape(src);
+        if macro_depth > MAX_MACRO_DEPTH || macros > MAX_MACROS {
             return Err(CompileError::TooCostly(format!(
-                "its comprehension macros nest {depth} deep ({count} in all; at most {MAX_MACRO_DEPTH} deep and {MAX_MACROS} are evaluated)"
+                "its comprehension macros nest {macro_depth} deep ({macros} in all; at most {MAX_MACRO_DEPTH} deep and {MAX_MACROS} are evaluated)"
+            )));
+        }
+        if nesting > MAX_NESTING || operators > MAX_OPERATORS {
+            return Err(CompileError::TooCostly(format!(
+                "its brackets nest {nesting} deep and it has {operators} operators, selections and indexes (at most {MAX_NESTING} and {MAX_OPERATORS} are evaluated)"
             )));
         }
         let program = self.env.compile(src).map_err(|e| {
@@ -335,7 +377,21 @@ mod tests {
             "costly"
         );
         // Parentheses inside strings do not count.
-        assert_eq!(macro_nesting("self.a.all(x, x == '(.all(')"), (1, 1));
+        let s = shape("self.a.all(x, x == '(.all(')");
+        assert_eq!((s.macro_depth, s.macros), (1, 1));
+        // Deep trees overflow the parser's stack: refused before it runs.
+        assert_eq!(
+            verdict(
+                &format!("{}1{} == 1", "(".repeat(1900), ")".repeat(1900)),
+                json!({})
+            ),
+            "costly"
+        );
+        assert_eq!(
+            verdict(&format!("1{} > 0", "+1".repeat(1300)), json!({})),
+            "costly"
+        );
+        assert_eq!(shape("self.a[0] + {'k': [1]}['k'][0] > -1").nesting, 2);
         let env = Env::new();
         assert!(env
             .compile("self.replicas == oldSelf.replicas")

@@ -300,6 +300,10 @@ impl PoliciesPack {
 }
 
 impl Pack for PoliciesPack {
+    fn notes(&self) -> Vec<String> {
+        self.notes.lock().map(|n| n.clone()).unwrap_or_default()
+    }
+
     fn name(&self) -> &'static str {
         "policies"
     }
@@ -356,6 +360,34 @@ impl Pack for PoliciesPack {
     }
 
     fn check_index(&self, ctx: &Context, out: &mut Vec<Finding>) {
+        // The CEL parser and evaluator recurse over an expression's tree.
+        // Rules are bounded before they are parsed (cel_env::shape); a
+        // thread with a large stack keeps a margin on top, and a panic in the
+        // library becomes a note, not the end of the run.
+        let ran = std::thread::scope(|s| {
+            std::thread::Builder::new()
+                .name("policies".into())
+                .stack_size(64 << 20)
+                .spawn_scoped(s, || {
+                    let mut found = Vec::new();
+                    self.evaluate(ctx, &mut found);
+                    found
+                })
+                .map(|h| h.join())
+        });
+        match ran {
+            Ok(Ok(found)) => out.extend(found),
+            Ok(Err(_)) => self.note(
+                "policies: CEL evaluation stopped on an internal error; its findings are missing from this run".into(),
+            ),
+            // No thread to be had: evaluate here.
+            Err(_) => self.evaluate(ctx, out),
+        }
+    }
+}
+
+impl PoliciesPack {
+    fn evaluate(&self, ctx: &Context, out: &mut Vec<Finding>) {
         let Ok(mut facts) = self.facts.lock() else {
             return;
         };
@@ -529,10 +561,6 @@ impl Pack for PoliciesPack {
                 names.join(", ")
             ));
         }
-    }
-
-    fn notes(&self) -> Vec<String> {
-        self.notes.lock().map(|n| n.clone()).unwrap_or_default()
     }
 }
 
