@@ -512,3 +512,43 @@ fn git_modes_say_charts_are_not_rendered() {
         "{v:#}"
     );
 }
+
+/// A misspelt `.Values` key renders as an empty string, silently: reported
+/// on the template reference once, with Helm and without it, and quiet on
+/// the same chart spelt right.
+#[test]
+fn misspelt_values_key_is_reported_with_and_without_helm() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/rules/render/values-undefined/fires/chart");
+    let tmp = tempfile::tempdir().unwrap();
+    let chart = tmp.path().join("chart");
+    std::fs::create_dir_all(chart.join("templates")).unwrap();
+    for f in ["Chart.yaml", "values.yaml", "templates/configmap.yaml"] {
+        std::fs::copy(src.join(f), chart.join(f)).unwrap();
+    }
+    let expected = one("chart/templates/configmap.yaml", 7);
+    let helm = helm();
+    let mut runs = vec![None];
+    if let Some(h) = &helm {
+        runs.push(Some(h.as_path()));
+    }
+    for h in runs {
+        let (code, v, stderr) = scan_in(tmp.path(), h, &["--no-config", "."]);
+        assert_eq!(code, 0, "{stderr}");
+        assert_eq!(at(&v, "render/values-undefined"), expected, "helm: {h:?}");
+        let f = findings(&v)
+            .iter()
+            .find(|f| f["rule"] == "render/values-undefined")
+            .unwrap();
+        assert!(f["message"].as_str().unwrap().contains(".Values.imge.tag"));
+        assert_eq!(f["span"]["col"].as_u64(), Some(45), "{f}");
+    }
+    // Spelt right: quiet.
+    let t = chart.join("templates/configmap.yaml");
+    let fixed = std::fs::read_to_string(&t)
+        .unwrap()
+        .replace("imge", "image");
+    std::fs::write(&t, fixed).unwrap();
+    let (_, v, _) = scan_in(tmp.path(), helm.as_deref(), &["--no-config", "."]);
+    assert!(at(&v, "render/values-undefined").is_empty());
+}

@@ -123,6 +123,7 @@ pub fn render_all(inputs: &[Input], settings: &Settings, root: &Path) -> Rendere
         ));
         for c in &charts {
             out.findings.extend(check_values_schema(c));
+            out.findings.extend(super::values_refs::check(c));
         }
         return out;
     };
@@ -134,6 +135,9 @@ pub fn render_all(inputs: &[Input], settings: &Settings, root: &Path) -> Rendere
             .map(|c| render_chart(&helm, c, &opts, &root))
             .collect()
     };
+    for c in &charts {
+        out.findings.extend(super::values_refs::check(c));
+    }
     for r in results {
         out.docs.extend(r.docs);
         out.findings.extend(r.findings);

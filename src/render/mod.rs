@@ -7,6 +7,7 @@
 //! only discover, manifest, source, settings, finding, k8s and text.
 
 pub mod helm;
+pub mod values_refs;
 
 use crate::finding::{Finding, Rule, Severity, Snippet};
 use crate::manifest::{yaml, Limits};
@@ -17,6 +18,8 @@ use std::sync::Arc;
 pub const RENDER_ERROR: &str = "render/error";
 /// A chart's `values.yaml` that its `values.schema.json` rejects.
 pub const VALUES_SCHEMA: &str = "render/values-schema";
+/// A `.Values.x` a template outputs that neither values nor schema define.
+pub const VALUES_UNDEFINED: &str = "render/values-undefined";
 
 /// The `render/…` rules (listed with the packs' rules).
 pub fn rules() -> Vec<Rule> {
@@ -68,6 +71,36 @@ is what the chart should accept.
         )
         .tags(&["helm", "correctness"])
         .precision("very-high"),
+        Rule::new(
+            VALUES_UNDEFINED,
+            Severity::Warning,
+            "A chart template outputs a .Values key that neither values.yaml nor values.schema.json defines",
+            r#"
+## What it finds
+A `{{ .Values.x.y }}` in a chart's template whose value is written into the
+manifest (not only tested) while neither the chart's `values.yaml` nor its
+`values.schema.json` defines `x.y`. Read from the templates' text, with or
+without Helm. References that are optional by design are left alone: those
+inside `if`, `with`, `range`, `default`, `required`, `hasKey`, `empty`,
+`coalesce`, `ternary`, comparisons or an assignment, any path a guard of the
+same template tests, `.Values.global`, keys under an empty map or a null in
+`values.yaml`, and free-form levels of the schema.
+
+## Why it matters
+Helm renders a missing value as an empty string, silently: a typo
+(`.Values.imge.tag`) gives `image: ":"`, an empty port or an empty label, and
+the chart installs broken. A value with no default in `values.yaml` is also
+undocumented for the chart's users.
+
+## How to fix
+Correct the key's spelling, or give the value a default in `values.yaml`
+(or declare it in `values.schema.json`), or guard it
+(`{{ with .Values.x }}…{{ end }}`, `{{ .Values.x | default "…" }}`) when it is
+optional.
+"#,
+        )
+        .tags(&["helm", "correctness"])
+        .precision("high"),
     ]
 }
 
