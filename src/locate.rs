@@ -15,27 +15,89 @@ const CONTAINER_LISTS: &[&str] = &["containers", "initContainers", "ephemeralCon
 
 /// Sets `resource` and `container` on findings that lack them.
 pub fn annotate(findings: &mut [Finding], manifests: &[Manifest]) {
-    if manifests.is_empty() {
+    if manifests.is_empty() || findings.iter().all(|f| f.resource.is_some()) {
         return;
     }
-    for f in findings.iter_mut().filter(|f| f.resource.is_none()) {
-        let Some(m) = manifest_at(manifests, f.span.line) else {
-            continue;
-        };
-        f.resource = Some(Box::new(ResourceRef::of(m)));
-        if f.container.is_none() {
-            f.container = container_at(m, f.span.line).map(Into::into);
+    Layout::of(manifests).annotate(findings);
+}
+
+/// What locating needs of a file's manifests, kept after the file is
+/// parsed: where each resource starts and the lines of its containers. The
+/// findings made after every file (cross-object rules) are located from it,
+/// without parsing the file again.
+#[derive(Debug, Default)]
+pub struct Layout {
+    docs: Vec<DocLayout>,
+}
+
+#[derive(Debug)]
+struct DocLayout {
+    start: usize,
+    resource: ResourceRef,
+    /// Container lists in the order they are searched.
+    lists: Vec<ListLayout>,
+}
+
+/// One container list: its first item's line, the line where the list
+/// ends (the next key outside it), and each item's start and name.
+#[derive(Debug)]
+struct ListLayout {
+    first: usize,
+    end: usize,
+    items: Vec<(usize, Option<String>)>,
+}
+
+impl Layout {
+    pub fn of(manifests: &[Manifest]) -> Self {
+        let docs = manifests
+            .iter()
+            .map(|m| DocLayout {
+                start: start_line(&m.root),
+                resource: ResourceRef::of(m),
+                lists: container_lists(m),
+            })
+            .collect();
+        Layout { docs }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.docs.is_empty()
+    }
+
+    /// Sets `resource` and `container` on findings that lack them.
+    pub fn annotate(&self, findings: &mut [Finding]) {
+        for f in findings.iter_mut().filter(|f| f.resource.is_none()) {
+            // The document holding the line: the last one that starts at
+            // or before it (documents follow each other in a file).
+            let Some(doc) = self
+                .docs
+                .iter()
+                .filter(|d| d.start <= f.span.line)
+                .max_by_key(|d| d.start)
+            else {
+                continue;
+            };
+            f.resource = Some(Box::new(doc.resource.clone()));
+            if f.container.is_none() {
+                f.container = doc.container_at(f.span.line).map(Into::into);
+            }
         }
     }
 }
 
-/// The manifest whose document holds `line`: the last one that starts at or
-/// before it (documents follow each other in a file).
-fn manifest_at(manifests: &[Manifest], line: usize) -> Option<&Manifest> {
-    manifests
-        .iter()
-        .filter(|m| start_line(&m.root) <= line)
-        .max_by_key(|m| start_line(&m.root))
+impl DocLayout {
+    /// The name of the container whose item holds `line`.
+    fn container_at(&self, line: usize) -> Option<String> {
+        let list = self
+            .lists
+            .iter()
+            .find(|l| line >= l.first && line < l.end)?;
+        list.items
+            .iter()
+            .filter(|(start, _)| *start <= line)
+            .max_by_key(|(start, _)| *start)
+            .and_then(|(_, name)| name.clone())
+    }
 }
 
 fn start_line(n: &Node) -> usize {
@@ -66,8 +128,9 @@ fn key_lines(n: &Node, skip: &Node, out: &mut Vec<usize>) {
     }
 }
 
-/// The name of the container whose item holds `line`.
-fn container_at(m: &Manifest, line: usize) -> Option<String> {
+/// The non-empty container lists of a workload, in search order.
+fn container_lists(m: &Manifest) -> Vec<ListLayout> {
+    let mut out = Vec::new();
     for path in POD_SPECS {
         let Some(spec) = m.root.path(path) else {
             continue;
@@ -80,9 +143,6 @@ fn container_at(m: &Manifest, line: usize) -> Option<String> {
             let Some(first) = items.first() else {
                 continue;
             };
-            if line < start_line(first) {
-                continue;
-            }
             // The list ends where the next key outside it starts.
             let mut others = Vec::new();
             key_lines(&m.root, seq, &mut others);
@@ -92,17 +152,22 @@ fn container_at(m: &Manifest, line: usize) -> Option<String> {
                 .filter(|l| *l > last_start)
                 .min()
                 .unwrap_or(usize::MAX);
-            if line >= end {
-                continue;
-            }
-            let item = items
-                .iter()
-                .filter(|i| start_line(i) <= line)
-                .max_by_key(|i| start_line(i))?;
-            return item.get("name").and_then(Node::as_str).map(String::from);
+            out.push(ListLayout {
+                first: start_line(first),
+                end,
+                items: items
+                    .iter()
+                    .map(|i| {
+                        (
+                            start_line(i),
+                            i.get("name").and_then(Node::as_str).map(String::from),
+                        )
+                    })
+                    .collect(),
+            });
         }
     }
-    None
+    out
 }
 
 #[cfg(test)]

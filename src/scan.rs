@@ -72,6 +72,9 @@ struct FileResult {
     kind: FileKind,
     /// Resources the file held.
     resources: usize,
+    /// Where its resources and containers are, for the findings made after
+    /// every file (a reported file with resources only).
+    layout: Option<crate::locate::Layout>,
 }
 
 #[derive(PartialEq)]
@@ -179,6 +182,7 @@ fn scan_one(
         named_skip: false,
         kind: FileKind::Scanned,
         resources: 0,
+        layout: None,
     };
     if !reports
         && (!has_manifest_extension(input_path(input))
@@ -296,7 +300,11 @@ fn scan_one(
         }
     }
     if let Some(parsed) = &parsed {
-        crate::locate::annotate(&mut r.findings, &parsed.manifests);
+        let layout = crate::locate::Layout::of(&parsed.manifests);
+        layout.annotate(&mut r.findings);
+        if reports && !layout.is_empty() {
+            r.layout = Some(layout);
+        }
     }
     if let Some(parsed) = parsed {
         r.doc_ignores = parsed
@@ -330,7 +338,12 @@ fn scan_one(
 /// Applies suppression comments and attaches snippets to the findings made
 /// after the per-file phase, one file at a time: the text of at most one
 /// file is held, however many files those findings touch.
-fn attach_late_lines(late: &mut Vec<Finding>, inputs: &[Input], stdin: Option<&String>) {
+fn attach_late_lines(
+    late: &mut Vec<Finding>,
+    inputs: &[Input],
+    stdin: Option<&String>,
+    layouts: &HashMap<String, crate::locate::Layout>,
+) {
     let sources: HashMap<&str, &Input> = inputs.iter().map(|i| (input_path(i), i)).collect();
     late.sort_by(|a, b| a.path.cmp(&b.path));
     let mut kept = Vec::with_capacity(late.len());
@@ -356,13 +369,10 @@ fn attach_late_lines(late: &mut Vec<Finding>, inputs: &[Input], stdin: Option<&S
         let mut group: Vec<Finding> = std::iter::once(first)
             .chain(std::iter::from_fn(|| rest.next_if(|f| f.path == path)))
             .collect();
-        if let Some(t) = text
-            .as_deref()
-            .filter(|_| group.iter().any(|f| f.resource.is_none()))
-        {
-            let file = crate::source::SourceFile::new(path.clone(), t.to_string());
-            let parsed = crate::manifest::parse_file(&file, Default::default());
-            crate::locate::annotate(&mut group, &parsed.manifests);
+        // Resources and containers from the layout the file's parse left:
+        // the file is not parsed again.
+        if let Some(layout) = layouts.get(&*path) {
+            layout.annotate(&mut group);
         }
         for mut f in group {
             if suppress::suppressed_by_comment(&f, line) {
@@ -530,6 +540,7 @@ pub fn run(req: ScanRequest) -> Result<ScanOutcome> {
     let mut stats = Stats::default();
     let mut findings = Vec::with_capacity(results.iter().map(|r| r.findings.len()).sum());
     let mut doc_ignores = Vec::new();
+    let mut layouts: HashMap<String, crate::locate::Layout> = HashMap::new();
     // Paths named in the notes, one note per kind however many there are.
     let (mut invalid_utf8, mut templates) = (Vec::new(), Vec::new());
     let mut large = found.large;
@@ -568,6 +579,9 @@ pub fn run(req: ScanRequest) -> Result<ScanOutcome> {
         stats.resources += r.resources;
         findings.extend(r.findings);
         doc_ignores.extend(r.doc_ignores);
+        if let Some(layout) = r.layout {
+            layouts.insert(input_path(input).to_string(), layout);
+        }
     }
     stats.skipped_files = large
         .iter()
@@ -637,7 +651,7 @@ pub fn run(req: ScanRequest) -> Result<ScanOutcome> {
     late.retain(|f| reports(&f.path));
     findings.retain(|f| reports(&f.path));
     if !late.is_empty() {
-        attach_late_lines(&mut late, &found.inputs, stdin.as_ref());
+        attach_late_lines(&mut late, &found.inputs, stdin.as_ref(), &layouts);
         // Per-file findings met their files' annotations in `scan_one`.
         late.retain(|f| !suppress::suppressed_by_annotation(f, &doc_ignores));
         findings.extend(late);

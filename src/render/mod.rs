@@ -79,8 +79,8 @@ is what the chart should accept.
 ## What it finds
 A `{{ .Values.x.y }}` in a chart's template whose value is written into the
 manifest (not only tested) while neither the chart's `values.yaml` nor its
-`values.schema.json` defines `x.y`. Read from the templates' text, with or
-without Helm. References that are optional by design are left alone: those
+`values.schema.json` defines `x.y` (a chart with neither file is left
+alone). Read from the templates' text, with or without Helm. References that are optional by design are left alone: those
 inside `if`, `with`, `range`, `default`, `required`, `hasKey`, `empty`,
 `coalesce`, `ternary`, comparisons or an assignment, any path a guard of the
 same template tests, `.Values.global`, keys under an empty map or a null in

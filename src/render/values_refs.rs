@@ -72,14 +72,20 @@ struct Ref {
 
 /// The `render/values-undefined` findings of one chart.
 pub fn check(chart: &Chart) -> Vec<Finding> {
-    let values_text = read_regular(&chart.dir.join("values.yaml")).unwrap_or_default();
+    let values_text = read_regular(&chart.dir.join("values.yaml"));
+    let schema_text = read_regular(&chart.dir.join("values.schema.json"));
+    if values_text.is_none() && schema_text.is_none() {
+        // No defaults and no schema at all: every value comes from the
+        // user, by design; there is nothing to hold the references to.
+        return Vec::new();
+    }
+    let values_text = values_text.unwrap_or_default();
     let values = yaml::parse_stream(&values_text, Limits::default())
         .documents
         .into_iter()
         .next()
         .map(|d| d.root);
-    let schema: Option<serde_json::Value> = read_regular(&chart.dir.join("values.schema.json"))
-        .and_then(|t| serde_json::from_str(&t).ok());
+    let schema: Option<serde_json::Value> = schema_text.and_then(|t| serde_json::from_str(&t).ok());
     let mut files = Vec::new();
     collect_templates(&chart.dir.join("templates"), "templates", 0, &mut files);
     files.sort();
