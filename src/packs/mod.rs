@@ -31,23 +31,11 @@ impl Context<'_> {
     }
 }
 
+/// A pack, built ready for a run (`PackSpec::build`): there is no step to
+/// forget between making a pack and running its checks.
 pub trait Pack: Send + Sync {
     /// The pack's name as used by `--packs` and the config file.
     fn name(&self) -> &'static str;
-
-    /// Whether the pack runs when no `--packs` or config selects packs.
-    fn default_enabled(&self) -> bool {
-        true
-    }
-
-    /// Every rule this pack can emit.
-    fn rules(&self) -> Vec<Rule>;
-
-    /// Called before any file, with the whole list of files' manifests known
-    /// to nothing yet: a place to load data.
-    fn prepare(&self, _ctx: &Context) -> anyhow::Result<()> {
-        Ok(())
-    }
 
     /// Per-file checks; runs in parallel across files.
     fn check_file(
@@ -87,26 +75,106 @@ pub trait Pack: Send + Sync {
     }
 }
 
+/// What is known about a pack before it is built: its name, whether it
+/// runs by default, its rules, and how to build it for a run.
+pub struct PackSpec {
+    /// The pack's name as used by `--packs` and the config file.
+    pub name: &'static str,
+    /// Whether the pack runs when no `--packs` or config selects packs.
+    pub default_enabled: bool,
+    /// Every rule this pack can emit.
+    pub rules: fn() -> Vec<&'static Rule>,
+    /// Builds the pack for a run: loads its data and reads its (typed)
+    /// options from the settings. An error here stops the run.
+    pub build: fn(&Settings) -> anyhow::Result<Box<dyn Pack>>,
+}
+
+impl PackSpec {
+    pub fn build(&self, settings: &Settings) -> anyhow::Result<Box<dyn Pack>> {
+        use anyhow::Context as _;
+        (self.build)(settings).with_context(|| format!("preparing the {} pack", self.name))
+    }
+}
+
+/// The `policies` pack's rules (built at run time there; kept here once).
+fn policies_rules() -> Vec<&'static Rule> {
+    static RULES: std::sync::LazyLock<Vec<Rule>> = std::sync::LazyLock::new(policies::rules);
+    RULES.iter().collect()
+}
+
+/// The `render/*` rules (built at run time there; kept here once).
+fn render_rules() -> Vec<&'static Rule> {
+    static RULES: std::sync::LazyLock<Vec<Rule>> = std::sync::LazyLock::new(crate::render::rules);
+    RULES.iter().collect()
+}
+
 /// All packs, in the order they run.
-pub fn registry() -> Vec<Box<dyn Pack>> {
-    vec![
-        Box::new(schema::SchemaPack::default()),
-        Box::new(deprecations::DeprecationsPack),
-        Box::new(practices::PracticesPack::default()),
-        Box::new(policies::PoliciesPack::default()),
-        Box::new(review::ReviewPack::default()),
-        Box::new(secrets::SecretsPack::default()),
-    ]
+pub static REGISTRY: &[PackSpec] = &[
+    PackSpec {
+        name: "schema",
+        default_enabled: true,
+        rules: schema::rules,
+        build: |s| Ok(Box::new(schema::SchemaPack::new(s)?)),
+    },
+    PackSpec {
+        name: "deprecations",
+        default_enabled: true,
+        rules: deprecations::rules,
+        build: |_| Ok(Box::new(deprecations::DeprecationsPack)),
+    },
+    PackSpec {
+        name: "practices",
+        default_enabled: true,
+        rules: practices::rules,
+        build: |s| Ok(Box::new(practices::PracticesPack::new(s)?)),
+    },
+    PackSpec {
+        name: "policies",
+        default_enabled: true,
+        rules: policies_rules,
+        build: |_| Ok(Box::new(policies::PoliciesPack::default())),
+    },
+    PackSpec {
+        name: "review",
+        default_enabled: false,
+        rules: review::rules,
+        build: |s| Ok(Box::new(review::ReviewPack::new(s)?)),
+    },
+    PackSpec {
+        name: "secrets",
+        default_enabled: true,
+        rules: secrets::rules,
+        build: |s| Ok(Box::new(secrets::SecretsPack::new(s)?)),
+    },
+];
+
+/// All packs, in the order they run.
+pub fn registry() -> &'static [PackSpec] {
+    REGISTRY
+}
+
+/// The packs a run selects, built for it.
+pub fn build(settings: &Settings) -> anyhow::Result<Vec<Box<dyn Pack>>> {
+    REGISTRY
+        .iter()
+        .filter(|p| settings.pack_enabled(p.name))
+        .map(|p| p.build(settings))
+        .collect()
 }
 
 /// Every rule: the packs', then those about shiplint's own inputs (`config/…`).
-pub fn all_rules() -> Vec<Rule> {
-    registry()
+pub fn all_rules() -> Vec<&'static Rule> {
+    REGISTRY
         .iter()
-        .flat_map(|p| p.rules())
+        .flat_map(|p| (p.rules)())
         .chain(crate::config_rules::rules())
-        .chain(crate::render::rules())
+        .chain(render_rules())
         .collect()
+}
+
+/// The rule an id names, by its id or a former one (`Rule::aliases`).
+pub fn find_rule(id: &str) -> Option<&'static Rule> {
+    all_rules().into_iter().find(|r| r.names().any(|n| n == id))
 }
 
 #[cfg(test)]
@@ -115,8 +183,8 @@ mod tests {
     fn default_packs_are_the_packs_enabled_by_default() {
         let enabled: Vec<&str> = super::registry()
             .iter()
-            .filter(|p| p.default_enabled())
-            .map(|p| p.name())
+            .filter(|p| p.default_enabled)
+            .map(|p| p.name)
             .collect();
         assert_eq!(enabled, crate::settings::DEFAULT_PACKS);
     }
