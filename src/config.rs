@@ -444,6 +444,40 @@ mod tests {
         assert_eq!(s.skip_kinds, vec!["Foo"]);
     }
 
+    /// Pack options are typed when the config loads: an unknown key is an
+    /// error then, naming the line and the section, not when the pack runs.
+    #[test]
+    fn unknown_pack_option_keys_fail_at_load() {
+        for (text, section) in [
+            (
+                "rules: {}\npractices:\n  require-digst: true\n",
+                "practices",
+            ),
+            ("secrets:\n  allowlst: {}\n", "secrets"),
+            ("review:\n  modle: m\n", "review"),
+            ("risk:\n  wieghts: {}\n", "risk"),
+        ] {
+            let err = format!("{:#}", ConfigFile::parse(text).unwrap_err());
+            assert!(
+                err.contains(&format!("in {section}:")) && err.contains("unknown field"),
+                "{section}: {err}"
+            );
+        }
+        let line = format!(
+            "{:#}",
+            ConfigFile::parse("rules: {}\npractices:\n  require-digst: true\n").unwrap_err()
+        );
+        assert!(line.starts_with("line 2:"), "{line}");
+        let ok = ConfigFile::parse("practices:\n  require-digest: true\n").unwrap();
+        let mut s = Settings::default();
+        s.apply_file(ok).unwrap();
+        assert!(
+            crate::packs::practices::Options::from_config(s.options("practices"))
+                .unwrap()
+                .require_digest
+        );
+    }
+
     #[test]
     fn rejects_unknown_keys_and_bad_versions() {
         assert!(ConfigFile::parse("kubernetes-versoin: 1.2\n").is_err());

@@ -126,7 +126,7 @@ impl<'a> Matcher<'a> {
 
     fn covers(&self, f: &Finding) -> bool {
         let rule_ok = self.exemption.rules.iter().any(|r| {
-            r == &*f.rule
+            f.answers_to(r)
                 || r.strip_suffix("/*")
                     .is_some_and(|p| f.rule.split('/').next() == Some(p))
         });

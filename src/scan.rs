@@ -641,9 +641,7 @@ pub fn run(req: ScanRequest) -> Result<ScanOutcome> {
     supersede(&mut findings);
     finalize(&mut findings, settings);
 
-    if let Some(known) = &settings.baseline {
-        findings.retain(|f| !known.contains(&f.fingerprint));
-    }
+    drop_baselined(&mut findings, settings);
 
     let mut properties = serde_json::Map::new();
     for p in &packs {
@@ -739,6 +737,20 @@ impl Default for Levels {
     fn default() -> Self {
         Self::new()
     }
+}
+
+/// Drops the findings `--baseline` lists: by fingerprint, or by the
+/// fingerprint a renamed rule's finding had under a former id (a baseline
+/// written before the rename). Runs after `finalize` (fingerprints made,
+/// keys still there).
+pub fn drop_baselined(findings: &mut Vec<Finding>, settings: &Settings) {
+    let Some(known) = &settings.baseline else {
+        return;
+    };
+    findings.retain(|f| {
+        !known.contains(&f.fingerprint)
+            && (f.aliases.is_empty() || !f.alias_fingerprints().iter().any(|fp| known.contains(fp)))
+    });
 }
 
 /// Findings one rule makes redundant: (the rule that wins, the rule it

@@ -70,6 +70,17 @@ fn registry() -> Vec<Value> {
     }
 }
 
+/// The ids `shiplint rules --json` lists, read once.
+fn registered_ids() -> &'static BTreeSet<String> {
+    static IDS: std::sync::OnceLock<BTreeSet<String>> = std::sync::OnceLock::new();
+    IDS.get_or_init(|| {
+        registry()
+            .iter()
+            .filter_map(|r| r["id"].as_str().map(String::from))
+            .collect()
+    })
+}
+
 /// Rules whose fixtures render a Helm chart: they run with the Helm shim
 /// `.ci/setup.sh` installs (tests/helm.rs); other rules run without Helm.
 const NEEDS_HELM: &[&str] = &["render/error"];
@@ -233,6 +244,15 @@ fn check_rule(rule: &str) -> Outcome {
     match scan_case(rule, &dir.join("fires")) {
         Err(e) => out.problems.push(format!("fires: {e}")),
         Ok(run) => {
+            // A finding names a rule `shiplint rules` lists (rules still
+            // emitted by a string id cannot drift from their item).
+            for f in &run.findings {
+                let id = f["rule"].as_str().unwrap_or_default();
+                if !registered_ids().contains(id) {
+                    out.problems
+                        .push(format!("fires: finding of unlisted rule {id:?}"));
+                }
+            }
             let mine: Vec<String> = run
                 .findings
                 .iter()

@@ -179,13 +179,152 @@ pub fn find_rule(id: &str) -> Option<&'static Rule> {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     #[test]
     fn default_packs_are_the_packs_enabled_by_default() {
-        let enabled: Vec<&str> = super::registry()
+        let enabled: Vec<&str> = registry()
             .iter()
             .filter(|p| p.default_enabled)
             .map(|p| p.name)
             .collect();
         assert_eq!(enabled, crate::settings::DEFAULT_PACKS);
+    }
+
+    /// The registry's own invariants (tests/rules.rs checks help sections
+    /// and fixtures through the binary): ids unique over ids and aliases,
+    /// `<pack>/<kebab-name>`, each rule listed under its own pack, aliases
+    /// well-formed too.
+    #[test]
+    fn rule_ids_and_aliases_are_unique_and_well_formed() {
+        let kebab = |s: &str| {
+            !s.is_empty()
+                && !s.starts_with('-')
+                && !s.ends_with('-')
+                && s.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        };
+        let mut seen = std::collections::HashSet::new();
+        for spec in registry() {
+            for r in (spec.rules)() {
+                assert_eq!(
+                    r.pack(),
+                    spec.name,
+                    "{} listed by the {} pack",
+                    r.id,
+                    spec.name
+                );
+            }
+        }
+        for r in all_rules() {
+            for name in r.names() {
+                assert!(seen.insert(name), "{name}: two rules answer to it");
+                let (pack, rest) = name.split_once('/').unwrap_or(("", ""));
+                assert!(
+                    kebab(pack) && kebab(rest),
+                    "{name:?} is not <pack>/<kebab-name>"
+                );
+            }
+            assert!(!r.summary.trim().is_empty(), "{}: no summary", r.id);
+            assert!(
+                ["very-high", "high", "medium", "low"].contains(&r.precision),
+                "{}: precision {}",
+                r.id,
+                r.precision
+            );
+        }
+    }
+
+    /// Ids still spelled as strings by the code that emits them (until
+    /// `policies` and `render` make items of their rules) name real rules.
+    #[test]
+    fn string_ids_still_in_use_name_rules() {
+        for id in [
+            policies::CRD_RULE,
+            policies::COMPILE_ERROR,
+            policies::ADMISSION,
+            crate::render::RENDER_ERROR,
+            crate::render::VALUES_SCHEMA,
+            review::redact::URL_PASSWORD,
+        ] {
+            assert!(find_rule(id).is_some_and(|r| r.id == id), "{id}: no rule");
+        }
+    }
+
+    /// A renamed rule's old id keeps working: config levels, inline
+    /// suppressions and annotations, exemptions, baselines and `explain`.
+    #[test]
+    fn a_former_id_reaches_the_rule_everywhere() {
+        use crate::finding::{Finding, Severity};
+        use crate::settings::{RuleLevel, Settings};
+        use crate::source::Span;
+        static RENAMED: Rule = Rule::new(
+            "practices/new-name",
+            Severity::Warning,
+            "s",
+            "## What it finds",
+        )
+        .aliases(&["practices/old-name"]);
+        let path: std::sync::Arc<str> = "a.yaml".into();
+        let make = || Finding::from_rule(&RENAMED, &path, Span::line(3), "m").with_key("k");
+        assert!(make().answers_to("practices/old-name"));
+        assert!(make().answers_to("practices/new-name"));
+        assert!(!make().answers_to("practices/other"));
+
+        // Config levels (the one place: Settings::level_for_ids).
+        let mut s = Settings::default();
+        s.rule_levels
+            .insert("practices/old-name".into(), RuleLevel::Error);
+        assert_eq!(s.level_for_rule(&RENAMED), Some(RuleLevel::Error));
+        let mut found = vec![make()];
+        crate::scan::Levels::new().apply(&mut found, &s);
+        assert_eq!(found[0].severity, Severity::Error);
+        s.rule_levels
+            .insert("practices/old-name".into(), RuleLevel::Off);
+        crate::scan::Levels::new().apply(&mut found, &s);
+        assert!(found.is_empty());
+        // The current id wins over a former one.
+        s.rule_levels
+            .insert("practices/new-name".into(), RuleLevel::Note);
+        assert_eq!(s.level_for_rule(&RENAMED), Some(RuleLevel::Note));
+
+        // Inline suppressions and annotations.
+        let f = make();
+        assert!(crate::suppress::suppressed_by_comment(&f, |_| Some(
+            "x: 1 # shiplint:ignore practices/old-name".into()
+        )));
+        let f = make().with_doc_ignores(vec!["practices/old-name".into()]);
+        assert!(crate::suppress::suppressed_by_annotation(&f, &[]));
+
+        // Exemptions.
+        let e: crate::exempt::Exemption = serde_json::from_value(serde_json::json!({
+            "rules": ["practices/old-name"],
+            "reason": "accepted",
+        }))
+        .unwrap();
+        let (kept, exempted, _) = crate::exempt::partition(vec![make()], &[e]);
+        assert!(kept.is_empty() && exempted.len() == 1);
+
+        // Baselines: the fingerprint the finding had under its old id.
+        static OLD: Rule = Rule::new("practices/old-name", Severity::Warning, "s", "h");
+        let mut before = Finding::from_rule(&OLD, &path, Span::line(3), "m").with_key("k");
+        before.finish_fingerprint();
+        assert!(make().alias_fingerprints().contains(&before.fingerprint));
+        let s = Settings {
+            baseline: Some(std::sync::Arc::new([before.fingerprint.clone()].into())),
+            ..Settings::default()
+        };
+        let mut found = vec![make()];
+        crate::scan::drop_baselined(&mut found, &s);
+        assert!(
+            found.is_empty(),
+            "a baseline written under the old id still holds"
+        );
+
+        // The config accepts the old id.
+        assert!(crate::config::rule_id_known(
+            &[&RENAMED],
+            "practices/old-name"
+        ));
     }
 }

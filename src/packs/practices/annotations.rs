@@ -264,6 +264,26 @@ mod tests {
     use crate::manifest::{parse_file, Limits};
     use crate::source::SourceFile;
 
+    /// Every rule a peer's annotation maps to is a registered practices
+    /// rule (the tables name rule items, so a typo does not compile; this
+    /// keeps an item out of the tables unless `rules()` lists it).
+    #[test]
+    fn every_mapped_rule_is_registered() {
+        let registered = super::super::rules();
+        for table in [KUBE_SCORE, KUBE_LINTER, POLARIS, CHECKOV] {
+            for (theirs, ours) in table {
+                assert!(!ours.is_empty(), "{theirs} maps to nothing");
+                for r in *ours {
+                    assert!(
+                        registered.iter().any(|x| x.id == r.id),
+                        "{theirs} → {}: not a registered rule",
+                        r.id
+                    );
+                }
+            }
+        }
+    }
+
     #[test]
     fn maps_every_tool() {
         let text = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: w\n  annotations:\n    kube-score/ignore: pod-probes, container-image-tag\n    ignore-check.kube-linter.io/privileged-container: needs it\n    polaris.fairwinds.com/hostNetworkSet-exempt: \"true\"\n    polaris.fairwinds.com/hostPIDSet-exempt: \"false\"\n    checkov.io/skip1: CKV_K8S_20=reason\nspec:\n  template:\n    metadata:\n      annotations:\n        bridgecrew.io/skip2: CKV_K8S_43\n    spec:\n      containers: []\n";
