@@ -613,9 +613,12 @@ pub fn run(req: ScanRequest) -> Result<ScanOutcome> {
         });
     }
     let mut late = std::mem::take(&mut rendered.findings);
+    let mut pack_properties = serde_json::Map::new();
     for p in &packs {
-        p.check_index(&ctx, &mut late);
-        notes.extend(p.notes());
+        let done = p.finish(&ctx);
+        late.extend(done.findings);
+        notes.extend(done.notes);
+        pack_properties.extend(done.properties);
     }
     // Cross-object findings on rendered documents: to their templates.
     for f in late.iter_mut() {
@@ -643,10 +646,7 @@ pub fn run(req: ScanRequest) -> Result<ScanOutcome> {
 
     drop_baselined(&mut findings, settings);
 
-    let mut properties = serde_json::Map::new();
-    for p in &packs {
-        properties.extend(p.properties());
-    }
+    let mut properties = pack_properties;
     properties.insert(
         "packs".into(),
         packs.iter().map(|p| p.name()).collect::<Vec<_>>().into(),

@@ -73,6 +73,28 @@ pub trait Pack: Send + Sync {
     fn properties(&self) -> serde_json::Map<String, serde_json::Value> {
         serde_json::Map::new()
     }
+
+    /// The run-wide phase as values: `check_index`'s findings, then the
+    /// pack's notes and properties. The pipeline calls this; a pack whose
+    /// run-wide results are computed there (the review) returns them here
+    /// instead of keeping them in the pack for `notes`/`properties`.
+    fn finish(&self, ctx: &Context) -> Finished {
+        let mut findings = Vec::new();
+        self.check_index(ctx, &mut findings);
+        Finished {
+            findings,
+            notes: self.notes(),
+            properties: self.properties(),
+        }
+    }
+}
+
+/// What a pack's run-wide phase returns (`Pack::finish`).
+#[derive(Debug, Default)]
+pub struct Finished {
+    pub findings: Vec<Finding>,
+    pub notes: Vec<String>,
+    pub properties: serde_json::Map<String, serde_json::Value>,
 }
 
 /// What is known about a pack before it is built: its name, whether it

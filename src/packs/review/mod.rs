@@ -17,7 +17,7 @@ pub mod redact;
 pub mod sanitize;
 
 use crate::finding::{Finding, Severity, Snippet};
-use crate::packs::{Context, Pack, Rule};
+use crate::packs::{Context, Finished, Pack, Rule};
 use crate::source::Span;
 use answer::{Answer, ReviewComment};
 use anyhow::{bail, Result};
@@ -102,8 +102,6 @@ pub struct ReviewPack {
     /// `review:` of the config, typed when the pack is built (and checked
     /// when the config loaded); an error is the run's note, as before.
     options: std::result::Result<ReviewOptions, String>,
-    /// The run's notes and properties, kept for `notes()`/`properties()`.
-    state: Mutex<(Vec<String>, Map<String, Value>)>,
 }
 
 impl ReviewPack {
@@ -111,7 +109,6 @@ impl ReviewPack {
         Ok(ReviewPack {
             options: ReviewOptions::from_config(settings.options("review"))
                 .map_err(|e| format!("{e:#}")),
-            state: Default::default(),
         })
     }
 }
@@ -121,8 +118,9 @@ impl Pack for ReviewPack {
         "review"
     }
 
-    fn check_index(&self, ctx: &Context, out: &mut Vec<Finding>) {
-        let mut notes = Vec::new();
+    /// Reviews the diff once every file is read; its notes and `prRisk`
+    /// are returned with the findings, not kept in the pack.
+    fn finish(&self, ctx: &Context) -> Finished {
         let options = self.options.clone().map_err(|e| anyhow::anyhow!("{e}"));
         let result = options.and_then(|opts| {
             if opts.diff_base.is_none() {
@@ -131,26 +129,17 @@ impl Pack for ReviewPack {
             let endpoint = Endpoint::from_env(opts.base_url.clone());
             run_review(Path::new("."), &opts, &endpoint, Some(ctx.settings.cache_dir.clone()))
         });
-        let mut props = Map::new();
         match result {
-            Ok(r) => {
-                out.extend(r.findings);
-                notes.extend(r.notes);
-                props = r.properties;
-            }
-            Err(e) => notes.push(format!("{e:#}")),
+            Ok(r) => Finished {
+                findings: r.findings,
+                notes: r.notes,
+                properties: r.properties,
+            },
+            Err(e) => Finished {
+                notes: vec![format!("{e:#}")],
+                ..Finished::default()
+            },
         }
-        if let Ok(mut s) = self.state.lock() {
-            *s = (notes, props);
-        }
-    }
-
-    fn notes(&self) -> Vec<String> {
-        self.state.lock().map(|s| s.0.clone()).unwrap_or_default()
-    }
-
-    fn properties(&self) -> Map<String, Value> {
-        self.state.lock().map(|s| s.1.clone()).unwrap_or_default()
     }
 }
 
