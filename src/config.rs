@@ -463,6 +463,16 @@ mod tests {
                 "{section}: {err}"
             );
         }
+        // Every section the config accepts is typed: none takes any key.
+        for section in KNOWN_PACK_SECTIONS {
+            let err = ConfigFile::parse(&format!("{section}:\n  no-such-option: 1\n"))
+                .map(|_| ())
+                .unwrap_err();
+            assert!(
+                format!("{err:#}").contains("unknown field"),
+                "{section}: {err:#}"
+            );
+        }
         let line = format!(
             "{:#}",
             ConfigFile::parse("rules: {}\npractices:\n  require-digst: true\n").unwrap_err()
