@@ -430,6 +430,9 @@ fn every_rule_has_a_fixture_pair_and_its_help_sections() {
         else {
             continue;
         };
+        if stem == "rule_metadata" {
+            continue; // `rule_metadata_is_stable`, not a rule
+        }
         let id = stem.replacen("__", "/", 1);
         if !fixtures.contains(&id) {
             problems.push(format!(
@@ -507,4 +510,37 @@ fn every_rule_has_a_fixture_pair_and_its_help_sections() {
         problems.len(),
         problems.join("\n")
     );
+}
+
+/// What `shiplint rules --json` says of each rule besides its help (which
+/// docs/rules.md holds, checked by tests/scan.rs): one line per rule, so a
+/// change of level, tags, precision or default — or a rule that vanishes
+/// when its pack's rules become items — shows in review.
+#[test]
+fn rule_metadata_is_stable() {
+    let lines: Vec<String> = registry()
+        .iter()
+        .map(|r| {
+            let tags: Vec<&str> = r["tags"]
+                .as_array()
+                .map(|t| t.iter().filter_map(Value::as_str).collect())
+                .unwrap_or_default();
+            format!(
+                "{} {} precision={} tags={} security={} default={}{}",
+                r["id"].as_str().unwrap_or("?"),
+                r["severity"].as_str().unwrap_or("?"),
+                r["precision"].as_str().unwrap_or("?"),
+                tags.join(","),
+                r["security_severity"],
+                r["default_enabled"],
+                match r.get("aliases") {
+                    Some(a) => format!(" aliases={a}"),
+                    None => String::new(),
+                }
+            )
+        })
+        .collect();
+    insta::with_settings!({omit_expression => true, prepend_module_to_snapshot => true}, {
+        insta::assert_snapshot!("rule_metadata", lines.join("\n") + "\n");
+    });
 }
