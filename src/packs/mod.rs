@@ -213,6 +213,16 @@ mod tests {
         assert_eq!(enabled, crate::settings::DEFAULT_PACKS);
     }
 
+    /// Each spec builds its own pack, ready, from default settings.
+    #[test]
+    fn every_spec_builds_the_pack_it_names() {
+        let settings = Settings::default();
+        for spec in registry() {
+            let pack = spec.build(&settings).unwrap();
+            assert_eq!(pack.name(), spec.name);
+        }
+    }
+
     /// The registry's own invariants (tests/rules.rs checks help sections
     /// and fixtures through the binary): ids unique over ids and aliases,
     /// `<pack>/<kebab-name>`, each rule listed under its own pack, aliases
