@@ -198,7 +198,7 @@ impl ConfigFile {
             }
         }
         let packs = crate::packs::registry();
-        let pack_names: Vec<_> = packs.iter().map(|p| p.name()).collect();
+        let pack_names: Vec<_> = packs.iter().map(|p| p.name).collect();
         let named: Vec<&String> = match &self.packs {
             Some(PackSelection::List(l)) => l.iter().collect(),
             Some(PackSelection::Map(m)) => m.keys().collect(),
@@ -234,8 +234,7 @@ impl ConfigFile {
                 "review" => crate::packs::review::ReviewOptions::from_config(Some(v)).map(|_| ()),
                 "risk" => crate::risk::RiskOptions::from_config(Some(v)).map(|_| ()),
                 "secrets" => {
-                    serde_json::from_value::<crate::packs::secrets::SecretsOptions>(v.clone())
-                        .map_err(anyhow::Error::from)
+                    crate::packs::secrets::SecretsOptions::from_config(Some(v))
                         .and_then(|o| {
                             crate::packs::secrets::rules::Allowlist::compile(
                                 &o.allowlist,
@@ -256,11 +255,7 @@ impl ConfigFile {
                         })
                         .map(|_| ())
                 }
-                "practices" => {
-                    serde_json::from_value::<crate::packs::practices::Options>(v.clone())
-                        .map(|_| ())
-                        .map_err(anyhow::Error::from)
-                }
+                "practices" => crate::packs::practices::Options::from_config(Some(v)).map(|_| ()),
                 _ => Ok(()),
             };
             if let Err(e) = checked {
@@ -284,9 +279,10 @@ impl ConfigFile {
     }
 }
 
-/// Whether a `rules:` key names a rule or a whole pack (`pack/*`).
-pub fn rule_id_known(rules: &[crate::packs::Rule], id: &str) -> bool {
-    rules.iter().any(|r| r.id == id)
+/// Whether a `rules:` key names a rule (by its id or a former one) or a
+/// whole pack (`pack/*`).
+pub fn rule_id_known(rules: &[&crate::packs::Rule], id: &str) -> bool {
+    rules.iter().any(|r| r.names().any(|n| n == id))
         || id.ends_with("/*") && rules.iter().any(|r| r.pack() == id.trim_end_matches("/*"))
 }
 
@@ -406,17 +402,14 @@ impl Settings {
     pub fn validate(&self) -> Result<()> {
         let packs = crate::packs::registry();
         for p in &self.packs {
-            if !packs.iter().any(|k| k.name() == p) {
-                let names: Vec<_> = packs.iter().map(|k| k.name()).collect();
+            if !packs.iter().any(|k| k.name == p) {
+                let names: Vec<_> = packs.iter().map(|k| k.name).collect();
                 bail!("unknown pack '{p}' (known: {})", names.join(", "));
             }
         }
         let rules = crate::packs::all_rules();
         for id in self.rule_levels.keys() {
-            let known = rules.iter().any(|r| &r.id == id)
-                || id.ends_with("/*")
-                    && rules.iter().any(|r| r.pack() == id.trim_end_matches("/*"));
-            if !known {
+            if !rule_id_known(&rules, id) {
                 bail!("unknown rule '{id}' in config (see `shiplint rules`)");
             }
         }
@@ -449,6 +442,50 @@ mod tests {
             Some(RuleLevel::Warning)
         );
         assert_eq!(s.skip_kinds, vec!["Foo"]);
+    }
+
+    /// Pack options are typed when the config loads: an unknown key is an
+    /// error then, naming the line and the section, not when the pack runs.
+    #[test]
+    fn unknown_pack_option_keys_fail_at_load() {
+        for (text, section) in [
+            (
+                "rules: {}\npractices:\n  require-digst: true\n",
+                "practices",
+            ),
+            ("secrets:\n  allowlst: {}\n", "secrets"),
+            ("review:\n  modle: m\n", "review"),
+            ("risk:\n  wieghts: {}\n", "risk"),
+        ] {
+            let err = format!("{:#}", ConfigFile::parse(text).unwrap_err());
+            assert!(
+                err.contains(&format!("in {section}:")) && err.contains("unknown field"),
+                "{section}: {err}"
+            );
+        }
+        // Every section the config accepts is typed: none takes any key.
+        for section in KNOWN_PACK_SECTIONS {
+            let err = ConfigFile::parse(&format!("{section}:\n  no-such-option: 1\n"))
+                .map(|_| ())
+                .unwrap_err();
+            assert!(
+                format!("{err:#}").contains("unknown field"),
+                "{section}: {err:#}"
+            );
+        }
+        let line = format!(
+            "{:#}",
+            ConfigFile::parse("rules: {}\npractices:\n  require-digst: true\n").unwrap_err()
+        );
+        assert!(line.starts_with("line 2:"), "{line}");
+        let ok = ConfigFile::parse("practices:\n  require-digest: true\n").unwrap();
+        let mut s = Settings::default();
+        s.apply_file(ok).unwrap();
+        assert!(
+            crate::packs::practices::Options::from_config(s.options("practices"))
+                .unwrap()
+                .require_digest
+        );
     }
 
     #[test]

@@ -4,12 +4,9 @@
 
 use crate::finding::{Rule, Severity};
 
-pub const CONFIG_PR_CHANGE: &str = "config/pr-change";
-pub const EXEMPTION_EXPIRED: &str = "config/exemption-expired";
-
 /// Every `config/…` rule (listed with the packs' rules).
-pub fn rules() -> Vec<Rule> {
-    vec![pr_change(), exemption_expired()]
+pub fn rules() -> Vec<&'static Rule> {
+    vec![&CONFIG_PR_CHANGE, &EXEMPTION_EXPIRED]
 }
 
 const PR_CHANGE_HELP: &str = r#"
@@ -32,24 +29,21 @@ settings, and merge it. The finding sits on the first changed line.
 "#;
 
 /// `config/pr-change`: the trust boundary (src/trust.rs) reports it.
-pub fn pr_change() -> Rule {
-    Rule::new(
-        CONFIG_PR_CHANGE,
-        Severity::Warning,
-        "A pull request changes shiplint's config: the base's config applies until it is merged",
-        PR_CHANGE_HELP,
-    )
-    .tags(&["security", "config"])
-    .precision("very-high")
-}
+pub static CONFIG_PR_CHANGE: Rule = Rule::new(
+    "config/pr-change",
+    Severity::Warning,
+    "A pull request changes shiplint's config: the base's config applies until it is merged",
+    PR_CHANGE_HELP,
+)
+.tags(&["security", "config"])
+.precision("very-high");
 
 /// `config/exemption-expired`: reported when exemptions apply (src/exempt.rs).
-pub fn exemption_expired() -> Rule {
-    Rule::new(
-        EXEMPTION_EXPIRED,
-        Severity::Warning,
-        "An exemption in the config has expired: it no longer silences its findings",
-        r#"
+pub static EXEMPTION_EXPIRED: Rule = Rule::new(
+    "config/exemption-expired",
+    Severity::Warning,
+    "An exemption in the config has expired: it no longer silences its findings",
+    r#"
 ## What it finds
 An entry of `exemptions:` in `.shiplint.yaml` whose `expires:` date has passed.
 From that day on it silences nothing: the findings it covered are reported
@@ -73,7 +67,6 @@ exemptions:
     expires: "2027-06-30"
 ```
 "#,
-    )
-    .tags(&["config"])
-    .precision("very-high")
-}
+)
+.tags(&["config"])
+.precision("very-high");

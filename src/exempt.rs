@@ -4,7 +4,7 @@
 //! (JSON `exempted`, SARIF `suppressions`); an expired exemption silences
 //! nothing and is itself a finding on its config line.
 
-use crate::finding::{Finding, Severity};
+use crate::finding::Finding;
 use crate::source::Span;
 use anyhow::{bail, Result};
 use serde::{Deserialize, Serialize};
@@ -126,7 +126,7 @@ impl<'a> Matcher<'a> {
 
     fn covers(&self, f: &Finding) -> bool {
         let rule_ok = self.exemption.rules.iter().any(|r| {
-            r == &*f.rule
+            f.answers_to(r)
                 || r.strip_suffix("/*")
                     .is_some_and(|p| f.rule.split('/').next() == Some(p))
         });
@@ -177,9 +177,8 @@ pub fn partition(
 
 /// The finding for an expired entry, on its line of the config file.
 pub fn expired_finding(e: &Exemption, config_path: &Arc<str>) -> Finding {
-    Finding::new(
-        EXPIRED,
-        Severity::Warning,
+    Finding::from_rule(
+        &EXPIRED,
         config_path,
         Span::line(e.line.max(1)),
         format!(

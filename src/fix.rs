@@ -23,11 +23,12 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Component, Path, PathBuf};
 use std::sync::OnceLock;
 
-const PULL_POLICY: &str = "practices/image-pull-policy";
-const AUTOMOUNT: &str = "practices/automount-service-account-token";
-const DUPLICATE_KEY: &str = "schema/duplicate-key";
-const REMOVED: &str = "deprecations/removed-api";
-const DEPRECATED: &str = "deprecations/deprecated-api";
+// The ids of the rule items, as constants to match on.
+const PULL_POLICY: &str = crate::packs::practices::PULL_POLICY.id;
+const AUTOMOUNT: &str = crate::packs::practices::AUTOMOUNT.id;
+const DUPLICATE_KEY: &str = crate::packs::schema::DUPLICATE_KEY.id;
+const REMOVED: &str = crate::packs::deprecations::REMOVED.id;
+const DEPRECATED: &str = crate::packs::deprecations::DEPRECATED.id;
 
 /// The rules `fix` can fix.
 pub const FIXABLE: [&str; 5] = [REMOVED, DEPRECATED, PULL_POLICY, AUTOMOUNT, DUPLICATE_KEY];

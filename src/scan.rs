@@ -53,7 +53,7 @@ pub struct ScanOutcome {
     pub stats: Stats,
     pub notes: Vec<String>,
     /// Rules of the packs that ran.
-    pub rules: Vec<Rule>,
+    pub rules: Vec<&'static Rule>,
     /// Facts about the run for reporters (Kubernetes version, packs …).
     pub properties: serde_json::Map<String, serde_json::Value>,
     /// Findings that `exemptions:` in the config silenced.
@@ -284,7 +284,7 @@ fn scan_one(
     // for practices/env-secret's.
     if !redacted.is_empty() {
         r.findings.retain(|f| {
-            &*f.rule != packs::practices::ENV_SECRET || !redacted.contains_key(&f.span.line)
+            &*f.rule != packs::practices::ENV_SECRET.id || !redacted.contains_key(&f.span.line)
         });
     }
     for f in &mut r.findings {
@@ -418,10 +418,6 @@ pub fn run(req: ScanRequest) -> Result<ScanOutcome> {
     let started = Instant::now();
     let settings = &req.settings;
     check_target_version(settings)?;
-    let packs: Vec<Box<dyn Pack>> = packs::registry()
-        .into_iter()
-        .filter(|p| settings.pack_enabled(p.name()))
-        .collect();
     let mut found = match &settings.git_mode {
         GitMode::WorkingTree => discover::discover(
             &req.paths,
@@ -505,10 +501,9 @@ pub fn run(req: ScanRequest) -> Result<ScanOutcome> {
         settings,
         kustomize: crate::kustomize::facts(&found.inputs),
     };
-    for p in &packs {
-        p.prepare(&ctx)
-            .with_context(|| format!("preparing the {} pack", p.name()))?;
-    }
+    // Built ready: each pack loads its data and reads its options here,
+    // before any file is checked.
+    let packs: Vec<Box<dyn Pack>> = packs::build(settings)?;
     let mut notes = std::mem::take(&mut found.notes);
     notes.extend(std::mem::take(&mut rendered.notes));
 
@@ -632,9 +627,12 @@ pub fn run(req: ScanRequest) -> Result<ScanOutcome> {
         });
     }
     let mut late = std::mem::take(&mut rendered.findings);
+    let mut pack_properties = serde_json::Map::new();
     for p in &packs {
-        p.check_index(&ctx, &mut late);
-        notes.extend(p.notes());
+        let done = p.finish(&ctx);
+        late.extend(done.findings);
+        notes.extend(done.notes);
+        pack_properties.extend(done.properties);
     }
     // Cross-object findings on rendered documents: to their templates.
     for f in late.iter_mut() {
@@ -660,14 +658,9 @@ pub fn run(req: ScanRequest) -> Result<ScanOutcome> {
     supersede(&mut findings);
     finalize(&mut findings, settings);
 
-    if let Some(known) = &settings.baseline {
-        findings.retain(|f| !known.contains(&f.fingerprint));
-    }
+    drop_baselined(&mut findings, settings);
 
-    let mut properties = serde_json::Map::new();
-    for p in &packs {
-        properties.extend(p.properties());
-    }
+    let mut properties = pack_properties;
     properties.insert(
         "packs".into(),
         packs.iter().map(|p| p.name()).collect::<Vec<_>>().into(),
@@ -690,7 +683,11 @@ pub fn run(req: ScanRequest) -> Result<ScanOutcome> {
         findings,
         stats,
         notes,
-        rules: packs.iter().flat_map(|p| p.rules()).collect(),
+        rules: packs::registry()
+            .iter()
+            .filter(|p| settings.pack_enabled(p.name))
+            .flat_map(|p| (p.rules)())
+            .collect(),
         properties,
         exempted: Vec::new(),
     })
@@ -718,7 +715,7 @@ fn progress_bar(total: usize) -> indicatif::ProgressBar {
 /// The configured rule levels, applied to findings as they are made.
 pub struct Levels {
     /// Rules that only report when the config sets a level for them.
-    default_off: std::collections::HashSet<String>,
+    default_off: std::collections::HashSet<&'static str>,
 }
 
 impl Levels {
@@ -727,23 +724,26 @@ impl Levels {
             default_off: packs::all_rules()
                 .into_iter()
                 .filter(|r| !r.default_enabled)
-                .map(|r| r.id)
+                .flat_map(|r| r.names())
                 .collect(),
         }
     }
 
     /// Sets each finding's configured severity; drops rules that are off.
     pub fn apply(&self, findings: &mut Vec<Finding>, settings: &Settings) {
-        findings.retain_mut(
-            |f| match settings.level_for(&f.rule).map(|l| l.severity()) {
+        findings.retain_mut(|f| {
+            match settings
+                .level_for_ids(&f.rule, f.aliases)
+                .map(|l| l.severity())
+            {
                 Some(None) => false,
                 Some(Some(sev)) => {
                     f.severity = sev;
                     true
                 }
                 None => !self.default_off.contains(&*f.rule),
-            },
-        );
+            }
+        });
     }
 }
 
@@ -751,6 +751,20 @@ impl Default for Levels {
     fn default() -> Self {
         Self::new()
     }
+}
+
+/// Drops the findings `--baseline` lists: by fingerprint, or by the
+/// fingerprint a renamed rule's finding had under a former id (a baseline
+/// written before the rename). Runs after `finalize` (fingerprints made,
+/// keys still there).
+pub fn drop_baselined(findings: &mut Vec<Finding>, settings: &Settings) {
+    let Some(known) = &settings.baseline else {
+        return;
+    };
+    findings.retain(|f| {
+        !known.contains(&f.fingerprint)
+            && (f.aliases.is_empty() || !f.alias_fingerprints().iter().any(|fp| known.contains(fp)))
+    });
 }
 
 /// Findings one rule makes redundant: (the rule that wins, the rule it
@@ -802,8 +816,12 @@ pub fn apply_exemptions(outcome: &mut ScanOutcome, settings: &Settings) {
             .into_iter()
             .map(|e| crate::exempt::expired_finding(e, &path)),
     );
-    if !outcome.rules.iter().any(|r| r.id == crate::exempt::EXPIRED) {
-        outcome.rules.push(crate::config_rules::exemption_expired());
+    if !outcome
+        .rules
+        .iter()
+        .any(|r| r.id == crate::exempt::EXPIRED.id)
+    {
+        outcome.rules.push(&crate::exempt::EXPIRED);
     }
     finalize(&mut outcome.findings, settings);
 }

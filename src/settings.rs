@@ -219,6 +219,22 @@ impl Settings {
         })
     }
 
+    /// The level configured for a rule under its id or a former one
+    /// (`Rule::aliases`).
+    pub fn level_for_rule(&self, rule: &crate::finding::Rule) -> Option<RuleLevel> {
+        self.level_for_ids(rule.id, rule.aliases)
+    }
+
+    /// The level configured for a rule known by `id` and its former ids:
+    /// the one place config levels resolve aliases. An exact entry under
+    /// any name wins over `pack/*`; the id wins over a former id.
+    pub fn level_for_ids(&self, id: &str, aliases: &[&str]) -> Option<RuleLevel> {
+        let names = || std::iter::once(id).chain(aliases.iter().copied());
+        names()
+            .find_map(|n| self.rule_levels.get(n).copied())
+            .or_else(|| names().find_map(|n| self.level_for(n)))
+    }
+
     pub fn pack_enabled(&self, name: &str) -> bool {
         self.packs.iter().any(|p| p == name)
     }

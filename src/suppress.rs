@@ -27,13 +27,15 @@ fn comment_ignores(line: &str) -> Option<Vec<&str>> {
     }
 }
 
-fn matches(ids: &[&str], rule: &str) -> bool {
+/// Whether `ids` (`all`, `pack/*` or rule ids) name the finding's rule,
+/// by its id or a former one (`Finding::answers_to`).
+fn matches(ids: &[&str], f: &Finding) -> bool {
     ids.iter().any(|id| {
         *id == "all"
-            || *id == rule
+            || f.answers_to(id)
             || id
                 .strip_suffix("/*")
-                .is_some_and(|p| rule.split('/').next() == Some(p))
+                .is_some_and(|p| f.rule.split('/').next() == Some(p))
     })
 }
 
@@ -46,7 +48,7 @@ pub fn suppressed_by_comment(
         .into_iter()
         .filter(|l| *l > 0)
         .filter_map(&mut line_text)
-        .any(|text| comment_ignores(&text).is_some_and(|ids| matches(&ids, &f.rule)))
+        .any(|text| comment_ignores(&text).is_some_and(|ids| matches(&ids, f)))
 }
 
 /// A resource's ignore annotation: the rule ids and the lines it covers.
@@ -76,12 +78,12 @@ pub fn suppressed_by_annotation(f: &Finding, ignores: &[DocIgnore]) -> bool {
     let by_doc = ignores.iter().any(|d| {
         d.path == f.path && f.span.line >= d.first_line && f.span.line <= d.last_line && {
             let ids: Vec<&str> = d.rules.iter().map(String::as_str).collect();
-            matches(&ids, &f.rule)
+            matches(&ids, f)
         }
     });
     by_doc || {
         let ids: Vec<&str> = f.doc_ignores.iter().map(String::as_str).collect();
-        matches(&ids, &f.rule)
+        matches(&ids, f)
     }
 }
 
@@ -101,7 +103,14 @@ mod tests {
         );
         assert_eq!(comment_ignores("# shiplint:ignore"), Some(vec!["all"]));
         assert_eq!(comment_ignores("value: shiplint:ignore"), None);
-        assert!(matches(&["practices/*"], "practices/latest-tag"));
-        assert!(!matches(&["schema/invalid"], "practices/latest-tag"));
+        let f = Finding::new(
+            "practices/latest-tag",
+            crate::finding::Severity::Note,
+            &"a.yaml".into(),
+            Default::default(),
+            "m",
+        );
+        assert!(matches(&["practices/*"], &f));
+        assert!(!matches(&["schema/invalid"], &f));
     }
 }

@@ -9,7 +9,7 @@
 
 use crate::config::{ConfigFile, Settings, CONFIG_FILE_NAMES};
 use crate::discover::display_path;
-use crate::finding::{Finding, Severity};
+use crate::finding::Finding;
 use crate::github::GithubEnv;
 use crate::source::Span;
 use anyhow::{anyhow, bail, Context as _, Result};
@@ -268,9 +268,8 @@ pub fn load(req: ConfigRequest) -> Result<LoadedConfig> {
             ),
         };
         out.findings.push(
-            Finding::new(
-                CONFIG_PR_CHANGE,
-                Severity::Warning,
+            Finding::from_rule(
+                &CONFIG_PR_CHANGE,
                 &path,
                 Span::line(line),
                 format!(

@@ -70,6 +70,17 @@ fn registry() -> Vec<Value> {
     }
 }
 
+/// The ids `shiplint rules --json` lists, read once.
+fn registered_ids() -> &'static BTreeSet<String> {
+    static IDS: std::sync::OnceLock<BTreeSet<String>> = std::sync::OnceLock::new();
+    IDS.get_or_init(|| {
+        registry()
+            .iter()
+            .filter_map(|r| r["id"].as_str().map(String::from))
+            .collect()
+    })
+}
+
 /// Rules whose fixtures render a Helm chart: they run with the Helm shim
 /// `.ci/setup.sh` installs (tests/helm.rs); other rules run without Helm.
 const NEEDS_HELM: &[&str] = &["render/error"];
@@ -233,6 +244,15 @@ fn check_rule(rule: &str) -> Outcome {
     match scan_case(rule, &dir.join("fires")) {
         Err(e) => out.problems.push(format!("fires: {e}")),
         Ok(run) => {
+            // A finding names a rule `shiplint rules` lists (rules still
+            // emitted by a string id cannot drift from their item).
+            for f in &run.findings {
+                let id = f["rule"].as_str().unwrap_or_default();
+                if !registered_ids().contains(id) {
+                    out.problems
+                        .push(format!("fires: finding of unlisted rule {id:?}"));
+                }
+            }
             let mine: Vec<String> = run
                 .findings
                 .iter()
@@ -410,6 +430,9 @@ fn every_rule_has_a_fixture_pair_and_its_help_sections() {
         else {
             continue;
         };
+        if stem == "rule_metadata" {
+            continue; // `rule_metadata_is_stable`, not a rule
+        }
         let id = stem.replacen("__", "/", 1);
         if !fixtures.contains(&id) {
             problems.push(format!(
@@ -487,4 +510,37 @@ fn every_rule_has_a_fixture_pair_and_its_help_sections() {
         problems.len(),
         problems.join("\n")
     );
+}
+
+/// What `shiplint rules --json` says of each rule besides its help (which
+/// docs/rules.md holds, checked by tests/scan.rs): one line per rule, so a
+/// change of level, tags, precision or default — or a rule that vanishes
+/// when its pack's rules become items — shows in review.
+#[test]
+fn rule_metadata_is_stable() {
+    let lines: Vec<String> = registry()
+        .iter()
+        .map(|r| {
+            let tags: Vec<&str> = r["tags"]
+                .as_array()
+                .map(|t| t.iter().filter_map(Value::as_str).collect())
+                .unwrap_or_default();
+            format!(
+                "{} {} precision={} tags={} security={} default={}{}",
+                r["id"].as_str().unwrap_or("?"),
+                r["severity"].as_str().unwrap_or("?"),
+                r["precision"].as_str().unwrap_or("?"),
+                tags.join(","),
+                r["security_severity"],
+                r["default_enabled"],
+                match r.get("aliases") {
+                    Some(a) => format!(" aliases={a}"),
+                    None => String::new(),
+                }
+            )
+        })
+        .collect();
+    insta::with_settings!({omit_expression => true, prepend_module_to_snapshot => true}, {
+        insta::assert_snapshot!("rule_metadata", lines.join("\n") + "\n");
+    });
 }

@@ -67,14 +67,11 @@ fn schema_fixture() -> &'static SchemaFixture {
             ..Settings::default()
         }));
         let pack = packs::registry()
-            .into_iter()
-            .find(|p| p.name() == "schema")
-            .expect("schema pack");
-        let ctx = Context {
-            settings,
-            kustomize: shiplint::kustomize::facts(&[]),
-        };
-        pack.prepare(&ctx).expect("embedded schemas");
+            .iter()
+            .find(|p| p.name == "schema")
+            .expect("schema pack")
+            .build(settings)
+            .expect("embedded schemas");
         SchemaFixture { settings, pack }
     })
 }

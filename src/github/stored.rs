@@ -68,7 +68,8 @@ pub fn load(path: &Path) -> Result<ScanOutcome> {
     let doc = read(&text).with_context(|| format!("reading {}", path.display()))?;
     let rules: HashSet<String> = crate::packs::all_rules()
         .into_iter()
-        .map(|r| r.id)
+        .flat_map(|r| r.names())
+        .map(String::from)
         .collect();
     let mut findings = doc.findings.into_owned();
     for (i, f) in findings.iter_mut().enumerate() {

@@ -10,9 +10,6 @@ use crate::settings::{KubeVersion, Settings};
 use crate::source::{SourceFile, Span};
 use std::sync::{Arc, OnceLock};
 
-pub const REMOVED: &str = "deprecations/removed-api";
-pub const DEPRECATED: &str = "deprecations/deprecated-api";
-
 pub use crate::k8s::deprecations::{lookup, table, Deprecation};
 
 /// The version deprecations are checked against: `--target-version`, else
@@ -107,13 +104,12 @@ struct Seen<'a> {
 fn finding(s: &Settings, path: &Arc<str>, span: Span, seen: Seen) -> Option<Finding> {
     let (st, d) = status(s, seen.api_version, seen.kind)?;
     let target = target_version(s)?;
-    let (rule, sev) = match st {
-        Status::Removed => (REMOVED, Severity::Error),
-        Status::Deprecated => (DEPRECATED, Severity::Warning),
+    let rule = match st {
+        Status::Removed => &REMOVED,
+        Status::Deprecated => &DEPRECATED,
     };
-    let mut f = Finding::new(
+    let mut f = Finding::from_rule(
         rule,
-        sev,
         path,
         span,
         message(st, d, &seen.what, target, seen.template),
@@ -156,7 +152,7 @@ fn peer_ignores(m: &Manifest) -> Vec<String> {
         .annotation("ignore-check.kube-linter.io/no-extensions-v1beta")
         .is_some();
     if kube_score || kube_linter {
-        vec![DEPRECATED.to_string()]
+        vec![DEPRECATED.id.to_string()]
     } else {
         Vec::new()
     }
@@ -426,10 +422,6 @@ impl Pack for DeprecationsPack {
         "deprecations"
     }
 
-    fn rules(&self) -> Vec<Rule> {
-        rules()
-    }
-
     fn check_file(
         &self,
         ctx: &Context,
@@ -489,9 +481,7 @@ impl Pack for DeprecationsPack {
     }
 }
 
-fn rules() -> Vec<Rule> {
-    vec![
-        Rule::new(REMOVED, Severity::Error, "The apiVersion is no longer served by the target Kubernetes version: the apply fails.", r#"
+pub static REMOVED: Rule = Rule::new("deprecations/removed-api", Severity::Error, "The apiVersion is no longer served by the target Kubernetes version: the apply fails.", r#"
 ## What it finds
 A resource (also inside a `List`, and in Helm chart templates, read line by line) whose `apiVersion` Kubernetes removed at or before the target version: `--target-version X.Y` (config `target-version`), else `--kubernetes-version`, else the newest version shiplint embeds. The table (`rules/deprecations.yaml`) covers every built-in API deprecated or removed since 1.8, from the Kubernetes deprecation guide, with pluto's data errors fixed. Properties `replacement`, `deprecatedIn`, `removedIn` carry the facts.
 
@@ -516,8 +506,9 @@ spec:
               number: 80          # was servicePort
 ```
 For APIs without a replacement (PodSecurityPolicy) remove the resource and use Pod Security Admission.
-"#).tags(&["kubernetes", "deprecation", "upgrade"]).precision("very-high"),
-        Rule::new(DEPRECATED, Severity::Warning, "The apiVersion is deprecated: still served by the target version, removed in a later one.", r#"
+"#).tags(&["kubernetes", "deprecation", "upgrade"]).precision("very-high");
+
+pub static DEPRECATED: Rule = Rule::new("deprecations/deprecated-api", Severity::Warning, "The apiVersion is deprecated: still served by the target version, removed in a later one.", r#"
 ## What it finds
 A resource whose `apiVersion` is deprecated at the target Kubernetes version but still served (see `deprecations/removed-api` for how the target is chosen). The message names the release that removes it and the replacement.
 
@@ -534,8 +525,11 @@ and apply the field changes the message lists. Check against an older cluster wi
 
 ## Other tools' annotations
 Also silenced by `kube-score/ignore: stable-version` and `ignore-check.kube-linter.io/no-extensions-v1beta: "reason"` on the resource (their checks for old apiVersions). They do not silence `deprecations/removed-api`.
-"#).tags(&["kubernetes", "deprecation", "upgrade"]).precision("very-high"),
-    ]
+"#).tags(&["kubernetes", "deprecation", "upgrade"]).precision("very-high");
+
+/// Every rule of this module.
+pub fn rules() -> Vec<&'static Rule> {
+    vec![&REMOVED, &DEPRECATED]
 }
 
 #[cfg(test)]

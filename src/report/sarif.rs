@@ -76,7 +76,7 @@ fn first_paragraph(markdown: &str) -> String {
 
 pub fn rule_json(r: &Rule) -> Value {
     let mut props = serde_json::Map::new();
-    let mut tags = r.tags.clone();
+    let mut tags = r.tag_list();
     tags.truncate(MAX_TAGS);
     props.insert("tags".into(), json!(tags));
     props.insert("precision".into(), json!(r.precision));
@@ -93,13 +93,14 @@ pub fn rule_json(r: &Rule) -> Value {
             props.insert("problem.severity".into(), json!(sev));
         }
     }
-    let full = first_paragraph(&r.help);
+    let help = r.help();
+    let full = first_paragraph(&help);
     json!({
         "id": r.id,
-        "name": rule_name(&r.id),
-        "shortDescription": {"text": clamp(&r.summary, 1024)},
-        "fullDescription": {"text": clamp(if full.is_empty() { &r.summary } else { &full }, 1024)},
-        "help": {"text": plain(&r.help), "markdown": r.help},
+        "name": rule_name(r.id),
+        "shortDescription": {"text": clamp(r.summary, 1024)},
+        "fullDescription": {"text": clamp(if full.is_empty() { r.summary } else { &full }, 1024)},
+        "help": {"text": plain(&help), "markdown": help},
         "helpUri": format!("{INFORMATION_URI}/blob/main/docs/rules.md#{}", r.id.replace('/', "")),
         "defaultConfiguration": {"level": level(r.severity)},
         "properties": props,
@@ -206,7 +207,7 @@ fn gzip_len(bytes: &[u8]) -> usize {
 }
 
 pub fn render(outcome: &ScanOutcome) -> String {
-    let mut rules: Vec<&Rule> = outcome.rules.iter().collect();
+    let mut rules: Vec<&Rule> = outcome.rules.to_vec();
     let mut notifications: Vec<Value> = outcome
         .notes
         .iter()
@@ -216,11 +217,7 @@ pub fn render(outcome: &ScanOutcome) -> String {
         rules.truncate(MAX_RULES);
         notifications.push(json!({"level": "warning", "message": {"text": format!("rules cut to GitHub's limit of {MAX_RULES}")}}));
     }
-    let index: HashMap<&str, usize> = rules
-        .iter()
-        .enumerate()
-        .map(|(i, r)| (r.id.as_str(), i))
-        .collect();
+    let index: HashMap<&str, usize> = rules.iter().enumerate().map(|(i, r)| (r.id, i)).collect();
 
     // Most severe first, so a cut drops notes before errors.
     let mut findings: Vec<&Finding> = outcome.findings.iter().collect();

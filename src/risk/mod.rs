@@ -72,10 +72,11 @@ impl Assessment {
     /// The LLM's own comments (`review/risk`) are its score's business.
     pub fn add_findings(&mut self, findings: &[Finding], weights: &Weights) {
         for f in findings {
-            if f.rule.as_ref() == "review/risk" {
+            if f.rule.as_ref() == crate::packs::review::RISK.id {
                 continue;
             }
-            let id = if f.rule.starts_with("secrets/") || f.rule.as_ref() == "review/secret-in-diff"
+            let id = if f.rule.starts_with("secrets/")
+                || f.rule.as_ref() == crate::packs::review::SECRET_IN_DIFF.id
             {
                 "finding-secret"
             } else {
@@ -348,9 +349,8 @@ pub fn diff_secrets(
     for (path, lines) in found {
         let p: std::sync::Arc<str> = path.into();
         for (line, _, rules) in lines {
-            out.push(Finding::new(
-                "review/secret-in-diff",
-                Severity::Error,
+            out.push(Finding::from_rule(
+                &crate::packs::review::SECRET_IN_DIFF,
                 &p,
                 crate::source::Span::line(line),
                 format!("plain-text secret added ({})", rules.join(", ")),

@@ -71,6 +71,19 @@ pub struct Finding {
     /// A mechanical, safe edit that resolves the finding (see the `fix` module).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fix: Option<Box<Fix>>,
+    /// The rule's former ids (`Rule::aliases`): what else it answers to.
+    #[serde(skip)]
+    pub aliases: &'static [&'static str],
+}
+
+fn fingerprint(rule: &str, path: &str, content: &str) -> String {
+    let mut h = Sha256::new();
+    h.update(rule.as_bytes());
+    h.update([0]);
+    h.update(path.as_bytes());
+    h.update([0]);
+    h.update(content.as_bytes());
+    hex::encode(&h.finalize()[..16])
 }
 
 /// A whole-line edit: lines `line..=end_line` (1-based) of the file are
@@ -160,6 +173,23 @@ fn rule_id(id: &str) -> Arc<str> {
 }
 
 impl Finding {
+    /// A finding of a rule item, at the rule's default level (the
+    /// configured level is applied later, in one place: `scan::Levels`).
+    pub fn from_rule(
+        rule: &'static Rule,
+        path: &Arc<str>,
+        span: Span,
+        message: impl Into<String>,
+    ) -> Self {
+        let mut f = Finding::new(rule.id, rule.severity, path, span, message);
+        f.aliases = rule.aliases;
+        f
+    }
+
+    /// A finding named by a string: one read back from a report, or of a
+    /// rule that is not an item yet (`policies`, `render`; the rules
+    /// harness fails on any finding whose id no rule has). Packs use
+    /// [`Finding::from_rule`].
     pub fn new(
         rule: &str,
         severity: Severity,
@@ -181,7 +211,26 @@ impl Finding {
             resource: None,
             container: None,
             fix: None,
+            aliases: &[],
         }
+    }
+
+    /// A finding's level when its rule's level depends on what was found
+    /// (a review comment's risk, an admission binding's action).
+    pub fn with_severity(mut self, severity: Severity) -> Self {
+        self.severity = severity;
+        self
+    }
+
+    /// The rule's id and former ids.
+    pub fn rule_names(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(&*self.rule).chain(self.aliases.iter().copied())
+    }
+
+    /// Whether `id` names this finding's rule, by its id or a former one:
+    /// the one place aliases are resolved for suppressions and exemptions.
+    pub fn answers_to(&self, id: &str) -> bool {
+        self.rule_names().any(|n| n == id)
     }
 
     /// Sets the line-independent identity used for the fingerprint.
@@ -217,21 +266,30 @@ impl Finding {
         if !self.fingerprint.is_empty() {
             return;
         }
-        let content = if self.key.is_empty() {
+        let content = self.fingerprint_content();
+        self.fingerprint = fingerprint(&self.rule, &self.path, &content);
+    }
+
+    /// The fingerprints this finding had under its rule's former ids, so a
+    /// baseline written before a rename still knows it. Needs the key:
+    /// call before `compact`.
+    pub fn alias_fingerprints(&self) -> Vec<String> {
+        let content = self.fingerprint_content();
+        self.aliases
+            .iter()
+            .map(|old| fingerprint(old, &self.path, &content))
+            .collect()
+    }
+
+    fn fingerprint_content(&self) -> String {
+        if self.key.is_empty() {
             self.snippet
                 .as_ref()
                 .map(|s| s.text.trim().to_string())
                 .unwrap_or_default()
         } else {
             self.key.clone()
-        };
-        let mut h = Sha256::new();
-        h.update(self.rule.as_bytes());
-        h.update([0]);
-        h.update(self.path.as_bytes());
-        h.update([0]);
-        h.update(content.as_bytes());
-        self.fingerprint = hex::encode(&h.finalize()[..16]);
+        }
     }
 
     /// Fingerprints the finding and frees what only the fingerprint needed
@@ -244,64 +302,164 @@ impl Finding {
     }
 }
 
-/// A rule's documentation: the single source for `shiplint rules`,
-/// `shiplint explain` and SARIF `rules[]`.
-#[derive(Debug, Clone, Serialize)]
+/// A rule: its id, default level and documentation — the single source for
+/// findings (`Finding::from_rule`), `shiplint rules`, `shiplint explain`,
+/// SARIF `rules[]` and the config's validation.
+///
+/// Each rule is one `static` item beside its check, built in const context:
+///
+/// ```
+/// use shiplint::finding::{Rule, Severity};
+/// pub static HOST_PID: Rule = Rule::new(
+///     "practices/host-pid",
+///     Severity::Error,
+///     "The pod shares the host's process namespace.",
+///     "## What it finds\n…\n## Why it matters\n…\n## How to fix\n…",
+/// )
+/// .tags(&["kubernetes"])
+/// .precision("very-high");
+/// ```
+#[derive(Debug, Clone, Copy)]
 pub struct Rule {
-    /// `<pack>/<kebab-name>`; never changes once released.
-    pub id: String,
+    /// `<pack>/<kebab-name>`; never changes once released (a renamed rule
+    /// keeps its old id in `aliases`).
+    pub id: &'static str,
+    /// The level a finding gets unless the config sets one.
     pub severity: Severity,
     /// One line.
-    pub summary: String,
-    /// Markdown: what it finds, why it matters, how to fix it.
-    pub help: String,
-    pub tags: Vec<String>,
+    pub summary: &'static str,
+    /// Markdown: what it finds, why it matters, how to fix it. Read it
+    /// through [`Rule::help`] (trimmed, with `help_more` appended).
+    help: &'static str,
+    /// Help generated from data, appended to `help` on access (the peers'
+    /// annotations that silence a practices rule, the embedded CRD catalog).
+    help_more: Option<fn(&Rule) -> String>,
+    tags: &'static [&'static str],
     /// SARIF precision: very-high, high, medium, low.
     pub precision: &'static str,
-    /// GitHub's `security-severity` (0.0–10.0) for security rules.
+    /// GitHub's `security-severity` (0.0–10.0) for security rules; such a
+    /// rule is tagged `security` too.
     pub security_severity: Option<f32>,
     /// False for rules that only report when the config turns them on
     /// (`rules: {id: note}`); `shiplint rules` still lists them.
     pub default_enabled: bool,
+    /// Former ids of a renamed rule: config `rules:`, inline suppressions,
+    /// annotations, exemptions and baselines written with an old id keep
+    /// working (`Finding::answers_to`, `Finding::alias_fingerprints`).
+    pub aliases: &'static [&'static str],
 }
 
 impl Rule {
-    pub fn new(id: &str, severity: Severity, summary: &str, help: &str) -> Self {
+    pub const fn new(
+        id: &'static str,
+        severity: Severity,
+        summary: &'static str,
+        help: &'static str,
+    ) -> Self {
         Rule {
-            id: id.to_string(),
+            id,
             severity,
-            summary: summary.to_string(),
-            help: help.trim().to_string(),
-            tags: Vec::new(),
+            summary,
+            help,
+            help_more: None,
+            tags: &[],
             precision: "high",
             security_severity: None,
             default_enabled: true,
+            aliases: &[],
         }
     }
 
-    pub fn tags(mut self, tags: &[&str]) -> Self {
-        self.tags = tags.iter().map(|t| t.to_string()).collect();
+    pub const fn tags(mut self, tags: &'static [&'static str]) -> Self {
+        self.tags = tags;
         self
     }
 
-    pub fn precision(mut self, p: &'static str) -> Self {
+    pub const fn precision(mut self, p: &'static str) -> Self {
         self.precision = p;
         self
     }
 
-    pub fn security(mut self, score: f32) -> Self {
+    /// A security rule: its `security-severity`, and the `security` tag.
+    pub const fn security(mut self, score: f32) -> Self {
         self.security_severity = Some(score);
-        self.tags.push("security".into());
         self
     }
 
     /// Reports nothing unless the config sets a level for it.
-    pub fn off_by_default(mut self) -> Self {
+    pub const fn off_by_default(mut self) -> Self {
         self.default_enabled = false;
         self
     }
 
-    pub fn pack(&self) -> &str {
-        self.id.split('/').next().unwrap_or("")
+    /// Former ids (see the field).
+    pub const fn aliases(mut self, old: &'static [&'static str]) -> Self {
+        self.aliases = old;
+        self
+    }
+
+    /// Help text generated from data, appended to the help on access.
+    pub const fn help_more(mut self, more: fn(&Rule) -> String) -> Self {
+        self.help_more = Some(more);
+        self
+    }
+
+    pub fn pack(&self) -> &'static str {
+        let id: &'static str = self.id;
+        id.split('/').next().unwrap_or("")
+    }
+
+    /// The help, trimmed, with what `help_more` generates.
+    pub fn help(&self) -> std::borrow::Cow<'static, str> {
+        match self.help_more {
+            None => std::borrow::Cow::Borrowed(self.help.trim()),
+            Some(more) => {
+                let text = format!("{}{}", self.help.trim(), more(self));
+                std::borrow::Cow::Owned(text.trim().to_string())
+            }
+        }
+    }
+
+    /// The tags, then `security` for a security rule.
+    pub fn tag_list(&self) -> Vec<&'static str> {
+        let mut t = self.tags.to_vec();
+        if self.security_severity.is_some() {
+            t.push("security");
+        }
+        t
+    }
+
+    /// The id and the former ids.
+    pub fn names(&self) -> impl Iterator<Item = &'static str> {
+        std::iter::once(self.id).chain(self.aliases.iter().copied())
+    }
+}
+
+impl PartialEq for Rule {
+    fn eq(&self, other: &Self) -> bool {
+        self.id == other.id
+    }
+}
+
+/// The shape `shiplint rules --json`, the JSON report and the tests read:
+/// the same fields as when `Rule` owned its strings.
+impl Serialize for Rule {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("Rule", 9)?;
+        st.serialize_field("id", self.id)?;
+        st.serialize_field("severity", &self.severity)?;
+        st.serialize_field("summary", self.summary)?;
+        st.serialize_field("help", &*self.help())?;
+        st.serialize_field("tags", &self.tag_list())?;
+        st.serialize_field("precision", self.precision)?;
+        st.serialize_field("security_severity", &self.security_severity)?;
+        st.serialize_field("default_enabled", &self.default_enabled)?;
+        if self.aliases.is_empty() {
+            st.skip_field("aliases")?;
+        } else {
+            st.serialize_field("aliases", self.aliases)?;
+        }
+        st.end()
     }
 }

@@ -308,10 +308,6 @@ impl Pack for PoliciesPack {
         "policies"
     }
 
-    fn rules(&self) -> Vec<Rule> {
-        rules()
-    }
-
     fn check_file(
         &self,
         _ctx: &Context,

@@ -2,185 +2,178 @@
 //! already silenced kube-score, kube-linter, polaris or checkov is not
 //! flooded. Read from the object's annotations and its pod template's.
 
+use super::{cross, env_secret, image, probes, rbac, resources, security};
+use crate::finding::Rule;
 use crate::manifest::{Manifest, Node};
 
 /// kube-score check ids (`kube-score/ignore: a,b`).
-pub const KUBE_SCORE: &[(&str, &[&str])] = &[
+pub static KUBE_SCORE: &[(&str, &[&Rule])] = &[
     (
         "container-resources",
         &[
-            "cpu-request-missing",
-            "memory-request-missing",
-            "memory-limit-missing",
-            "ephemeral-storage-missing",
+            &resources::CPU_REQUEST,
+            &resources::MEMORY_REQUEST,
+            &resources::MEMORY_LIMIT,
+            &resources::EPHEMERAL,
         ],
     ),
     (
         "container-ephemeral-storage-request-and-limit",
-        &["ephemeral-storage-missing"],
+        &[&resources::EPHEMERAL],
     ),
-    ("container-image-tag", &["image-latest-tag"]),
-    ("container-image-pull-policy", &["image-pull-policy"]),
+    ("container-image-tag", &[&image::LATEST]),
+    ("container-image-pull-policy", &[&image::PULL_POLICY]),
+    ("pod-probes", &[&probes::READINESS, &probes::LIVENESS]),
+    ("pod-probes-identical", &[&probes::IDENTICAL]),
     (
-        "pod-probes",
-        &["readiness-probe-missing", "liveness-probe-missing"],
+        "container-security-context-user-group-id",
+        &[&security::ROOT],
     ),
-    ("pod-probes-identical", &["probes-identical"]),
-    ("container-security-context-user-group-id", &["run-as-root"]),
     (
         "container-security-context-privileged",
-        &["privileged-container"],
+        &[&security::PRIVILEGED],
     ),
     (
         "container-security-context-readonlyrootfilesystem",
-        &["readonly-root-filesystem"],
+        &[&security::READONLY_FS],
     ),
-    ("container-seccomp-profile", &["seccomp-profile-unset"]),
-    ("service-targets-pod", &["service-selector-no-match"]),
-    (
-        "statefulset-has-servicename",
-        &["statefulset-service-missing"],
-    ),
+    ("container-seccomp-profile", &[&security::SECCOMP]),
+    ("service-targets-pod", &[&cross::SERVICE_NO_MATCH]),
+    ("statefulset-has-servicename", &[&cross::STS_SERVICE]),
     (
         "deployment-pod-selector-labels-match-template-metadata-labels",
-        &["selector-mismatch"],
+        &[&cross::SELECTOR_MISMATCH],
     ),
     (
         "statefulset-pod-selector-labels-match-template-metadata-labels",
-        &["selector-mismatch"],
+        &[&cross::SELECTOR_MISMATCH],
     ),
+    ("horizontalpodautoscaler-has-target", &[&cross::HPA_TARGET]),
+    ("deployment-has-poddisruptionbudget", &[&cross::PDB_MISSING]),
     (
-        "horizontalpodautoscaler-has-target",
-        &["hpa-target-missing"],
+        "statefulset-has-poddisruptionbudget",
+        &[&cross::PDB_MISSING],
     ),
-    ("deployment-has-poddisruptionbudget", &["pdb-missing"]),
-    ("statefulset-has-poddisruptionbudget", &["pdb-missing"]),
-    ("pod-networkpolicy", &["network-policy-missing"]),
+    ("pod-networkpolicy", &[&cross::NETPOL_MISSING]),
 ];
 
 /// kube-linter checks (`ignore-check.kube-linter.io/<check>`).
-pub const KUBE_LINTER: &[(&str, &[&str])] = &[
-    ("no-readiness-probe", &["readiness-probe-missing"]),
-    ("no-liveness-probe", &["liveness-probe-missing"]),
+pub static KUBE_LINTER: &[(&str, &[&Rule])] = &[
+    ("no-readiness-probe", &[&probes::READINESS]),
+    ("no-liveness-probe", &[&probes::LIVENESS]),
     (
         "liveness-port",
-        &["probe-port-unknown", "probe-port-not-exposed"],
+        &[&probes::PORT_UNKNOWN, &probes::PORT_NOT_EXPOSED],
     ),
     (
         "readiness-port",
-        &["probe-port-unknown", "probe-port-not-exposed"],
+        &[&probes::PORT_UNKNOWN, &probes::PORT_NOT_EXPOSED],
     ),
     (
         "startup-port",
-        &["probe-port-unknown", "probe-port-not-exposed"],
+        &[&probes::PORT_UNKNOWN, &probes::PORT_NOT_EXPOSED],
     ),
-    ("unset-cpu-requirements", &["cpu-request-missing"]),
+    ("unset-cpu-requirements", &[&resources::CPU_REQUEST]),
     (
         "unset-memory-requirements",
-        &["memory-request-missing", "memory-limit-missing"],
+        &[&resources::MEMORY_REQUEST, &resources::MEMORY_LIMIT],
     ),
-    ("latest-tag", &["image-latest-tag"]),
-    ("privileged-container", &["privileged-container"]),
-    ("privilege-escalation-container", &["privilege-escalation"]),
-    ("run-as-non-root", &["run-as-root"]),
-    ("no-read-only-root-fs", &["readonly-root-filesystem"]),
-    ("drop-net-raw-capability", &["capabilities-drop-all"]),
-    ("host-network", &["host-network"]),
-    ("host-pid", &["host-pid"]),
-    ("host-ipc", &["host-ipc"]),
-    ("sensitive-host-mounts", &["host-path-volume"]),
-    ("docker-sock", &["host-path-volume"]),
-    ("writable-host-mount", &["host-path-volume"]),
-    ("dangling-service", &["service-selector-no-match"]),
-    ("mismatching-selector", &["selector-mismatch"]),
-    ("dangling-horizontalpodautoscaler", &["hpa-target-missing"]),
-    ("non-isolated-pod", &["network-policy-missing"]),
-    ("env-var-secret", &["env-secret"]),
-    ("wildcard-in-rules", &["rbac-wildcard"]),
-    ("access-to-secrets", &["rbac-secrets-read-cluster-wide"]),
-    ("cluster-admin-role-binding", &["rbac-cluster-admin-bound"]),
+    ("latest-tag", &[&image::LATEST]),
+    ("privileged-container", &[&security::PRIVILEGED]),
+    ("privilege-escalation-container", &[&security::ESCALATION]),
+    ("run-as-non-root", &[&security::ROOT]),
+    ("no-read-only-root-fs", &[&security::READONLY_FS]),
+    ("drop-net-raw-capability", &[&security::DROP_ALL]),
+    ("host-network", &[&security::HOST_NETWORK]),
+    ("host-pid", &[&security::HOST_PID]),
+    ("host-ipc", &[&security::HOST_IPC]),
+    ("sensitive-host-mounts", &[&security::HOST_PATH]),
+    ("docker-sock", &[&security::HOST_PATH]),
+    ("writable-host-mount", &[&security::HOST_PATH]),
+    ("dangling-service", &[&cross::SERVICE_NO_MATCH]),
+    ("mismatching-selector", &[&cross::SELECTOR_MISMATCH]),
+    ("dangling-horizontalpodautoscaler", &[&cross::HPA_TARGET]),
+    ("non-isolated-pod", &[&cross::NETPOL_MISSING]),
+    ("env-var-secret", &[&env_secret::ENV_SECRET]),
+    ("wildcard-in-rules", &[&rbac::WILDCARD]),
+    ("access-to-secrets", &[&rbac::SECRETS]),
+    ("cluster-admin-role-binding", &[&rbac::CLUSTER_ADMIN]),
 ];
 
 /// Polaris checks (`polaris.fairwinds.com/<check>-exempt: "true"`).
-pub const POLARIS: &[(&str, &[&str])] = &[
-    ("readinessProbeMissing", &["readiness-probe-missing"]),
-    ("livenessProbeMissing", &["liveness-probe-missing"]),
-    ("tagNotSpecified", &["image-latest-tag"]),
-    ("pullPolicyNotAlways", &["image-pull-policy"]),
-    ("cpuRequestsMissing", &["cpu-request-missing"]),
-    ("memoryRequestsMissing", &["memory-request-missing"]),
-    ("memoryLimitsMissing", &["memory-limit-missing"]),
-    ("hostIPCSet", &["host-ipc"]),
-    ("hostPIDSet", &["host-pid"]),
-    ("hostNetworkSet", &["host-network"]),
-    ("privilegeEscalationAllowed", &["privilege-escalation"]),
-    ("runAsRootAllowed", &["run-as-root"]),
-    ("runAsPrivileged", &["privileged-container"]),
-    ("dangerousCapabilities", &["dangerous-capabilities"]),
-    ("insecureCapabilities", &["capabilities-drop-all"]),
-    ("notReadOnlyRootFilesystem", &["readonly-root-filesystem"]),
-    ("hostPathSet", &["host-path-volume"]),
-    ("hostPortSet", &["host-port"]),
-    (
-        "automountServiceAccountToken",
-        &["automount-service-account-token"],
-    ),
-    ("linuxHardening", &["seccomp-profile-unset"]),
-    ("missingNetworkPolicy", &["network-policy-missing"]),
-    ("missingPodDisruptionBudget", &["pdb-missing"]),
-    ("sensitiveContainerEnvVar", &["env-secret"]),
-    ("clusterrolePodExecAttach", &["rbac-pods-exec"]),
-    ("rolePodExecAttach", &["rbac-pods-exec"]),
-    (
-        "clusterrolebindingClusterAdmin",
-        &["rbac-cluster-admin-bound"],
-    ),
+pub static POLARIS: &[(&str, &[&Rule])] = &[
+    ("readinessProbeMissing", &[&probes::READINESS]),
+    ("livenessProbeMissing", &[&probes::LIVENESS]),
+    ("tagNotSpecified", &[&image::LATEST]),
+    ("pullPolicyNotAlways", &[&image::PULL_POLICY]),
+    ("cpuRequestsMissing", &[&resources::CPU_REQUEST]),
+    ("memoryRequestsMissing", &[&resources::MEMORY_REQUEST]),
+    ("memoryLimitsMissing", &[&resources::MEMORY_LIMIT]),
+    ("hostIPCSet", &[&security::HOST_IPC]),
+    ("hostPIDSet", &[&security::HOST_PID]),
+    ("hostNetworkSet", &[&security::HOST_NETWORK]),
+    ("privilegeEscalationAllowed", &[&security::ESCALATION]),
+    ("runAsRootAllowed", &[&security::ROOT]),
+    ("runAsPrivileged", &[&security::PRIVILEGED]),
+    ("dangerousCapabilities", &[&security::DANGEROUS_CAPS]),
+    ("insecureCapabilities", &[&security::DROP_ALL]),
+    ("notReadOnlyRootFilesystem", &[&security::READONLY_FS]),
+    ("hostPathSet", &[&security::HOST_PATH]),
+    ("hostPortSet", &[&security::HOST_PORT]),
+    ("automountServiceAccountToken", &[&security::AUTOMOUNT]),
+    ("linuxHardening", &[&security::SECCOMP]),
+    ("missingNetworkPolicy", &[&cross::NETPOL_MISSING]),
+    ("missingPodDisruptionBudget", &[&cross::PDB_MISSING]),
+    ("sensitiveContainerEnvVar", &[&env_secret::ENV_SECRET]),
+    ("clusterrolePodExecAttach", &[&rbac::EXEC]),
+    ("rolePodExecAttach", &[&rbac::EXEC]),
+    ("clusterrolebindingClusterAdmin", &[&rbac::CLUSTER_ADMIN]),
     (
         "rolebindingClusterAdminClusterRole",
-        &["rbac-cluster-admin-bound"],
+        &[&rbac::CLUSTER_ADMIN],
     ),
 ];
 
 /// checkov ids (`checkov.io/skip1: CKV_K8S_20=reason`).
-pub const CHECKOV: &[(&str, &[&str])] = &[
-    ("CKV_K8S_8", &["liveness-probe-missing"]),
-    ("CKV_K8S_9", &["readiness-probe-missing"]),
-    ("CKV_K8S_10", &["cpu-request-missing"]),
-    ("CKV_K8S_12", &["memory-request-missing"]),
-    ("CKV_K8S_13", &["memory-limit-missing"]),
-    ("CKV_K8S_14", &["image-latest-tag"]),
-    ("CKV_K8S_15", &["image-pull-policy"]),
-    ("CKV_K8S_16", &["privileged-container"]),
-    ("CKV_K8S_17", &["host-pid"]),
-    ("CKV_K8S_18", &["host-ipc"]),
-    ("CKV_K8S_19", &["host-network"]),
-    ("CKV_K8S_20", &["privilege-escalation"]),
-    ("CKV_K8S_22", &["readonly-root-filesystem"]),
-    ("CKV_K8S_23", &["run-as-root"]),
-    ("CKV_K8S_25", &["dangerous-capabilities"]),
-    ("CKV_K8S_26", &["host-port"]),
-    ("CKV_K8S_27", &["host-path-volume"]),
-    ("CKV_K8S_28", &["capabilities-drop-all"]),
-    ("CKV_K8S_31", &["seccomp-profile-unset"]),
-    ("CKV_K8S_37", &["capabilities-drop-all"]),
-    ("CKV_K8S_38", &["automount-service-account-token"]),
-    ("CKV_K8S_39", &["dangerous-capabilities"]),
-    ("CKV_K8S_40", &["run-as-root"]),
-    ("CKV_K8S_43", &["image-digest-missing"]),
-    ("CKV_K8S_42", &["rbac-default-service-account-bound"]),
-    ("CKV_K8S_49", &["rbac-wildcard"]),
-    ("CKV_K8S_155", &["rbac-webhook-control"]),
-    ("CKV_K8S_157", &["rbac-escalation-verbs"]),
-    ("CKV_K8S_158", &["rbac-escalation-verbs"]),
-    ("CKV2_K8S_2", &["rbac-pods-exec"]),
-    ("CKV2_K8S_3", &["rbac-escalation-verbs"]),
-    ("CKV2_K8S_5", &["rbac-secrets-read-cluster-wide"]),
+pub static CHECKOV: &[(&str, &[&Rule])] = &[
+    ("CKV_K8S_8", &[&probes::LIVENESS]),
+    ("CKV_K8S_9", &[&probes::READINESS]),
+    ("CKV_K8S_10", &[&resources::CPU_REQUEST]),
+    ("CKV_K8S_12", &[&resources::MEMORY_REQUEST]),
+    ("CKV_K8S_13", &[&resources::MEMORY_LIMIT]),
+    ("CKV_K8S_14", &[&image::LATEST]),
+    ("CKV_K8S_15", &[&image::PULL_POLICY]),
+    ("CKV_K8S_16", &[&security::PRIVILEGED]),
+    ("CKV_K8S_17", &[&security::HOST_PID]),
+    ("CKV_K8S_18", &[&security::HOST_IPC]),
+    ("CKV_K8S_19", &[&security::HOST_NETWORK]),
+    ("CKV_K8S_20", &[&security::ESCALATION]),
+    ("CKV_K8S_22", &[&security::READONLY_FS]),
+    ("CKV_K8S_23", &[&security::ROOT]),
+    ("CKV_K8S_25", &[&security::DANGEROUS_CAPS]),
+    ("CKV_K8S_26", &[&security::HOST_PORT]),
+    ("CKV_K8S_27", &[&security::HOST_PATH]),
+    ("CKV_K8S_28", &[&security::DROP_ALL]),
+    ("CKV_K8S_31", &[&security::SECCOMP]),
+    ("CKV_K8S_37", &[&security::DROP_ALL]),
+    ("CKV_K8S_38", &[&security::AUTOMOUNT]),
+    ("CKV_K8S_39", &[&security::DANGEROUS_CAPS]),
+    ("CKV_K8S_40", &[&security::ROOT]),
+    ("CKV_K8S_43", &[&image::DIGEST]),
+    ("CKV_K8S_42", &[&rbac::DEFAULT_SA]),
+    ("CKV_K8S_49", &[&rbac::WILDCARD]),
+    ("CKV_K8S_155", &[&rbac::WEBHOOKS]),
+    ("CKV_K8S_157", &[&rbac::ESCALATION]),
+    ("CKV_K8S_158", &[&rbac::ESCALATION]),
+    ("CKV2_K8S_2", &[&rbac::EXEC]),
+    ("CKV2_K8S_3", &[&rbac::ESCALATION]),
+    ("CKV2_K8S_5", &[&rbac::SECRETS]),
 ];
 
-fn mapped(table: &[(&str, &[&str])], id: &str, out: &mut Vec<String>) {
+fn mapped(table: &[(&str, &[&Rule])], id: &str, out: &mut Vec<String>) {
     for (theirs, ours) in table {
         if theirs.eq_ignore_ascii_case(id.trim()) {
-            out.extend(ours.iter().map(|r| format!("practices/{r}")));
+            out.extend(ours.iter().map(|r| r.id.to_string()));
         }
     }
 }
@@ -229,8 +222,8 @@ pub fn ignores(m: &Manifest, pod_meta: Option<&Node>) -> Vec<String> {
     out
 }
 
-/// The mapping as Markdown, for rule help.
-pub fn help_table(rule: &str) -> String {
+/// The mapping as Markdown, for a rule's help.
+pub fn help_table(rule: &Rule) -> String {
     let mut parts = Vec::new();
     for (tool, table, fmt) in [
         ("kube-score", KUBE_SCORE, "`kube-score/ignore: {}`"),
@@ -248,7 +241,7 @@ pub fn help_table(rule: &str) -> String {
     ] {
         let ids: Vec<String> = table
             .iter()
-            .filter(|(_, ours)| ours.contains(&rule))
+            .filter(|(_, ours)| ours.iter().any(|r| r.id == rule.id))
             .map(|(theirs, _)| fmt.replace("{}", theirs))
             .collect();
         if !ids.is_empty() {
@@ -270,6 +263,26 @@ mod tests {
     use super::*;
     use crate::manifest::{parse_file, Limits};
     use crate::source::SourceFile;
+
+    /// Every rule a peer's annotation maps to is a registered practices
+    /// rule (the tables name rule items, so a typo does not compile; this
+    /// keeps an item out of the tables unless `rules()` lists it).
+    #[test]
+    fn every_mapped_rule_is_registered() {
+        let registered = super::super::rules();
+        for table in [KUBE_SCORE, KUBE_LINTER, POLARIS, CHECKOV] {
+            for (theirs, ours) in table {
+                assert!(!ours.is_empty(), "{theirs} maps to nothing");
+                for r in *ours {
+                    assert!(
+                        registered.iter().any(|x| x.id == r.id),
+                        "{theirs} → {}: not a registered rule",
+                        r.id
+                    );
+                }
+            }
+        }
+    }
 
     #[test]
     fn maps_every_tool() {

@@ -10,14 +10,6 @@ use crate::manifest::{Manifest, Node};
 use crate::packs::{Context, Rule};
 use std::collections::{BTreeMap, HashMap};
 
-pub const SELECTOR_MISMATCH: &str = "practices/selector-mismatch";
-pub const SERVICE_NO_MATCH: &str = "practices/service-selector-no-match";
-pub const STS_SERVICE: &str = "practices/statefulset-service-missing";
-pub const HPA_TARGET: &str = "practices/hpa-target-missing";
-pub const PDB_MISSING: &str = "practices/pdb-missing";
-pub const NETPOL_MISSING: &str = "practices/network-policy-missing";
-pub const DUPLICATE: &str = "practices/duplicate-object";
-
 /// Labels the controllers set on pods themselves: a selector on them
 /// matches pods no template declares.
 pub const CONTROLLER_LABELS: &[&str] = &[
@@ -106,7 +98,7 @@ pub fn check_selector(ctx: &Context, m: &Manifest, emit: &mut Emit) {
         return;
     }
     emit.push(
-        SELECTOR_MISMATCH,
+        &SELECTOR_MISMATCH,
         entry.key.span,
         format!(
             "{}: spec.selector does not match the pod template's labels ({}); the API server rejects it",
@@ -148,7 +140,7 @@ pub fn check_duplicates(ctx: &Context, manifests: &[Manifest], out: &mut Vec<Fin
             Some(first) => {
                 let line = first.anchor().line;
                 Emit::new(ctx.settings, m, out).push(
-                    DUPLICATE,
+                    &DUPLICATE,
                     m.anchor(),
                     format!("{} is defined twice in this file (first on line {line}); the second silently overwrites the first", m.display_name()),
                     format!("{}:duplicate", m.display_name()),
@@ -158,9 +150,7 @@ pub fn check_duplicates(ctx: &Context, manifests: &[Manifest], out: &mut Vec<Fin
     }
 }
 
-pub fn rules() -> Vec<Rule> {
-    vec![
-        rule("selector-mismatch", Severity::Error, "A controller's selector does not match its own pod template labels.", r#"
+pub static SELECTOR_MISMATCH: Rule = rule("practices/selector-mismatch", Severity::Error, "A controller's selector does not match its own pod template labels.", r#"
 ## What it finds
 A Deployment, StatefulSet, DaemonSet or ReplicaSet whose `spec.selector` (matchLabels and matchExpressions) does not select `spec.template.metadata.labels`. Resources whose selector kustomize writes (`commonLabels`) are skipped.
 
@@ -178,8 +168,9 @@ spec:
       labels:
         app: web
 ```
-"#).precision("very-high"),
-        rule("service-selector-no-match", Severity::Warning, "A Service's selector matches no pod template in the run.", r#"
+"#).precision("very-high");
+
+pub static SERVICE_NO_MATCH: Rule = rule("practices/service-selector-no-match", Severity::Warning, "A Service's selector matches no pod template in the run.", r#"
 ## What it finds
 A Service whose `spec.selector` matches the labels of no pod template (Deployment, StatefulSet, DaemonSet, Job, Pod …) in the same namespace among the scanned files. Only checked when the Service's folder defines at least one workload of its namespace, holds no unrendered template (`{{ }}`) and no custom resource (operators such as CloudNativePG, ECK, LeaderWorkerSet or the Prometheus operator create pods the run cannot see), so partial checkouts stay quiet; labels the controllers add themselves (`statefulset.kubernetes.io/pod-name`, `pod-template-hash` …) are ignored.
 
@@ -194,8 +185,9 @@ spec:
   selector:
     app: web      # the Deployment's template has app: web
 ```
-"#).precision("medium"),
-        rule("statefulset-service-missing", Severity::Warning, "A StatefulSet's serviceName is not a headless Service in the run.", r#"
+"#).precision("medium");
+
+pub static STS_SERVICE: Rule = rule("practices/statefulset-service-missing", Severity::Warning, "A StatefulSet's serviceName is not a headless Service in the run.", r#"
 ## What it finds
 A StatefulSet whose `spec.serviceName` names no Service in its namespace among the scanned files, or a Service that is not headless. Only checked when the run has Services in that namespace.
 
@@ -213,8 +205,9 @@ spec:
   selector:
     app: db
 ```
-"#).precision("medium"),
-        rule("hpa-target-missing", Severity::Warning, "A HorizontalPodAutoscaler targets an object that is not in the run.", r#"
+"#).precision("medium");
+
+pub static HPA_TARGET: Rule = rule("practices/hpa-target-missing", Severity::Warning, "A HorizontalPodAutoscaler targets an object that is not in the run.", r#"
 ## What it finds
 An HPA whose `spec.scaleTargetRef` (kind and name) matches no resource of its namespace among the scanned files (checked only when the run has workloads in that namespace).
 
@@ -229,8 +222,9 @@ spec:
     kind: Deployment
     name: web
 ```
-"#).precision("medium"),
-        rule("pdb-missing", Severity::Note, "A Deployment or StatefulSet with several replicas has no PodDisruptionBudget.", r#"
+"#).precision("medium");
+
+pub static PDB_MISSING: Rule = rule("practices/pdb-missing", Severity::Note, "A Deployment or StatefulSet with several replicas has no PodDisruptionBudget.", r#"
 ## What it finds
 A Deployment or StatefulSet with `replicas` > 1 that no PodDisruptionBudget of its namespace in the run selects.
 
@@ -249,8 +243,9 @@ spec:
     matchLabels:
       app: web
 ```
-"#).precision("medium"),
-        rule("network-policy-missing", Severity::Note, "A workload is not selected by any NetworkPolicy, where its namespace and folder use NetworkPolicies.", r#"
+"#).precision("medium");
+
+pub static NETPOL_MISSING: Rule = rule("practices/network-policy-missing", Severity::Note, "A workload is not selected by any NetworkPolicy, where its namespace and folder use NetworkPolicies.", r#"
 ## What it finds
 A workload that no NetworkPolicy selects, where its own unit of deployment uses NetworkPolicies: a NetworkPolicy of the same namespace (a missing namespace counts as `default` on both sides) sits in the workload's folder, in a folder above it, or in a folder right beside the workload's files (`k8s/policies/` next to `k8s/app.yaml`). Policies in unrelated folders — another sample of a monorepo of examples, another repository of the run — do not make a workload judged, and namespaces without any policy are left alone (that is a decision, not an oversight). Once judged, a policy of the namespace from any folder that selects the pod counts; an empty `podSelector: {}` selects every pod of its own namespace (and only that namespace).
 
@@ -268,8 +263,9 @@ spec:
   podSelector: {}
   policyTypes: [Ingress]
 ```
-"#).precision("medium"),
-        rule("duplicate-object", Severity::Error, "The same object (group, kind, namespace, name) is defined twice in one file.", r#"
+"#).precision("medium");
+
+pub static DUPLICATE: Rule = rule("practices/duplicate-object", Severity::Error, "The same object (group, kind, namespace, name) is defined twice in one file.", r#"
 ## What it finds
 Two resources in the same file (one YAML stream, as `kubectl apply -f` or a rendered chart sees it) with the same API group, kind, namespace and name; a missing namespace counts as `default`, so it equals an explicit `default`. Different files are not compared: kustomize overlays, alternative examples and `install.yaml` bundles legitimately repeat names across files.
 
@@ -284,7 +280,18 @@ kind: ConfigMap
 metadata:
   name: web-config-v2   # was a second "web-config"
 ```
-"#).precision("high"),
+"#).precision("high");
+
+/// Every rule of this module.
+pub fn rules() -> Vec<&'static Rule> {
+    vec![
+        &SELECTOR_MISMATCH,
+        &SERVICE_NO_MATCH,
+        &STS_SERVICE,
+        &HPA_TARGET,
+        &PDB_MISSING,
+        &NETPOL_MISSING,
+        &DUPLICATE,
     ]
 }
 

@@ -8,8 +8,6 @@ use crate::finding::{Severity, Snippet};
 use crate::manifest::Node;
 use crate::packs::Rule;
 
-pub const ENV_SECRET: &str = "practices/env-secret";
-
 const SECRET_WORDS: &[&str] = &[
     "PASSWORD",
     "PASSWD",
@@ -147,7 +145,7 @@ pub fn check(w: &Workload, containers: &[Container], env: &Env, emit: &mut Emit)
                 .map(|line| redact(line, &text, span.col))
                 .unwrap_or_else(|| format!("value: <redacted> # {name}"));
             let Some(f) = emit.push(
-                ENV_SECRET,
+                &ENV_SECRET,
                 span,
                 format!("{}: env var {name} holds a literal secret-looking value; anyone who can read the manifest (or `kubectl get pod -o yaml`) can read it", w.what(c)),
                 format!("{}:env={name}", w.key(c)),
@@ -171,8 +169,7 @@ fn redact(line: &str, value: &str, col: usize) -> String {
     format!("{prefix}<redacted>")
 }
 
-pub fn rules() -> Vec<Rule> {
-    vec![rule("env-secret", Severity::Warning, "A password, token or key is written as a plain env value.", r#"
+pub static ENV_SECRET: Rule = rule("practices/env-secret", Severity::Warning, "A password, token or key is written as a plain env value.", r#"
 ## What it finds
 An `env[].value` whose variable name looks like a credential (`*PASSWORD*`, `*SECRET*`, `*TOKEN*`, `*API_KEY*`, `*PRIVATE_KEY*`, `*ACCESS_KEY*`, `*CREDENTIAL*`) and whose value is non-empty and not a placeholder (`${VAR}`, `$(VAR)`, `<value>`, `changeme`, a path, a number …). Names that hold metadata (`*_FILE`, `*_PATH`, `*_NAME`, `*_URL`, `*_VERSION` …) are skipped, and so are values that look like stand-ins (`HF_TOKEN`, `yourpassword`, `fake_password`, `INSERT_TOKEN`). The value is never printed: the reported line is redacted. When the `secrets` pack runs and recognises the value itself (a GitHub token, an AWS key …), its finding on that line is the one reported: one problem, one finding.
 
@@ -189,7 +186,11 @@ Put it in a Secret (created by your secret manager, not committed) and reference
         name: db
         key: password
 ```
-"#).security(7.5).precision("medium")]
+"#).security(7.5).precision("medium");
+
+/// Every rule of this module.
+pub fn rules() -> Vec<&'static Rule> {
+    vec![&ENV_SECRET]
 }
 
 #[cfg(test)]
@@ -219,7 +220,7 @@ mod tests {
         let text = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n  - name: a\n    image: a:1\n    env:\n    - name: DB_PASSWORD\n      value: \"s3cr3t-Pa55\"\n    - name: API_TOKEN\n      value: ${TOKEN}\n    - name: TOKEN_PATH\n      value: mytokenvalue\n    - name: LOG_LEVEL\n      value: debug\n    - name: SECRET\n      valueFrom:\n        secretKeyRef: {name: s, key: k}\n";
         let f: Vec<_> = findings_with(text, &Options::default())
             .into_iter()
-            .filter(|f| &*f.rule == ENV_SECRET)
+            .filter(|f| &*f.rule == ENV_SECRET.id)
             .collect();
         assert_eq!(f.len(), 1);
         assert_eq!(f[0].span.line, 11);

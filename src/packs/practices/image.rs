@@ -7,10 +7,6 @@ use crate::finding::Severity;
 use crate::manifest::Node;
 use crate::packs::Rule;
 
-pub const LATEST: &str = "practices/image-latest-tag";
-pub const DIGEST: &str = "practices/image-digest-missing";
-pub const PULL_POLICY: &str = "practices/image-pull-policy";
-
 /// An image reference split into (tag, digest).
 pub fn parse_ref(image: &str) -> (Option<&str>, Option<&str>) {
     let (rest, digest) = match image.split_once('@') {
@@ -54,7 +50,7 @@ pub fn check(w: &Workload, containers: &[Container], env: &Env, emit: &mut Emit)
         }
         if digest.is_none() && matches!(tag, None | Some("latest")) {
             emit.push(
-                LATEST,
+                &LATEST,
                 node.span,
                 format!(
                     "{} uses image '{image}' {}: every node may run a different build and a rollback does not roll anything back",
@@ -66,7 +62,7 @@ pub fn check(w: &Workload, containers: &[Container], env: &Env, emit: &mut Emit)
         }
         if env.options.require_digest && digest.is_none() {
             emit.push(
-                DIGEST,
+                &DIGEST,
                 node.span,
                 format!("{} uses image '{image}' without a digest; the `practices.require-digest` policy asks for image@sha256:…", w.what(c)),
                 format!("{}:image", w.key(c)),
@@ -81,7 +77,7 @@ pub fn check(w: &Workload, containers: &[Container], env: &Env, emit: &mut Emit)
                 .is_none()
         {
             emit.push(
-                PULL_POLICY,
+                &PULL_POLICY,
                 node.span,
                 format!("{} uses the moving tag '{}' without imagePullPolicy: the default IfNotPresent keeps whatever copy each node pulled first", w.what(c), tag.unwrap_or_default()),
                 format!("{}:image", w.key(c)),
@@ -90,9 +86,7 @@ pub fn check(w: &Workload, containers: &[Container], env: &Env, emit: &mut Emit)
     }
 }
 
-pub fn rules() -> Vec<Rule> {
-    vec![
-        rule("image-latest-tag", Severity::Warning, "An image uses :latest or no tag.", r#"
+pub static LATEST: Rule = rule("practices/image-latest-tag", Severity::Warning, "An image uses :latest or no tag.", r#"
 ## What it finds
 `image: app` or `image: app:latest` without a digest.
 
@@ -104,8 +98,9 @@ Pin a version (or a digest):
 ```yaml
   image: ghcr.io/example/web:1.4.2
 ```
-"#).precision("very-high"),
-        rule("image-digest-missing", Severity::Warning, "An image is not pinned by digest (only with `practices.require-digest: true`).", r#"
+"#).precision("very-high");
+
+pub static DIGEST: Rule = rule("practices/image-digest-missing", Severity::Warning, "An image is not pinned by digest (only with `practices.require-digest: true`).", r#"
 ## What it finds
 When `.shiplint.yaml` sets
 ```yaml
@@ -121,8 +116,9 @@ Tags can be moved or overwritten; a digest identifies exactly the image that was
 ```yaml
   image: ghcr.io/example/web:1.4.2@sha256:3f1c…
 ```
-"#).precision("very-high"),
-        rule("image-pull-policy", Severity::Note, "An image with a moving tag (no version number) has no imagePullPolicy.", r#"
+"#).precision("very-high");
+
+pub static PULL_POLICY: Rule = rule("practices/image-pull-policy", Severity::Note, "An image with a moving tag (no version number) has no imagePullPolicy.", r#"
 ## What it finds
 An image whose tag contains no digit (`:main`, `:stable`, `:alpine`) and no digest, in a container without `imagePullPolicy`. (`:latest` and untagged images default to `Always` and are covered by `practices/image-latest-tag`; versioned tags are left alone, see kube-score #48.)
 
@@ -135,8 +131,11 @@ Pin a version, or say you want the moving tag:
   image: nginx:stable
   imagePullPolicy: Always
 ```
-"#).precision("high"),
-    ]
+"#).precision("high");
+
+/// Every rule of this module.
+pub fn rules() -> Vec<&'static Rule> {
+    vec![&LATEST, &DIGEST, &PULL_POLICY]
 }
 
 #[cfg(test)]

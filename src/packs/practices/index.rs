@@ -16,8 +16,9 @@ use super::podspec::{self, string_map};
 use super::probes::READINESS;
 use super::rbac::{self, CLUSTER_ADMIN};
 use super::security::AUTOMOUNT;
-use super::{annotations, enabled, severity};
+use super::{annotations, enabled};
 use crate::finding::Finding;
+use crate::finding::Rule;
 use crate::manifest::{Manifest, Node};
 use crate::packs::Context;
 use crate::settings::Settings;
@@ -42,14 +43,28 @@ impl Site {
         }
     }
 
-    fn push(&self, out: &mut Vec<Finding>, rule: &str, span: Span, msg: String, key: &str) {
+    fn push(
+        &self,
+        out: &mut Vec<Finding>,
+        rule: &'static Rule,
+        span: Span,
+        msg: String,
+        key: &str,
+    ) {
         self.push_keyed(out, rule, span, msg, format!("{}:{key}", self.display));
     }
 
     /// With the whole key (as the per-file checks make it).
-    fn push_keyed(&self, out: &mut Vec<Finding>, rule: &str, span: Span, msg: String, key: String) {
+    fn push_keyed(
+        &self,
+        out: &mut Vec<Finding>,
+        rule: &'static Rule,
+        span: Span,
+        msg: String,
+        key: String,
+    ) {
         out.push(
-            Finding::new(rule, severity(rule), &self.path, span, msg)
+            Finding::from_rule(rule, &self.path, span, msg)
                 .with_key(key)
                 .with_doc_ignores(self.ignores.clone()),
         );
@@ -318,7 +333,7 @@ pub fn check(settings: &Settings, f: &Facts, all: &mut Vec<Finding>) {
             let shown: Vec<String> = sel.iter().map(|(k, v)| format!("{k}={v}")).collect();
             s.site.push(
                 out,
-                SERVICE_NO_MATCH,
+                &SERVICE_NO_MATCH,
                 *span,
                 format!("{}: selector {} matches no pod template in namespace '{}' among the scanned files; the Service has no endpoints", s.site.display, shown.join(","), s.ns),
                 "selector",
@@ -355,7 +370,7 @@ pub fn check(settings: &Settings, f: &Facts, all: &mut Vec<Finding>) {
         if let Some(problem) = problem {
             p.site.push(
                 out,
-                STS_SERVICE,
+                &STS_SERVICE,
                 *span,
                 format!(
                     "{}: serviceName {problem}; the pods get no stable DNS names",
@@ -375,7 +390,7 @@ pub fn check(settings: &Settings, f: &Facts, all: &mut Vec<Finding>) {
         if !f.objects.contains(&key) {
             h.site.push(
                 out,
-                HPA_TARGET,
+                &HPA_TARGET,
                 h.span,
                 format!("{}: scaleTargetRef {}/{} is not among the scanned files in namespace '{}'; the autoscaler does nothing", h.site.display, h.kind, h.name, h.ns),
                 "scaleTargetRef",
@@ -395,7 +410,7 @@ pub fn check(settings: &Settings, f: &Facts, all: &mut Vec<Finding>) {
         if !covered {
             p.site.push(
                 out,
-                PDB_MISSING,
+                &PDB_MISSING,
                 p.anchor,
                 format!("{} runs {} replicas but no PodDisruptionBudget in the scanned files selects its pods: a node drain can take them all down at once", p.site.display, p.replicas),
                 "pdb",
@@ -429,7 +444,7 @@ pub fn check(settings: &Settings, f: &Facts, all: &mut Vec<Finding>) {
         if !covered {
             p.site.push(
                 out,
-                NETPOL_MISSING,
+                &NETPOL_MISSING,
                 p.anchor,
                 format!("{}: NetworkPolicies of namespace '{}' sit next to it, but none selects its pods, so they accept traffic from anywhere", p.site.display, p.ns),
                 "netpol",
@@ -467,7 +482,7 @@ pub fn check(settings: &Settings, f: &Facts, all: &mut Vec<Finding>) {
         for (span, what, key) in &p.no_readiness {
             p.site.push_keyed(
                 out,
-                READINESS,
+                &READINESS,
                 *span,
                 format!("{what} has no readinessProbe: Service/{svc} sends it traffic as soon as it starts, before it can serve"),
                 key.clone(),
@@ -489,7 +504,7 @@ pub fn check(settings: &Settings, f: &Facts, all: &mut Vec<Finding>) {
         }
         p.site.push_keyed(
             out,
-            AUTOMOUNT,
+            &AUTOMOUNT,
             *span,
             format!("{} mounts a token of ServiceAccount '{sa}' (neither the pod nor the ServiceAccount sets automountServiceAccountToken: false): anyone who gets into the pod can call the Kubernetes API as it", p.site.display),
             format!("{}:pod", p.site.display),
@@ -507,13 +522,19 @@ pub fn check(settings: &Settings, f: &Facts, all: &mut Vec<Finding>) {
         };
         site.push(
             out,
-            CLUSTER_ADMIN,
+            &CLUSTER_ADMIN,
             *span,
             format!("{}: ServiceAccount {} gets '{role}', which grants every verb on every resource, {scope}: a compromised pod running as it owns the cluster", site.display, sas.join(", ")),
             "cluster-admin",
         );
     }
-    all.extend(found.into_iter().filter(|x| enabled(settings, &x.rule)));
+    let rules = super::rules();
+    all.extend(found.into_iter().filter(|x| {
+        rules
+            .iter()
+            .find(|r| *r.id == *x.rule)
+            .is_none_or(|r| enabled(settings, r))
+    }));
 }
 
 /// A policy folder governs a workload folder when it is the same folder or

@@ -9,12 +9,14 @@ mod cross;
 mod env_secret;
 pub use env_secret::ENV_SECRET;
 mod image;
+pub use image::PULL_POLICY;
 mod index;
 pub mod podspec;
 mod probes;
 mod rbac;
 mod resources;
 mod security;
+pub use security::AUTOMOUNT;
 
 use super::{Context, Pack, Rule};
 use crate::finding::{Finding, Severity};
@@ -23,8 +25,6 @@ use crate::settings::Settings;
 use crate::source::{SourceFile, Span};
 use anyhow::Context as _;
 use serde::Deserialize;
-use std::collections::HashMap;
-use std::sync::OnceLock;
 
 /// `practices:` in `.shiplint.yaml`.
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -64,7 +64,7 @@ impl<'a> Emit<'a> {
     /// it anyway: not making it saves memory on big trees).
     pub fn push(
         &mut self,
-        rule: &str,
+        rule: &'static Rule,
         span: Span,
         message: String,
         key: String,
@@ -72,7 +72,7 @@ impl<'a> Emit<'a> {
         if !enabled(self.settings, rule) {
             return None;
         }
-        let f = Finding::new(rule, severity(rule), &self.m.path, span, message)
+        let f = Finding::from_rule(rule, &self.m.path, span, message)
             .with_key(key)
             .with_doc_ignores(self.ignores.clone());
         self.out.push(f);
@@ -81,41 +81,32 @@ impl<'a> Emit<'a> {
 }
 
 /// Whether a rule reports in this run: its configured level, else its default.
-pub fn enabled(settings: &Settings, rule: &str) -> bool {
-    static OFF: OnceLock<Vec<String>> = OnceLock::new();
-    match settings.level_for(rule) {
+pub fn enabled(settings: &Settings, rule: &Rule) -> bool {
+    match settings.level_for_rule(rule) {
         Some(level) => level.severity().is_some(),
-        None => !OFF
-            .get_or_init(|| {
-                rules()
-                    .into_iter()
-                    .filter(|r| !r.default_enabled)
-                    .map(|r| r.id)
-                    .collect()
-            })
-            .iter()
-            .any(|id| id == rule),
+        None => rule.default_enabled,
     }
 }
 
-/// A rule's default severity.
-pub fn severity(rule: &str) -> Severity {
-    static MAP: OnceLock<HashMap<String, Severity>> = OnceLock::new();
-    MAP.get_or_init(|| rules().into_iter().map(|r| (r.id, r.severity)).collect())
-        .get(rule)
-        .copied()
-        .unwrap_or(Severity::Warning)
+/// A practices rule: tagged, and its help ends with the other tools'
+/// annotations that silence it.
+pub(crate) const fn rule(
+    id: &'static str,
+    severity: Severity,
+    summary: &'static str,
+    help: &'static str,
+) -> Rule {
+    Rule::new(id, severity, summary, help)
+        .tags(&["kubernetes", "best-practice"])
+        .help_more(annotations_help)
 }
 
-/// Builds a rule whose help ends with the other tools' annotations that
-/// silence it.
-pub(crate) fn rule(name: &str, severity: Severity, summary: &str, help: &str) -> Rule {
-    let id = format!("practices/{name}");
-    let help = format!("{}{}", help.trim(), annotations::help_table(name));
-    Rule::new(&id, severity, summary, &help).tags(&["kubernetes", "best-practice"])
+fn annotations_help(r: &Rule) -> String {
+    annotations::help_table(r)
 }
 
-fn rules() -> Vec<Rule> {
+/// Every practices rule.
+pub fn rules() -> Vec<&'static Rule> {
     let mut r = Vec::new();
     r.extend(probes::rules());
     r.extend(resources::rules());
@@ -127,16 +118,41 @@ fn rules() -> Vec<Rule> {
     r
 }
 
-#[derive(Default)]
 pub struct PracticesPack {
-    options: OnceLock<Options>,
-    /// What the run-wide checks need, gathered file by file.
+    options: Options,
+    /// What the run-wide checks need, gathered file by file (the files are
+    /// checked in parallel; `check_index` takes it).
     facts: std::sync::Mutex<index::Facts>,
 }
 
 impl PracticesPack {
+    /// With the `practices:` options of the config (checked when the
+    /// config loaded: `config::ConfigFile::parse`).
+    pub fn new(settings: &Settings) -> anyhow::Result<Self> {
+        Ok(PracticesPack {
+            options: Options::from_settings(settings)?,
+            facts: Default::default(),
+        })
+    }
+
     fn options(&self) -> &Options {
-        self.options.get_or_init(Options::default)
+        &self.options
+    }
+}
+
+impl Options {
+    /// The `practices:` section, typed (unknown keys are errors).
+    pub fn from_config(v: Option<&serde_json::Value>) -> anyhow::Result<Self> {
+        match v {
+            Some(v) if !v.is_null() => {
+                Ok(serde_json::from_value(v.clone()).context("in the `practices:` options")?)
+            }
+            _ => Ok(Options::default()),
+        }
+    }
+
+    fn from_settings(settings: &Settings) -> anyhow::Result<Self> {
+        Self::from_config(settings.options("practices"))
     }
 }
 
@@ -170,21 +186,6 @@ pub fn check_manifest(
 impl Pack for PracticesPack {
     fn name(&self) -> &'static str {
         "practices"
-    }
-
-    fn rules(&self) -> Vec<Rule> {
-        rules()
-    }
-
-    fn prepare(&self, ctx: &Context) -> anyhow::Result<()> {
-        let opts = match ctx.settings.options("practices") {
-            Some(v) if !v.is_null() => {
-                serde_json::from_value(v.clone()).context("in the `practices:` options")?
-            }
-            _ => Options::default(),
-        };
-        let _ = self.options.set(opts);
-        Ok(())
     }
 
     fn check_file(

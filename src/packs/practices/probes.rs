@@ -7,12 +7,6 @@ use crate::finding::Severity;
 use crate::manifest::Node;
 use crate::packs::Rule;
 
-pub const READINESS: &str = "practices/readiness-probe-missing";
-pub const LIVENESS: &str = "practices/liveness-probe-missing";
-pub const IDENTICAL: &str = "practices/probes-identical";
-pub const PORT_UNKNOWN: &str = "practices/probe-port-unknown";
-pub const PORT_NOT_EXPOSED: &str = "practices/probe-port-not-exposed";
-
 pub fn check(w: &Workload, containers: &[Container], emit: &mut Emit) {
     for c in containers {
         // Init containers run to completion; Kubernetes rejects probes on
@@ -27,7 +21,7 @@ pub fn check(w: &Workload, containers: &[Container], emit: &mut Emit) {
             // Services of the run are known (see `missing_readiness`).
             if liveness.is_none() {
                 emit.push(
-                    LIVENESS,
+                    &LIVENESS,
                     c.span,
                     format!(
                         "{} has no livenessProbe: a hung process is never restarted",
@@ -41,7 +35,7 @@ pub fn check(w: &Workload, containers: &[Container], emit: &mut Emit) {
             if r.to_json() == l.to_json() {
                 let span = c.node.entry("livenessProbe").map_or(c.span, |e| e.key.span);
                 emit.push(
-                    IDENTICAL,
+                    &IDENTICAL,
                     span,
                     format!("{}: livenessProbe is identical to readinessProbe, so a slow moment restarts the container instead of only taking it out of the load balancer", w.what(c)),
                     w.key(c),
@@ -87,7 +81,7 @@ fn check_ports(w: &Workload, c: &Container, emit: &mut Emit) {
             if let Some(n) = port.as_i64() {
                 if !ports.is_empty() && !numbers.contains(&n) {
                     emit.push(
-                        PORT_NOT_EXPOSED,
+                        &PORT_NOT_EXPOSED,
                         port.span,
                         format!("{}: {probe} checks port {n}, which is not among the container's ports ({})", w.what(c), numbers.iter().map(i64::to_string).collect::<Vec<_>>().join(", ")),
                         format!("{}:{probe}", w.key(c)),
@@ -99,7 +93,7 @@ fn check_ports(w: &Workload, c: &Container, emit: &mut Emit) {
                 }
                 if !names.iter().any(|n| n == name) {
                     emit.push(
-                        PORT_UNKNOWN,
+                        &PORT_UNKNOWN,
                         port.span,
                         format!("{}: {probe} uses the named port '{name}', which the container does not define; the probe can never succeed", w.what(c)),
                         format!("{}:{probe}", w.key(c)),
@@ -110,9 +104,7 @@ fn check_ports(w: &Workload, c: &Container, emit: &mut Emit) {
     }
 }
 
-pub fn rules() -> Vec<Rule> {
-    vec![
-        rule("readiness-probe-missing", Severity::Warning, "A container that a Service sends traffic to has no readinessProbe.", r#"
+pub static READINESS: Rule = rule("practices/readiness-probe-missing", Severity::Warning, "A container that a Service sends traffic to has no readinessProbe.", r#"
 ## What it finds
 A container (or native sidecar) of a Deployment, StatefulSet, DaemonSet, ReplicaSet or long-running Pod without `readinessProbe`, when a Service of its namespace among the scanned files selects the pod (as kube-score's `pod-probes` does). The Service must sit in the workload's folder tree (the same folder, one above or below it, or a folder beside it), so a Service of another sample of a monorepo that happens to select the same labels does not count. Pods no Service selects (workers, controllers, queue consumers) are not flagged: readiness only decides whether a pod is an endpoint of a Service. Jobs, CronJobs, Pods that run to completion (`restartPolicy: Never`/`OnFailure`) and init containers are never flagged.
 
@@ -129,8 +121,9 @@ containers:
       port: http
     periodSeconds: 5
 ```
-"#).precision("high"),
-        rule("liveness-probe-missing", Severity::Warning, "A long-running container has no livenessProbe.", r#"
+"#).precision("high");
+
+pub static LIVENESS: Rule = rule("practices/liveness-probe-missing", Severity::Warning, "A long-running container has no livenessProbe.", r#"
 ## What it finds
 A container (or native sidecar) of a long-running workload without `livenessProbe` (same exclusions as `practices/readiness-probe-missing`).
 
@@ -146,8 +139,9 @@ Add a liveness probe that checks the process itself (not its dependencies), with
       port: http
     failureThreshold: 6
 ```
-"#).precision("medium"),
-        rule("probes-identical", Severity::Warning, "livenessProbe and readinessProbe are identical.", r#"
+"#).precision("medium");
+
+pub static IDENTICAL: Rule = rule("practices/probes-identical", Severity::Warning, "livenessProbe and readinessProbe are identical.", r#"
 ## What it finds
 A container whose liveness and readiness probes are exactly the same (handler, timings and thresholds). A liveness probe that only differs by a higher `failureThreshold`, as the Kubernetes docs suggest, is fine.
 
@@ -163,8 +157,9 @@ Give liveness a longer tolerance or a cheaper endpoint:
     httpGet: {path: /healthz, port: http}
     failureThreshold: 6
 ```
-"#).precision("high"),
-        rule("probe-port-unknown", Severity::Error, "A probe uses a named port the container does not define.", r#"
+"#).precision("high");
+
+pub static PORT_UNKNOWN: Rule = rule("practices/probe-port-unknown", Severity::Error, "A probe uses a named port the container does not define.", r#"
 ## What it finds
 `httpGet.port`, `tcpSocket.port` or `grpc.port` of a readiness, liveness or startup probe that names a port (`port: http`) which is not a `name` in the container's `ports`.
 
@@ -180,8 +175,9 @@ Name the port in `ports`, or use the number:
   readinessProbe:
     httpGet: {path: /ready, port: http}
 ```
-"#).precision("very-high"),
-        rule("probe-port-not-exposed", Severity::Note, "A probe checks a port number the container does not declare.", r#"
+"#).precision("very-high");
+
+pub static PORT_NOT_EXPOSED: Rule = rule("practices/probe-port-not-exposed", Severity::Note, "A probe checks a port number the container does not declare.", r#"
 ## What it finds
 A probe aimed at a numbered port while the container declares other ports but not this one. (Containers that declare no ports are not checked.) Off by default: `ports` is informational — the kubelet probes the number whether it is declared or not — and on the real-repository corpus in `bench/precision.md` all 33 findings were working probes of undeclared health or metrics ports (ingress-nginx's 10254). Turn it on with `rules: {practices/probe-port-not-exposed: note}` to keep declarations complete.
 
@@ -195,7 +191,16 @@ Declare the port or correct the probe:
   - containerPort: 8080
   - containerPort: 8081   # health
 ```
-"#).precision("low").off_by_default(),
+"#).precision("low").off_by_default();
+
+/// Every rule of this module.
+pub fn rules() -> Vec<&'static Rule> {
+    vec![
+        &READINESS,
+        &LIVENESS,
+        &IDENTICAL,
+        &PORT_UNKNOWN,
+        &PORT_NOT_EXPOSED,
     ]
 }
 

@@ -15,14 +15,6 @@ use crate::manifest::{Manifest, Node};
 use crate::packs::Rule;
 use crate::source::Span;
 
-pub const WILDCARD: &str = "practices/rbac-wildcard";
-pub const SECRETS: &str = "practices/rbac-secrets-read-cluster-wide";
-pub const ESCALATION: &str = "practices/rbac-escalation-verbs";
-pub const WEBHOOKS: &str = "practices/rbac-webhook-control";
-pub const EXEC: &str = "practices/rbac-pods-exec";
-pub const DEFAULT_SA: &str = "practices/rbac-default-service-account-bound";
-pub const CLUSTER_ADMIN: &str = "practices/rbac-cluster-admin-bound";
-
 const RBAC_GROUP: &str = "rbac.authorization.k8s.io";
 
 /// One entry of `rules:` with its list items (value, span).
@@ -182,7 +174,7 @@ fn check_role(m: &Manifest, emit: &mut Emit) {
                 )
             };
             emit.push(
-                WILDCARD,
+                &WILDCARD,
                 span,
                 format!("{who}: rules[{}] grants {what}", r.index),
                 key("wildcard"),
@@ -194,7 +186,7 @@ fn check_role(m: &Manifest, emit: &mut Emit) {
                 (r.resource("secrets"), r.verb(&["get", "list", "watch"]))
             {
                 emit.push(
-                    SECRETS,
+                    &SECRETS,
                     *span,
                     format!("{who}: rules[{}] grants '{verb}' on secrets in every namespace (when bound with a ClusterRoleBinding): every credential of the cluster", r.index),
                     key("secrets"),
@@ -212,7 +204,7 @@ fn check_role(m: &Manifest, emit: &mut Emit) {
                     _ => "lets it act as other users, groups or ServiceAccounts",
                 };
                 emit.push(
-                    ESCALATION,
+                    &ESCALATION,
                     *span,
                     format!("{who}: rules[{}] grants '{verb}', which {why}", r.index),
                     key(verb),
@@ -228,7 +220,7 @@ fn check_role(m: &Manifest, emit: &mut Emit) {
                 ] {
                     if let Some((_, span)) = r.resource(res) {
                         emit.push(
-                            WEBHOOKS,
+                            &WEBHOOKS,
                             *span,
                             format!("{who}: rules[{}] grants '{verb}' on {res} without resourceNames: it can intercept, rewrite or switch off admission of every object of the cluster", r.index),
                             key(res),
@@ -248,7 +240,7 @@ fn check_role(m: &Manifest, emit: &mut Emit) {
                             "of its namespace"
                         };
                         emit.push(
-                            EXEC,
+                            &EXEC,
                             *span,
                             format!("{who}: rules[{}] grants '{verb}' on {res}: it can run commands in the pods {scope}, with their ServiceAccounts and secrets", r.index),
                             key(res),
@@ -395,7 +387,7 @@ fn check_binding(m: &Manifest, emit: &mut Emit) {
     for (_, name, span) in service_accounts(m) {
         if name == "default" {
             emit.push(
-                DEFAULT_SA,
+                &DEFAULT_SA,
                 span,
                 format!("{who} grants '{role}' to the 'default' ServiceAccount, which every pod of the namespace that names no ServiceAccount runs as"),
                 format!("{who}:default-sa"),
@@ -404,9 +396,7 @@ fn check_binding(m: &Manifest, emit: &mut Emit) {
     }
 }
 
-pub fn rules() -> Vec<Rule> {
-    vec![
-        rule("rbac-wildcard", Severity::Warning, "A Role or ClusterRole grants `*` verbs, resources or API groups.", r#"
+pub static WILDCARD: Rule = rule("practices/rbac-wildcard", Severity::Warning, "A Role or ClusterRole grants `*` verbs, resources or API groups.", r#"
 ## What it finds
 A rule of a Role or ClusterRole with a wildcard that widens it in a way that matters (one finding per rule, on its `*`):
 - `*` verbs on `*` resources of `*` API groups (cluster-admin power);
@@ -428,8 +418,9 @@ rules:
   resources: [deployments]
   verbs: [get, list, watch, update]
 ```
-"#).security(7.0).precision("high"),
-        rule("rbac-secrets-read-cluster-wide", Severity::Warning, "A ClusterRole can read Secrets of every namespace.", r#"
+"#).security(7.0).precision("high");
+
+pub static SECRETS: Rule = rule("practices/rbac-secrets-read-cluster-wide", Severity::Warning, "A ClusterRole can read Secrets of every namespace.", r#"
 ## What it finds
 A ClusterRole rule of the core API group (`""` or `*`) that grants `get`, `list`, `watch` or `*` on `secrets` without `resourceNames`. (A rule on `*` resources is reported by `practices/rbac-wildcard`.)
 
@@ -448,8 +439,9 @@ rules:
   resourceNames: [app-tls]
   verbs: [get]
 ```
-"#).security(7.0).precision("high"),
-        rule("rbac-escalation-verbs", Severity::Warning, "A Role or ClusterRole grants escalate, bind or impersonate.", r#"
+"#).security(7.0).precision("high");
+
+pub static ESCALATION: Rule = rule("practices/rbac-escalation-verbs", Severity::Warning, "A Role or ClusterRole grants escalate, bind or impersonate.", r#"
 ## What it finds
 A rule of a Role or ClusterRole with the verb `escalate`, `bind` or `impersonate` (the line of the verb). A `*` verb is reported by `practices/rbac-wildcard`.
 
@@ -465,8 +457,9 @@ rules:
   resourceNames: [my-operator-managed]
   verbs: [bind]
 ```
-"#).security(8.0).precision("high"),
-        rule("rbac-webhook-control", Severity::Warning, "A ClusterRole can create, change or delete admission webhook configurations.", r#"
+"#).security(8.0).precision("high");
+
+pub static WEBHOOKS: Rule = rule("practices/rbac-webhook-control", Severity::Warning, "A ClusterRole can create, change or delete admission webhook configurations.", r#"
 ## What it finds
 A ClusterRole rule that grants `create`, `update`, `patch`, `delete` or `*` on `mutatingwebhookconfigurations` or `validatingwebhookconfigurations` (API group `admissionregistration.k8s.io`) without `resourceNames` (controllers that patch their own webhook's CA bundle name it and are fine).
 
@@ -482,8 +475,9 @@ rules:
   resourceNames: [my-webhook]
   verbs: [get, update, patch]
 ```
-"#).security(8.0).precision("high"),
-        rule("rbac-pods-exec", Severity::Warning, "A Role or ClusterRole can exec or attach into pods.", r#"
+"#).security(8.0).precision("high");
+
+pub static EXEC: Rule = rule("practices/rbac-pods-exec", Severity::Warning, "A Role or ClusterRole can exec or attach into pods.", r#"
 ## What it finds
 A rule of the core API group that grants `create`, `get` (exec over websockets is authorised with `get` on clusters without the newer create-permission check) or `*` on `pods/exec` or `pods/attach`.
 
@@ -501,8 +495,9 @@ rules:
   resources: [pods/exec]
   verbs: [create]
 ```
-"#).security(7.0).precision("high"),
-        rule("rbac-default-service-account-bound", Severity::Warning, "A RoleBinding or ClusterRoleBinding grants a role to the `default` ServiceAccount.", r#"
+"#).security(7.0).precision("high");
+
+pub static DEFAULT_SA: Rule = rule("practices/rbac-default-service-account-bound", Severity::Warning, "A RoleBinding or ClusterRoleBinding grants a role to the `default` ServiceAccount.", r#"
 ## What it finds
 A RoleBinding or ClusterRoleBinding with a subject `kind: ServiceAccount, name: default` (the line of its name).
 
@@ -517,8 +512,9 @@ subjects:
   name: my-controller
   namespace: app
 ```
-"#).security(6.0).precision("high"),
-        rule("rbac-cluster-admin-bound", Severity::Warning, "A ServiceAccount is bound to cluster-admin or a ClusterRole granting `*` on `*/*`.", r#"
+"#).security(6.0).precision("high");
+
+pub static CLUSTER_ADMIN: Rule = rule("practices/rbac-cluster-admin-bound", Severity::Warning, "A ServiceAccount is bound to cluster-admin or a ClusterRole granting `*` on `*/*`.", r#"
 ## What it finds
 A ClusterRoleBinding or RoleBinding that binds a ServiceAccount to `cluster-admin`, or to a ClusterRole of the scanned files with a rule granting every verb on every resource of every API group (`*`, `*`, `*`).
 
@@ -538,7 +534,18 @@ subjects:
   name: my-controller
   namespace: app
 ```
-"#).security(9.0).precision("high"),
+"#).security(9.0).precision("high");
+
+/// Every rule of this module.
+pub fn rules() -> Vec<&'static Rule> {
+    vec![
+        &WILDCARD,
+        &SECRETS,
+        &ESCALATION,
+        &WEBHOOKS,
+        &EXEC,
+        &DEFAULT_SA,
+        &CLUSTER_ADMIN,
     ]
 }
 

@@ -5,11 +5,6 @@ use super::{rule, Emit};
 use crate::finding::Severity;
 use crate::packs::Rule;
 
-pub const CPU_REQUEST: &str = "practices/cpu-request-missing";
-pub const MEMORY_REQUEST: &str = "practices/memory-request-missing";
-pub const MEMORY_LIMIT: &str = "practices/memory-limit-missing";
-pub const EPHEMERAL: &str = "practices/ephemeral-storage-missing";
-
 fn has(c: &Container, section: &str, resource: &str) -> bool {
     c.node
         .path(&["resources", section, resource])
@@ -24,7 +19,7 @@ pub fn check(w: &Workload, containers: &[Container], emit: &mut Emit) {
         // A limit without a request makes the request equal to the limit.
         if !has(c, "requests", "cpu") && !has(c, "limits", "cpu") {
             emit.push(
-                CPU_REQUEST,
+                &CPU_REQUEST,
                 c.span,
                 format!("{} has no cpu request: the scheduler places it as if it needed no CPU, and it is the first to be starved", w.what(c)),
                 w.key(c),
@@ -32,7 +27,7 @@ pub fn check(w: &Workload, containers: &[Container], emit: &mut Emit) {
         }
         if !has(c, "requests", "memory") && !has(c, "limits", "memory") {
             emit.push(
-                MEMORY_REQUEST,
+                &MEMORY_REQUEST,
                 c.span,
                 format!("{} has no memory request: the scheduler can overcommit the node and it is evicted first", w.what(c)),
                 w.key(c),
@@ -40,7 +35,7 @@ pub fn check(w: &Workload, containers: &[Container], emit: &mut Emit) {
         }
         if !has(c, "limits", "memory") {
             emit.push(
-                MEMORY_LIMIT,
+                &MEMORY_LIMIT,
                 c.span,
                 format!("{} has no memory limit: a leak can use the whole node's memory and get other pods OOM-killed", w.what(c)),
                 w.key(c),
@@ -57,7 +52,7 @@ pub fn check(w: &Workload, containers: &[Container], emit: &mut Emit) {
                 "sets no ephemeral-storage request or limit"
             };
             emit.push(
-                EPHEMERAL,
+                &EPHEMERAL,
                 c.span,
                 format!("{} {what}: logs, writable layers and emptyDir can fill the node's disk and get every pod on it evicted", w.what(c)),
                 w.key(c),
@@ -66,9 +61,7 @@ pub fn check(w: &Workload, containers: &[Container], emit: &mut Emit) {
     }
 }
 
-pub fn rules() -> Vec<Rule> {
-    vec![
-        rule("cpu-request-missing", Severity::Warning, "A container has no cpu request.", r#"
+pub static CPU_REQUEST: Rule = rule("practices/cpu-request-missing", Severity::Warning, "A container has no cpu request.", r#"
 ## What it finds
 A container or init container without `resources.requests.cpu` (a cpu limit alone counts, since the request then defaults to it).
 
@@ -84,8 +77,9 @@ The scheduler counts the pod as needing no CPU: nodes get overpacked and the con
     limits:
       memory: 256Mi
 ```
-"#).precision("very-high"),
-        rule("memory-request-missing", Severity::Warning, "A container has no memory request.", r#"
+"#).precision("very-high");
+
+pub static MEMORY_REQUEST: Rule = rule("practices/memory-request-missing", Severity::Warning, "A container has no memory request.", r#"
 ## What it finds
 A container or init container without `resources.requests.memory` (or a memory limit, which the request defaults to).
 
@@ -98,8 +92,9 @@ The pod gets the BestEffort or Burstable class with no guaranteed memory: it is 
     requests:
       memory: 128Mi
 ```
-"#).precision("very-high"),
-        rule("memory-limit-missing", Severity::Warning, "A container has no memory limit.", r#"
+"#).precision("very-high");
+
+pub static MEMORY_LIMIT: Rule = rule("practices/memory-limit-missing", Severity::Warning, "A container has no memory limit.", r#"
 ## What it finds
 A container or init container without `resources.limits.memory`.
 
@@ -114,8 +109,9 @@ A memory leak grows until the node runs out; the kernel then kills whatever it p
     limits:
       memory: 256Mi
 ```
-"#).precision("very-high"),
-        rule("ephemeral-storage-missing", Severity::Note, "A container sets no ephemeral-storage limit.", r#"
+"#).precision("very-high");
+
+pub static EPHEMERAL: Rule = rule("practices/ephemeral-storage-missing", Severity::Note, "A container sets no ephemeral-storage limit.", r#"
 ## What it finds
 A container or init container without `resources.limits.ephemeral-storage` (the request defaults to the limit; a request alone is reported too), as kube-score's `container-ephemeral-storage-request-and-limit` does. Off by default: on the real-repository corpus in `bench/precision.md` about nine containers in ten set neither, including every upstream project's own manifests, so a default-on rule would be a wall of notes on healthy repositories; turn it on with `rules: {practices/ephemeral-storage-missing: note}` where the cluster enforces storage quotas.
 
@@ -130,8 +126,11 @@ Container logs, writable layers and `emptyDir` count against the node's disk; wi
     limits:
       ephemeral-storage: 1Gi
 ```
-"#).precision("high").off_by_default(),
-    ]
+"#).precision("high").off_by_default();
+
+/// Every rule of this module.
+pub fn rules() -> Vec<&'static Rule> {
+    vec![&CPU_REQUEST, &MEMORY_REQUEST, &MEMORY_LIMIT, &EPHEMERAL]
 }
 
 #[cfg(test)]

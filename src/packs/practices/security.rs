@@ -8,20 +8,6 @@ use crate::finding::Severity;
 use crate::manifest::Node;
 use crate::packs::Rule;
 
-pub const PRIVILEGED: &str = "practices/privileged-container";
-pub const ESCALATION: &str = "practices/privilege-escalation";
-pub const ROOT: &str = "practices/run-as-root";
-pub const READONLY_FS: &str = "practices/readonly-root-filesystem";
-pub const DROP_ALL: &str = "practices/capabilities-drop-all";
-pub const DANGEROUS_CAPS: &str = "practices/dangerous-capabilities";
-pub const HOST_NETWORK: &str = "practices/host-network";
-pub const HOST_PID: &str = "practices/host-pid";
-pub const HOST_IPC: &str = "practices/host-ipc";
-pub const HOST_PATH: &str = "practices/host-path-volume";
-pub const HOST_PORT: &str = "practices/host-port";
-pub const SECCOMP: &str = "practices/seccomp-profile-unset";
-pub const AUTOMOUNT: &str = "practices/automount-service-account-token";
-
 const DANGEROUS: &[&str] = &[
     "ALL",
     "SYS_ADMIN",
@@ -79,7 +65,7 @@ pub fn check(w: &Workload, containers: &[Container], emit: &mut Emit) {
         let privileged = c.security("privileged").and_then(Node::as_bool) == Some(true);
         if let Some(p) = c.security("privileged").filter(|_| privileged) {
             emit.push(
-                PRIVILEGED,
+                &PRIVILEGED,
                 p.span,
                 format!("{} runs privileged: it has every capability and full access to the host's devices; escaping to the node is trivial", w.what(c)),
                 w.key(c),
@@ -92,7 +78,7 @@ pub fn check(w: &Workload, containers: &[Container], emit: &mut Emit) {
             Some(n) if n.as_bool() == Some(false) => {}
             Some(n) => {
                 emit.push(
-                    ESCALATION,
+                    &ESCALATION,
                     n.span,
                     format!("{} sets allowPrivilegeEscalation to true: setuid binaries can gain more privileges than the process started with", w.what(c)),
                     w.key(c),
@@ -100,7 +86,7 @@ pub fn check(w: &Workload, containers: &[Container], emit: &mut Emit) {
             }
             None if !privileged => {
                 emit.push(
-                    ESCALATION,
+                    &ESCALATION,
                     c.span,
                     format!("{} does not set securityContext.allowPrivilegeEscalation: false (it defaults to true)", w.what(c)),
                     w.key(c),
@@ -113,7 +99,7 @@ pub fn check(w: &Workload, containers: &[Container], emit: &mut Emit) {
         match user.and_then(Node::as_i64) {
             Some(0) => {
                 emit.push(
-                    ROOT,
+                    &ROOT,
                     user.map_or(c.span, |u| u.span),
                     format!("{} runs as root (runAsUser: 0)", w.what(c)),
                     w.key(c),
@@ -122,7 +108,7 @@ pub fn check(w: &Workload, containers: &[Container], emit: &mut Emit) {
             Some(_) => {}
             None if !non_root => {
                 emit.push(
-                    ROOT,
+                    &ROOT,
                     c.span,
                     format!("{} may run as root: neither it nor the pod sets runAsNonRoot: true or a non-zero runAsUser, so the image's USER decides", w.what(c)),
                     w.key(c),
@@ -134,7 +120,7 @@ pub fn check(w: &Workload, containers: &[Container], emit: &mut Emit) {
             Some(n) if n.as_bool() == Some(true) => {}
             n => {
                 emit.push(
-                    READONLY_FS,
+                    &READONLY_FS,
                     n.map_or(c.span, |n| n.span),
                     format!("{} has a writable root filesystem (readOnlyRootFilesystem is not true): an attacker can drop tools and change binaries", w.what(c)),
                     w.key(c),
@@ -157,7 +143,7 @@ pub fn check(w: &Workload, containers: &[Container], emit: &mut Emit) {
             let shown = kept.iter().take(3).copied().collect::<Vec<_>>().join(", ");
             let more = if kept.len() > 3 { " …" } else { "" };
             emit.push(
-                DROP_ALL,
+                &DROP_ALL,
                 c.span,
                 if kept.is_empty() {
                     format!("{} does not drop ALL capabilities: it drops each default by name, but a runtime with other defaults would keep them", w.what(c))
@@ -175,7 +161,7 @@ pub fn check(w: &Workload, containers: &[Container], emit: &mut Emit) {
         {
             if let Some(name) = cap_name(cap).filter(|n| DANGEROUS.contains(&n.as_str())) {
                 emit.push(
-                    DANGEROUS_CAPS,
+                    &DANGEROUS_CAPS,
                     cap.span,
                     format!(
                         "{} adds the capability {name}, which is close to root on the node",
@@ -191,7 +177,7 @@ pub fn check(w: &Workload, containers: &[Container], emit: &mut Emit) {
                 .filter(|n| n.as_i64().unwrap_or(1) != 0)
             {
                 emit.push(
-                    HOST_PORT,
+                    &HOST_PORT,
                     hp.span,
                     format!("{} binds hostPort {}: only one such pod fits per node, and it bypasses NetworkPolicies", w.what(c), hp.scalar_text().unwrap_or_default()),
                     format!("{}:hostPort={}", w.key(c), hp.scalar_text().unwrap_or_default()),
@@ -208,7 +194,7 @@ pub fn check(w: &Workload, containers: &[Container], emit: &mut Emit) {
         let seccomp = legacy || w.effective(c, "seccompProfile").is_some();
         if !seccomp {
             emit.push(
-                SECCOMP,
+                &SECCOMP,
                 c.span,
                 format!("{} has no seccompProfile (set it on the pod or the container; RuntimeDefault is a safe start)", w.what(c)),
                 w.key(c),
@@ -221,17 +207,17 @@ fn pod_level(w: &Workload, emit: &mut Emit) {
     for (field, rule, why) in [
         (
             "hostNetwork",
-            HOST_NETWORK,
+            &HOST_NETWORK,
             "it sees every interface of the node and can bind any of its ports",
         ),
         (
             "hostPID",
-            HOST_PID,
+            &HOST_PID,
             "it sees and can signal every process on the node",
         ),
         (
             "hostIPC",
-            HOST_IPC,
+            &HOST_IPC,
             "it shares the node's shared memory with every process there",
         ),
     ] {
@@ -266,7 +252,7 @@ fn pod_level(w: &Workload, emit: &mut Emit) {
             ""
         };
         emit.push(
-            HOST_PATH,
+            &HOST_PATH,
             e.key.span,
             format!(
                 "{} mounts the host path '{path}' (volume '{name}'){extra}",
@@ -292,9 +278,7 @@ pub fn automount_unset(w: &Workload) -> Option<(crate::source::Span, String)> {
     Some((w.spec_span, sa))
 }
 
-pub fn rules() -> Vec<Rule> {
-    vec![
-        rule("privileged-container", Severity::Error, "A container runs privileged.", r#"
+pub static PRIVILEGED: Rule = rule("practices/privileged-container", Severity::Error, "A container runs privileged.", r#"
 ## What it finds
 `securityContext.privileged: true` on a container.
 
@@ -310,8 +294,9 @@ Remove it, and add only the specific capability the workload needs:
       drop: [ALL]
       add: [NET_BIND_SERVICE]
 ```
-"#).security(9.0).precision("very-high"),
-        rule("privilege-escalation", Severity::Warning, "allowPrivilegeEscalation is not false.", r#"
+"#).security(9.0).precision("very-high");
+
+pub static ESCALATION: Rule = rule("practices/privilege-escalation", Severity::Warning, "allowPrivilegeEscalation is not false.", r#"
 ## What it finds
 A container whose `securityContext.allowPrivilegeEscalation` is missing (it defaults to true) or true.
 
@@ -323,8 +308,9 @@ setuid binaries and file capabilities in the image can raise the process's privi
   securityContext:
     allowPrivilegeEscalation: false
 ```
-"#).security(6.0).precision("high"),
-        rule("run-as-root", Severity::Warning, "A container may run as root (no runAsNonRoot, or runAsUser: 0).", r#"
+"#).security(6.0).precision("high");
+
+pub static ROOT: Rule = rule("practices/run-as-root", Severity::Warning, "A container may run as root (no runAsNonRoot, or runAsUser: 0).", r#"
 ## What it finds
 A container whose effective security context (the container's value, else the pod's) has `runAsUser: 0`, or neither `runAsNonRoot: true` nor a non-zero `runAsUser`. Windows pods are skipped.
 
@@ -338,8 +324,9 @@ spec:
     runAsNonRoot: true
     runAsUser: 10001
 ```
-"#).security(6.0).precision("high"),
-        rule("readonly-root-filesystem", Severity::Note, "A container's root filesystem is writable.", r#"
+"#).security(6.0).precision("high");
+
+pub static READONLY_FS: Rule = rule("practices/readonly-root-filesystem", Severity::Note, "A container's root filesystem is writable.", r#"
 ## What it finds
 A container without `securityContext.readOnlyRootFilesystem: true`.
 
@@ -354,8 +341,9 @@ A writable root filesystem lets an attacker download tools and change binaries; 
   - name: tmp
     mountPath: /tmp     # writable scratch space where the app needs it
 ```
-"#).security(4.0).precision("high"),
-        rule("capabilities-drop-all", Severity::Note, "A container does not drop ALL capabilities.", r#"
+"#).security(4.0).precision("high");
+
+pub static DROP_ALL: Rule = rule("practices/capabilities-drop-all", Severity::Note, "A container does not drop ALL capabilities.", r#"
 ## What it finds
 A non-privileged container whose `securityContext.capabilities.drop` does not include `ALL`.
 
@@ -369,8 +357,9 @@ Container runtimes grant a default set (NET_RAW, CHOWN, SETUID, …) that most a
       drop: [ALL]
       add: [NET_BIND_SERVICE]   # only what is needed
 ```
-"#).security(4.0).precision("high"),
-        rule("dangerous-capabilities", Severity::Warning, "A container adds a dangerous capability (SYS_ADMIN, NET_ADMIN, ALL …).", r#"
+"#).security(4.0).precision("high");
+
+pub static DANGEROUS_CAPS: Rule = rule("practices/dangerous-capabilities", Severity::Warning, "A container adds a dangerous capability (SYS_ADMIN, NET_ADMIN, ALL …).", r#"
 ## What it finds
 `securityContext.capabilities.add` containing ALL, SYS_ADMIN, NET_ADMIN, SYS_MODULE, SYS_PTRACE, SYS_RAWIO, SYS_BOOT, BPF or DAC_READ_SEARCH.
 
@@ -384,8 +373,9 @@ Remove the capability, or isolate the workload that truly needs it (CNI, node ag
     capabilities:
       drop: [ALL]
 ```
-"#).security(7.5).precision("very-high"),
-        rule("host-network", Severity::Warning, "The pod uses the node's network namespace.", r#"
+"#).security(7.5).precision("very-high");
+
+pub static HOST_NETWORK: Rule = rule("practices/host-network", Severity::Warning, "The pod uses the node's network namespace.", r#"
 ## What it finds
 `hostNetwork: true` in a pod spec.
 
@@ -398,8 +388,13 @@ Remove `hostNetwork` and expose the pod through a Service:
 spec:
   hostNetwork: false
 ```
-"#).security(7.0).precision("very-high"),
-        rule("host-pid", Severity::Warning, "The pod uses the node's PID namespace.", r#"
+"#).security(7.0).precision("very-high");
+
+pub static HOST_PID: Rule = rule(
+    "practices/host-pid",
+    Severity::Warning,
+    "The pod uses the node's PID namespace.",
+    r#"
 ## What it finds
 `hostPID: true` in a pod spec.
 
@@ -411,8 +406,16 @@ The pod sees every process of the node, can read their environment (secrets) and
 spec:
   hostPID: false
 ```
-"#).security(7.0).precision("very-high"),
-        rule("host-ipc", Severity::Warning, "The pod uses the node's IPC namespace.", r#"
+"#,
+)
+.security(7.0)
+.precision("very-high");
+
+pub static HOST_IPC: Rule = rule(
+    "practices/host-ipc",
+    Severity::Warning,
+    "The pod uses the node's IPC namespace.",
+    r#"
 ## What it finds
 `hostIPC: true` in a pod spec.
 
@@ -424,8 +427,12 @@ The pod can read and write the shared memory of every process on the node.
 spec:
   hostIPC: false
 ```
-"#).security(7.0).precision("very-high"),
-        rule("host-path-volume", Severity::Warning, "The pod mounts a path of the node (hostPath).", r#"
+"#,
+)
+.security(7.0)
+.precision("very-high");
+
+pub static HOST_PATH: Rule = rule("practices/host-path-volume", Severity::Warning, "The pod mounts a path of the node (hostPath).", r#"
 ## What it finds
 A `hostPath` volume; the message says which path, and calls out container runtime sockets (`docker.sock`, `containerd.sock`).
 
@@ -440,8 +447,9 @@ Use a `persistentVolumeClaim`, `emptyDir`, `configMap` or CSI volume instead:
     persistentVolumeClaim:
       claimName: data
 ```
-"#).security(7.0).precision("very-high"),
-        rule("host-port", Severity::Warning, "A container binds a hostPort.", r#"
+"#).security(7.0).precision("very-high");
+
+pub static HOST_PORT: Rule = rule("practices/host-port", Severity::Warning, "A container binds a hostPort.", r#"
 ## What it finds
 `ports[].hostPort` on a container.
 
@@ -454,8 +462,9 @@ Drop `hostPort` and use a Service (NodePort or LoadBalancer if it must be reacha
   ports:
   - containerPort: 8080
 ```
-"#).security(5.0).precision("very-high"),
-        rule("seccomp-profile-unset", Severity::Note, "No seccomp profile on the pod or container.", r#"
+"#).security(5.0).precision("very-high");
+
+pub static SECCOMP: Rule = rule("practices/seccomp-profile-unset", Severity::Note, "No seccomp profile on the pod or container.", r#"
 ## What it finds
 A container whose effective security context (container, else pod) has no `seccompProfile` (the legacy `seccomp.security.alpha.kubernetes.io/pod` annotation counts).
 
@@ -469,8 +478,9 @@ spec:
     seccompProfile:
       type: RuntimeDefault
 ```
-"#).security(3.0).precision("high"),
-        rule("automount-service-account-token", Severity::Note, "The pod mounts a service account token it may not need.", r#"
+"#).security(3.0).precision("high");
+
+pub static AUTOMOUNT: Rule = rule("practices/automount-service-account-token", Severity::Note, "The pod mounts a service account token it may not need.", r#"
 ## What it finds
 A pod spec that does not set `automountServiceAccountToken`, whose ServiceAccount (`serviceAccountName`, else `default`) is not among the scanned files with `automountServiceAccountToken: false`. Pods whose ServiceAccount a RoleBinding or ClusterRoleBinding of the scanned files grants a role are not reported either: they were given API permissions, so they call the API and need the token. An explicit `automountServiceAccountToken: true` on the pod is a decision (controllers and operators that call the API need the token) and is not reported.
 
@@ -490,7 +500,24 @@ metadata:
   name: web
 automountServiceAccountToken: false
 ```
-"#).security(3.0).precision("medium"),
+"#).security(3.0).precision("medium");
+
+/// Every rule of this module.
+pub fn rules() -> Vec<&'static Rule> {
+    vec![
+        &PRIVILEGED,
+        &ESCALATION,
+        &ROOT,
+        &READONLY_FS,
+        &DROP_ALL,
+        &DANGEROUS_CAPS,
+        &HOST_NETWORK,
+        &HOST_PID,
+        &HOST_IPC,
+        &HOST_PATH,
+        &HOST_PORT,
+        &SECCOMP,
+        &AUTOMOUNT,
     ]
 }
 

@@ -145,21 +145,16 @@ pub fn to_finding(c: &ReviewComment) -> Finding {
         message.push('\n');
         message.push_str(&c.details);
     }
-    let mut f = Finding::new(
-        "review/risk",
-        severity_for(c.risk_score),
-        &path,
-        Span::line(c.line),
-        message,
-    )
-    .with_key(format!(
-        "{}:{}",
-        normalize(&c.title),
-        normalize(c.snippet.as_deref().unwrap_or(""))
-    ))
-    .with_property("riskScore", c.risk_score)
-    .with_property("confidence", c.confidence)
-    .with_property("anchor", c.anchor);
+    let mut f = Finding::from_rule(&super::RISK, &path, Span::line(c.line), message)
+        .with_severity(severity_for(c.risk_score))
+        .with_key(format!(
+            "{}:{}",
+            normalize(&c.title),
+            normalize(c.snippet.as_deref().unwrap_or(""))
+        ))
+        .with_property("riskScore", c.risk_score)
+        .with_property("confidence", c.confidence)
+        .with_property("anchor", c.anchor);
     if c.anchor != "exact" {
         f = f.with_property("modelLine", c.model_line);
     }

@@ -17,7 +17,7 @@ pub mod redact;
 pub mod sanitize;
 
 use crate::finding::{Finding, Severity, Snippet};
-use crate::packs::{Context, Pack, Rule};
+use crate::packs::{Context, Finished, Pack, Rule};
 use crate::source::Span;
 use answer::{Answer, ReviewComment};
 use anyhow::{bail, Result};
@@ -73,32 +73,44 @@ impl ReviewReport {
     }
 }
 
-pub fn rules() -> Vec<Rule> {
-    vec![
-        Rule::new(
+pub static RISK: Rule = Rule::new(
             "review/risk",
             Severity::Warning,
             "An LLM reviewer's comment on a changed line, with a 1–5 risk score",
             "The `review` pack sends the PR's diff (secrets redacted) to an OpenAI-compatible model, which comments on changed lines and scores each file from 1 (safe to merge) to 5 (likely to break something or unsafe). Level follows the comment's risk: 4–5 error, 3 warning, 1–2 note. Properties carry `riskScore` and `confidence`; the PR risk (the highest file risk) is in the run's `prRisk` property. Check the comment; the model can be wrong.",
         )
         .tags(&["review", "llm"])
-        .precision("low"),
-        Rule::new(
+        .precision("low");
+
+pub static SECRET_IN_DIFF: Rule = Rule::new(
             "review/secret-in-diff",
             Severity::Error,
             "The diff adds a plain-text secret (risk 5)",
             "A built-in detector found a secret (access key, token, private key or high-entropy password assignment) on an added line. It was replaced by `«redacted:<rule>»` before anything was sent to the model, and the file's risk is 5 by rule. Remove the secret, rotate it, and load it from a secret store instead.",
         )
         .tags(&["review", "secrets"])
-        .security(9.0),
-    ]
+        .security(9.0);
+
+/// Every rule of this module.
+pub fn rules() -> Vec<&'static Rule> {
+    vec![&RISK, &SECRET_IN_DIFF]
 }
 
 /// The pack as registered: off unless selected. In `scan --packs …,review`
 /// it reviews the current repository when `review.diff-base` is configured.
-#[derive(Default)]
 pub struct ReviewPack {
-    state: Mutex<(Vec<String>, Map<String, Value>)>,
+    /// `review:` of the config, typed when the pack is built (and checked
+    /// when the config loaded); an error is the run's note, as before.
+    options: std::result::Result<ReviewOptions, String>,
+}
+
+impl ReviewPack {
+    pub fn new(settings: &crate::settings::Settings) -> Result<Self> {
+        Ok(ReviewPack {
+            options: ReviewOptions::from_config(settings.options("review"))
+                .map_err(|e| format!("{e:#}")),
+        })
+    }
 }
 
 impl Pack for ReviewPack {
@@ -106,43 +118,28 @@ impl Pack for ReviewPack {
         "review"
     }
 
-    fn default_enabled(&self) -> bool {
-        false
-    }
-
-    fn rules(&self) -> Vec<Rule> {
-        rules()
-    }
-
-    fn check_index(&self, ctx: &Context, out: &mut Vec<Finding>) {
-        let mut notes = Vec::new();
-        let result = ReviewOptions::from_config(ctx.settings.options("review")).and_then(|opts| {
+    /// Reviews the diff once every file is read; its notes and `prRisk`
+    /// are returned with the findings, not kept in the pack.
+    fn finish(&self, ctx: &Context) -> Finished {
+        let options = self.options.clone().map_err(|e| anyhow::anyhow!("{e}"));
+        let result = options.and_then(|opts| {
             if opts.diff_base.is_none() {
                 bail!("review skipped: no diff base (use --diff-base REV or review.diff-base in the config)");
             }
             let endpoint = Endpoint::from_env(opts.base_url.clone());
             run_review(Path::new("."), &opts, &endpoint, Some(ctx.settings.cache_dir.clone()))
         });
-        let mut props = Map::new();
         match result {
-            Ok(r) => {
-                out.extend(r.findings);
-                notes.extend(r.notes);
-                props = r.properties;
-            }
-            Err(e) => notes.push(format!("{e:#}")),
+            Ok(r) => Finished {
+                findings: r.findings,
+                notes: r.notes,
+                properties: r.properties,
+            },
+            Err(e) => Finished {
+                notes: vec![format!("{e:#}")],
+                ..Finished::default()
+            },
         }
-        if let Ok(mut s) = self.state.lock() {
-            *s = (notes, props);
-        }
-    }
-
-    fn notes(&self) -> Vec<String> {
-        self.state.lock().map(|s| s.0.clone()).unwrap_or_default()
-    }
-
-    fn properties(&self) -> Map<String, Value> {
-        self.state.lock().map(|s| s.1.clone()).unwrap_or_default()
     }
 }
 
@@ -392,9 +389,8 @@ pub fn run_review(
         *e = (5, "adds a plain-text secret".into(), "secret-rule");
         let p: Arc<str> = Arc::from(path.as_str());
         for (line, text, rules) in lines {
-            let mut f = Finding::new(
-                "review/secret-in-diff",
-                Severity::Error,
+            let mut f = Finding::from_rule(
+                &SECRET_IN_DIFF,
                 &p,
                 Span::line(*line),
                 format!(

@@ -11,7 +11,7 @@
 //! decode to something the engine flags.
 
 use crate::manifest::yaml;
-use crate::packs::secrets::kube::K8S_SECRET;
+use crate::packs::secrets::K8S_SECRET;
 use regex::Regex;
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Range;
@@ -78,7 +78,7 @@ impl SecretFinder for PackSecrets {
                     continue;
                 };
                 if !found.iter().any(|(o, _)| overlaps(o, &r)) {
-                    found.push((r, det.rule_id.clone()));
+                    found.push((r, det.rule.id.to_string()));
                 }
             }
         }
@@ -394,7 +394,7 @@ fn kube_secret_masks(text: &str, lines: &[&str], m: &mut LineMasks) {
                 let is_indicator = BLOCK_SCALAR.is_match(rest.trim_start())
                     && matches!(rest.trim_start().chars().next(), Some('|' | '>'));
                 if !is_indicator {
-                    m.add(line, at..first.trim_end().len().max(at), K8S_SECRET);
+                    m.add(line, at..first.trim_end().len().max(at), K8S_SECRET.id);
                 }
                 let key_indent = entry.key.span.col.saturating_sub(1);
                 for (i, l) in lines.iter().enumerate().skip(line) {
@@ -404,7 +404,7 @@ fn kube_secret_masks(text: &str, lines: &[&str], m: &mut LineMasks) {
                     if indent(l) <= key_indent || l.starts_with("---") {
                         break;
                     }
-                    m.add(i + 1, indent(l)..l.trim_end().len(), K8S_SECRET);
+                    m.add(i + 1, indent(l)..l.trim_end().len(), K8S_SECRET.id);
                 }
             }
         }
@@ -454,7 +454,7 @@ fn kube_secret_text_masks(lines: &[&str], m: &mut LineMasks) {
             {
                 continue;
             }
-            m.add(i + 1, from..content.end, K8S_SECRET);
+            m.add(i + 1, from..content.end, K8S_SECRET.id);
         }
     }
 }

@@ -18,15 +18,6 @@ use catalog::Catalog;
 use crd::CrdSchemas;
 use jsonschema::error::{TypeKind, ValidationErrorKind};
 use locations::{Location, RemoteSchemas, TemplateInput};
-use std::sync::OnceLock;
-
-pub const INVALID: &str = "schema/invalid";
-pub const YAML_SYNTAX: &str = "schema/yaml-syntax";
-pub const MISSING_TYPE_META: &str = "schema/missing-type-meta";
-pub const DUPLICATE_KEY: &str = "schema/duplicate-key";
-pub const MISSING_SCHEMA: &str = "schema/missing-schema";
-pub const REJECTED_KIND: &str = "schema/rejected-kind";
-pub const SCHEMA_ERROR: &str = "schema/schema-unavailable";
 
 /// Kubernetes' own API groups that the embedded schemas may not hold (removed
 /// before the oldest embedded version, or alpha-only). With the groups the
@@ -83,9 +74,11 @@ struct Loaded {
     normalized_version: String,
 }
 
-#[derive(Default)]
 pub struct SchemaPack {
-    loaded: OnceLock<Loaded>,
+    /// What the settings name, loaded when the pack is built. The compiled
+    /// schemas inside (`EmbeddedSchemas`, `Catalog`, `RemoteSchemas`) are
+    /// caches filled on first use: compile-once, shared by the files.
+    loaded: Loaded,
     /// Schemas from every CRD seen so far (only their openAPIV3Schema is
     /// kept, once per group/version/kind, so memory does not grow with
     /// repeated CRDs).
@@ -106,22 +99,9 @@ struct Deferred {
 }
 
 impl SchemaPack {
-    fn loaded(&self) -> &Loaded {
-        self.loaded.get().expect("prepare() runs before checks")
-    }
-}
-
-impl Pack for SchemaPack {
-    fn name(&self) -> &'static str {
-        "schema"
-    }
-
-    fn rules(&self) -> Vec<Rule> {
-        rules()
-    }
-
-    fn prepare(&self, ctx: &Context) -> Result<()> {
-        let s = ctx.settings;
+    /// Loads the schemas the settings name (embedded, catalog, schema
+    /// locations): an error here stops the run before any file.
+    pub fn new(s: &Settings) -> Result<Self> {
         let locations = if s.schema_locations.is_empty() {
             vec![Location::Embedded]
         } else {
@@ -148,14 +128,27 @@ impl Pack for SchemaPack {
         let remote = RemoteSchemas::new(s.cache_dir.clone(), s.http_timeout);
         let embedded = if wants_embedded { embedded } else { None };
         let catalog = wants_embedded.then(|| Catalog::new(s.strict));
-        let _ = self.loaded.set(Loaded {
-            embedded,
-            catalog,
-            locations,
-            remote,
-            normalized_version,
-        });
-        Ok(())
+        Ok(SchemaPack {
+            loaded: Loaded {
+                embedded,
+                catalog,
+                locations,
+                remote,
+                normalized_version,
+            },
+            crds: Default::default(),
+            deferred: Default::default(),
+        })
+    }
+
+    fn loaded(&self) -> &Loaded {
+        &self.loaded
+    }
+}
+
+impl Pack for SchemaPack {
+    fn name(&self) -> &'static str {
+        "schema"
     }
 
     fn check_file(
@@ -224,9 +217,8 @@ impl Pack for SchemaPack {
         for dir in &s.crd_dirs {
             if let Err(e) = crds.add_dir(dir) {
                 let path: std::sync::Arc<str> = dir.display().to_string().into();
-                out.push(Finding::new(
-                    SCHEMA_ERROR,
-                    Severity::Error,
+                out.push(Finding::from_rule(
+                    &SCHEMA_ERROR,
                     &path,
                     Span::line(1),
                     format!("{e:#}"),
@@ -314,9 +306,8 @@ impl SchemaPack {
             (None, Some(disk)) => match std::fs::read(disk) {
                 Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
                 Err(e) => {
-                    let f = Finding::new(
-                        SCHEMA_ERROR,
-                        Severity::Error,
+                    let f = Finding::from_rule(
+                        &SCHEMA_ERROR,
                         &d.path,
                         Span::line(1),
                         format!(
@@ -347,7 +338,7 @@ impl SchemaPack {
             .filter_map(crate::suppress::doc_ignore)
             .collect();
         found.retain(|f| {
-            !(&*f.rule == MISSING_SCHEMA
+            !(&*f.rule == MISSING_SCHEMA.id
                 && (crate::suppress::suppressed_by_annotation(f, &ignores)
                     || crate::suppress::suppressed_by_comment(f, |l| {
                         file.text.lines().nth(l - 1).map(String::from)
@@ -421,9 +412,8 @@ impl SchemaPack {
         }
         if rejected {
             out.push(
-                Finding::new(
-                    REJECTED_KIND,
-                    Severity::Error,
+                Finding::from_rule(
+                    &REJECTED_KIND,
                     &m.path,
                     m.root.get("kind").map_or(m.anchor(), |n| n.span),
                     format!("kind {} is rejected by the run's reject-kinds (--reject-kinds or schema.reject-kinds in the config)", m.kind),
@@ -435,7 +425,7 @@ impl SchemaPack {
         if s.strict && file_phase {
             for d in &m.duplicates {
                 out.push(
-                    Finding::new(DUPLICATE_KEY, Severity::Error, &m.path, d.second,
+                    Finding::from_rule(&DUPLICATE_KEY, &m.path, d.second,
                         format!("key '{}' appears twice in one mapping (first on line {}); the API server rejects duplicate fields in strict mode and YAML tools disagree on which one wins", d.key, d.first.line))
                     .with_key(format!("{key}:{}", d.key)),
                 );
@@ -478,14 +468,8 @@ impl SchemaPack {
             }
             Err(e) => {
                 out.push(
-                    Finding::new(
-                        SCHEMA_ERROR,
-                        Severity::Error,
-                        &m.path,
-                        m.anchor(),
-                        format!("{e:#}"),
-                    )
-                    .with_key(key),
+                    Finding::from_rule(&SCHEMA_ERROR, &m.path, m.anchor(), format!("{e:#}"))
+                        .with_key(key),
                 );
                 return;
             }
@@ -530,7 +514,7 @@ impl SchemaPack {
                             .unwrap_or_else(|| span_at(m, &pointer));
                         let at = display_path(&pointer);
                         out.push(
-                            Finding::new(INVALID, Severity::Error, &m.path, span,
+                            Finding::from_rule(&INVALID, &m.path, span,
                                 format!("{}: unknown field '{field}'{} (strict validation rejects fields the schema does not define)", m.display_name(), if at.is_empty() { String::new() } else { format!(" in {at}") }))
                             .with_key(format!("{key}:{child}:unknown")),
                         );
@@ -539,9 +523,8 @@ impl SchemaPack {
                 kind => {
                     let msg = describe(kind, &err.to_string(), &pointer);
                     out.push(
-                        Finding::new(
-                            INVALID,
-                            Severity::Error,
+                        Finding::from_rule(
+                            &INVALID,
                             &m.path,
                             span_at(m, &pointer),
                             format!("{}: {msg}", m.display_name()),
@@ -700,9 +683,8 @@ fn missing_schema(l: &Loaded, s: &Settings, m: &Manifest) -> Finding {
             if s.crd_dirs.is_empty() { "" } else { " or --crd-dir" }
         )
     };
-    Finding::new(
-        MISSING_SCHEMA,
-        Severity::Error,
+    Finding::from_rule(
+        &MISSING_SCHEMA,
         &m.path,
         m.root.get("apiVersion").map_or(m.anchor(), |n| n.span),
         msg,
@@ -719,7 +701,7 @@ const MISSING_PLACES_SHOWN: usize = 3;
 fn merge_missing_schemas(found: Vec<Finding>) -> Vec<Finding> {
     let (missing, mut out): (Vec<Finding>, Vec<Finding>) = found
         .into_iter()
-        .partition(|f| &*f.rule == MISSING_SCHEMA && f.properties.is_some());
+        .partition(|f| &*f.rule == MISSING_SCHEMA.id && f.properties.is_some());
     let mut by_kind: std::collections::BTreeMap<String, Vec<Finding>> = Default::default();
     for f in missing {
         by_kind.entry(f.key.clone()).or_default().push(f);
@@ -772,7 +754,8 @@ fn merge_missing_schemas(found: Vec<Finding>) -> Vec<Finding> {
     out
 }
 
-fn missing_schema_help() -> String {
+/// `schema/missing-schema`'s help: it lists the embedded CRD catalog.
+fn missing_schema_help(_: &Rule) -> String {
     let mut catalog = String::new();
     for p in catalog::projects().unwrap_or_default() {
         catalog.push_str(&format!(
@@ -801,9 +784,8 @@ Custom resources of these projects validate offline, strictly, against the proje
 
 fn problem_finding(file: &SourceFile, p: &Problem) -> Finding {
     match p {
-        Problem::Syntax { message, span } => Finding::new(
-            YAML_SYNTAX,
-            Severity::Error,
+        Problem::Syntax { message, span } => Finding::from_rule(
+            &YAML_SYNTAX,
             &file.path,
             *span,
             format!("YAML syntax error: {message}"),
@@ -814,20 +796,12 @@ fn problem_finding(file: &SourceFile, p: &Problem) -> Finding {
             span,
             detail,
             content,
-        } => Finding::new(
-            MISSING_TYPE_META,
-            Severity::Error,
-            &file.path,
-            *span,
-            detail.clone(),
-        )
-        .with_key(format!("missing:{field}:{content}")),
+        } => Finding::from_rule(&MISSING_TYPE_META, &file.path, *span, detail.clone())
+            .with_key(format!("missing:{field}:{content}")),
     }
 }
 
-fn rules() -> Vec<Rule> {
-    vec![
-        Rule::new(INVALID, Severity::Error, "The resource does not match the Kubernetes schema: the API server would reject it.", r#"
+pub static INVALID: Rule = Rule::new("schema/invalid", Severity::Error, "The resource does not match the Kubernetes schema: the API server would reject it.", r#"
 ## What it finds
 A field with the wrong type (`containerPort: "8080"`), a missing required field, a value outside an enum, or — in strict mode, the default — a field the schema does not define (usually a typo or a wrong indentation level).
 
@@ -841,8 +815,9 @@ ports:
 - containerPort: 8080   # an integer, not "8080"
 ```
 Validate against the version your cluster runs with `--kubernetes-version 1.30`. Use `--no-strict` only if you rely on fields outside the schema.
-"#).tags(&["kubernetes", "correctness"]).precision("very-high"),
-        Rule::new(YAML_SYNTAX, Severity::Error, "The file looks like a Kubernetes manifest but is not valid YAML.", r#"
+"#).tags(&["kubernetes", "correctness"]).precision("very-high");
+
+pub static YAML_SYNTAX: Rule = Rule::new("schema/yaml-syntax", Severity::Error, "The file looks like a Kubernetes manifest but is not valid YAML.", r#"
 ## What it finds
 A YAML syntax error in a file that holds `apiVersion:` and `kind:` lines: a bad indent, an unclosed bracket or quote, a tab.
 
@@ -851,8 +826,9 @@ Nothing in the file can be applied, and every other check is blind to it.
 
 ## How to fix
 Fix the YAML at the reported line and column. Files that are templates (Helm `{{ }}`) are not parsed as YAML and never get this finding.
-"#).tags(&["kubernetes", "correctness"]).precision("very-high"),
-        Rule::new(MISSING_TYPE_META, Severity::Error, "A resource without `apiVersion` or `kind`.", r#"
+"#).tags(&["kubernetes", "correctness"]).precision("very-high");
+
+pub static MISSING_TYPE_META: Rule = Rule::new("schema/missing-type-meta", Severity::Error, "A resource without `apiVersion` or `kind`.", r#"
 ## What it finds
 A YAML document that looks like a Kubernetes resource (it has `metadata`, `spec` or one of the two type fields) but lacks `apiVersion` or `kind`, or has them empty. When you name a file (or pipe a stream to `shiplint scan -`), every document in it must be a resource.
 
@@ -864,8 +840,9 @@ The API server cannot tell what the object is and rejects it.
 apiVersion: apps/v1
 kind: Deployment
 ```
-"#).tags(&["kubernetes", "correctness"]).precision("very-high"),
-        Rule::new(DUPLICATE_KEY, Severity::Error, "A key appears twice in the same mapping.", r#"
+"#).tags(&["kubernetes", "correctness"]).precision("very-high");
+
+pub static DUPLICATE_KEY: Rule = Rule::new("schema/duplicate-key", Severity::Error, "A key appears twice in the same mapping.", r#"
 ## What it finds
 The same key twice in one YAML mapping, e.g. two `containers:` under one pod spec (strict mode only).
 
@@ -874,9 +851,11 @@ YAML parsers disagree about which value wins (the last one, usually), so half of
 
 ## How to fix
 Merge the two entries into one key.
-"#).tags(&["kubernetes", "correctness"]).precision("very-high"),
-        Rule::new(MISSING_SCHEMA, Severity::Error, "No schema for this apiVersion/kind: a custom resource without its CRD, or an API the chosen Kubernetes version does not serve.", &missing_schema_help()).tags(&["kubernetes"]).precision("high"),
-        Rule::new(REJECTED_KIND, Severity::Error, "A kind listed in --reject-kinds.", r#"
+"#).tags(&["kubernetes", "correctness"]).precision("very-high");
+
+pub static MISSING_SCHEMA: Rule = Rule::new("schema/missing-schema", Severity::Error, "No schema for this apiVersion/kind: a custom resource without its CRD, or an API the chosen Kubernetes version does not serve.", "").tags(&["kubernetes"]).precision("high").help_more(missing_schema_help);
+
+pub static REJECTED_KIND: Rule = Rule::new("schema/rejected-kind", Severity::Error, "A kind listed in --reject-kinds.", r#"
 ## What it finds
 A resource whose kind (or `apiVersion/kind`) you listed in `--reject-kinds` or `schema.reject-kinds`.
 
@@ -885,8 +864,9 @@ The list is the team's policy: kinds that must not be applied from this reposito
 
 ## How to fix
 Remove the resource, or remove the kind from the list.
-"#).tags(&["kubernetes", "policy"]).precision("very-high"),
-        Rule::new(SCHEMA_ERROR, Severity::Error, "A schema could not be loaded (bad --schema-location, unreadable CRD, network failure).", r#"
+"#).tags(&["kubernetes", "policy"]).precision("very-high");
+
+pub static SCHEMA_ERROR: Rule = Rule::new("schema/schema-unavailable", Severity::Error, "A schema could not be loaded (bad --schema-location, unreadable CRD, network failure).", r#"
 ## What it finds
 A schema that exists but could not be read, downloaded or compiled: an invalid JSON file at a `--schema-location`, a download that failed or timed out, an unreadable `--crd-dir`.
 
@@ -895,7 +875,18 @@ The resources that needed that schema were not validated: a typo or a wrong type
 
 ## How to fix
 Check the location named in the message. Downloaded schemas are cached under `$XDG_CACHE_HOME/shiplint` (or `SHIPLINT_CACHE_DIR`).
-"#).tags(&["kubernetes"]).precision("very-high"),
+"#).tags(&["kubernetes"]).precision("very-high");
+
+/// Every rule of this module.
+pub fn rules() -> Vec<&'static Rule> {
+    vec![
+        &INVALID,
+        &YAML_SYNTAX,
+        &MISSING_TYPE_META,
+        &DUPLICATE_KEY,
+        &MISSING_SCHEMA,
+        &REJECTED_KIND,
+        &SCHEMA_ERROR,
     ]
 }
 

@@ -158,7 +158,7 @@ mod tests {
         let hits = engine.scan_encoded(text.as_bytes(), "values.yaml", &Default::default());
         assert_eq!(hits.len(), 1);
         let h = &hits[0];
-        assert_eq!(engine.detectors[h.detector].rule_id, "secrets/github-pat");
+        assert_eq!(engine.detectors[h.detector].rule.id, "secrets/github-pat");
         assert_eq!(&text[h.start..h.end], b64(token));
         assert_eq!(h.secret, token.as_bytes());
         // URL-safe and unpadded, inside a longer line.

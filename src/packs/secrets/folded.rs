@@ -133,9 +133,8 @@ pub fn scan(
         let preview = redact::preview(secret);
         let index = index.get_or_insert_with(|| LineIndex::new(&file.text));
         let span = index.span(v.start, v.end);
-        let mut f = Finding::new(
-            &det.rule_id,
-            det.severity,
+        let mut f = Finding::from_rule(
+            det.rule,
             &file.path,
             span,
             format!(

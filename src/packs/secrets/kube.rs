@@ -10,7 +10,7 @@ use crate::manifest::{Manifest, Node, ParsedFile};
 use crate::source::SourceFile;
 use base64::Engine as _;
 
-pub const K8S_SECRET: &str = "secrets/k8s-secret-committed";
+use super::K8S_SECRET;
 
 pub fn check(
     engine: &Engine,
@@ -62,9 +62,8 @@ pub fn check(
                 };
                 let (severity, holds) = weigh(engine, &name, &value, &file.path, opts);
                 out.push(
-                    Finding::new(
-                        K8S_SECRET,
-                        severity,
+                    Finding::from_rule(
+                        &K8S_SECRET,
                         &file.path,
                         entry.value.span,
                         format!(
@@ -72,6 +71,7 @@ pub fn check(
                             m.display_name()
                         ),
                     )
+                    .with_severity(severity)
                     .with_key(format!("sha256:{hash}:{section}/{name}"))
                     .with_property("secretHash", hash)
                     .with_property("redacted", preview)
@@ -168,9 +168,8 @@ fn decoded_findings(
         let secret = &value[hit.start..hit.end];
         let hash = redact::hash(secret);
         let preview = redact::preview(secret);
-        let mut f = Finding::new(
-            &det.rule_id,
-            det.severity,
+        let mut f = Finding::from_rule(
+            det.rule,
             &file.path,
             node.span,
             format!(

@@ -14,6 +14,7 @@ pub mod rules;
 use super::{Context, Pack, Rule};
 use crate::finding::{Finding, Severity, Snippet};
 use crate::manifest::ParsedFile;
+use crate::settings::Settings;
 use crate::source::{LineIndex, SourceFile};
 use anyhow::{Context as _, Result};
 use engine::{Engine, ScanOptions};
@@ -44,12 +45,38 @@ pub fn engine() -> Result<&'static Engine> {
         .map_err(|e| anyhow::anyhow!("{e}"))
 }
 
-#[derive(Default)]
 pub struct SecretsPack {
-    user: OnceLock<Allowlist>,
+    /// `secrets.allowlist` of the config, compiled.
+    user: Allowlist,
 }
 
-const HELP_TAIL: &str = "
+impl SecretsPack {
+    /// Compiles the detectors (once per process) and the config's allowlist.
+    pub fn new(settings: &Settings) -> Result<Self> {
+        engine()?;
+        let opts = SecretsOptions::from_config(settings.options("secrets"))?;
+        let user = Allowlist::compile(&opts.allowlist, "config secrets.allowlist")?;
+        Ok(SecretsPack { user })
+    }
+}
+
+impl SecretsOptions {
+    /// The `secrets:` section, typed (unknown keys are errors).
+    pub fn from_config(v: Option<&serde_json::Value>) -> Result<Self> {
+        match v {
+            Some(v) if !v.is_null() => {
+                Ok(serde_json::from_value(v.clone()).context("config section `secrets`")?)
+            }
+            _ => Ok(SecretsOptions::default()),
+        }
+    }
+}
+
+/// The end of every secret rule's help (a macro, so the `k8s-secret`
+/// item can be put together in const context).
+macro_rules! help_tail {
+    () => {
+        "
 **Why it matters:** anything committed is readable by everyone with access to the repository, its forks and clones, and stays in the git history after the line is deleted.
 
 **How to fix:**
@@ -57,16 +84,40 @@ const HELP_TAIL: &str = "
 2. Remove it from the code and, if the repository is shared, from history (`git filter-repo`, BFG).
 3. Load it at run time from a secret manager (Vault, cloud secret managers, CI secrets, SOPS / Sealed Secrets for Kubernetes).
 
-A false positive can be silenced with `shiplint:allow` on the line, an allowlist under `secrets:` in `.shiplint.yaml`, or a baseline (`shiplint baseline create`).";
+A false positive can be silenced with `shiplint:allow` on the line, an allowlist under `secrets:` in `.shiplint.yaml`, or a baseline (`shiplint baseline create`)."
+    };
+}
+const HELP_TAIL: &str = help_tail!();
 
-fn rule_help(description: &str) -> String {
+/// The help of a detector's rule.
+pub(crate) fn rule_help(description: &str) -> String {
     format!("**What:** a {description} committed in a file. The finding shows only the first 4 characters; its `secretHash` property identifies the value.\n{HELP_TAIL}")
+}
+
+/// A `kind: Secret` committed with its values. Its level is weighed per
+/// value (`kube::weigh`): what the detectors recognise in it.
+pub static K8S_SECRET: Rule = Rule::new(
+    "secrets/k8s-secret-committed",
+    Severity::Error,
+    "Kubernetes Secret committed with its values (stringData or base64 data)",
+    concat!("**What:** a `kind: Secret` manifest whose `stringData` or `data` holds real values. `data` is base64, which anyone can decode; decoded values are also checked against every detector.\n\nCommit encrypted secrets instead: [SOPS](https://github.com/getsops/sops) or [Sealed Secrets](https://github.com/bitnami-labs/sealed-secrets), or an External Secrets operator reading from a secret manager.\n", help_tail!()),
+)
+.tags(&["secret", "kubernetes"])
+.security(8.0);
+
+/// Every rule of the pack: one per detector of `rules/secrets.yaml` (rule
+/// items made from that data once per process), and `K8S_SECRET`.
+pub fn rules() -> Vec<&'static Rule> {
+    rules::detector_rules()
+        .iter()
+        .chain([&K8S_SECRET])
+        .collect()
 }
 
 impl SecretsPack {
     fn options(&self) -> ScanOptions<'_> {
         ScanOptions {
-            user: self.user.get(),
+            user: Some(&self.user),
         }
     }
 }
@@ -74,53 +125,6 @@ impl SecretsPack {
 impl Pack for SecretsPack {
     fn name(&self) -> &'static str {
         "secrets"
-    }
-
-    fn rules(&self) -> Vec<Rule> {
-        static SPECS: OnceLock<Vec<Rule>> = OnceLock::new();
-        SPECS
-            .get_or_init(|| {
-                let mut out: Vec<Rule> = rules::parse_specs(rules::RULES_YAML)
-                    .unwrap_or_default()
-                    .iter()
-                    .map(|s| {
-                        Rule::new(
-                            &format!("secrets/{}", s.id),
-                            s.severity,
-                            &format!("{} committed", s.description),
-                            &rule_help(&s.description),
-                        )
-                        .tags(&["secret"])
-                        .precision(if s.generic { "medium" } else { "high" })
-                        .security(s.security_severity)
-                    })
-                    .collect();
-                out.push(
-                    Rule::new(
-                        kube::K8S_SECRET,
-                        Severity::Error,
-                        "Kubernetes Secret committed with its values (stringData or base64 data)",
-                        &format!("**What:** a `kind: Secret` manifest whose `stringData` or `data` holds real values. `data` is base64, which anyone can decode; decoded values are also checked against every detector.\n\nCommit encrypted secrets instead: [SOPS](https://github.com/getsops/sops) or [Sealed Secrets](https://github.com/bitnami-labs/sealed-secrets), or an External Secrets operator reading from a secret manager.\n{HELP_TAIL}"),
-                    )
-                    .tags(&["secret", "kubernetes"])
-                    .security(8.0),
-                );
-                out
-            })
-            .clone()
-    }
-
-    fn prepare(&self, ctx: &Context) -> Result<()> {
-        engine()?;
-        let opts: SecretsOptions = match ctx.settings.options("secrets") {
-            Some(v) if !v.is_null() => {
-                serde_json::from_value(v.clone()).context("config section `secrets`")?
-            }
-            _ => SecretsOptions::default(),
-        };
-        let allow = Allowlist::compile(&opts.allowlist, "config secrets.allowlist")?;
-        let _ = self.user.set(allow);
-        Ok(())
     }
 
     fn check_file(
@@ -162,7 +166,7 @@ impl Pack for SecretsPack {
             // so does the base64 pass over a `data` value kube.rs decoded.
             let kube_lines: Vec<(usize, bool)> = out[before..]
                 .iter()
-                .map(|f| (f.span.line, &*f.rule == kube::K8S_SECRET))
+                .map(|f| (f.span.line, &*f.rule == K8S_SECRET.id))
                 .collect();
             if !kube_lines.is_empty() {
                 let repeats = |f: &Finding| {
@@ -255,9 +259,8 @@ pub fn scan_text(engine: &Engine, file: &SourceFile, opts: &ScanOptions, out: &m
         let hash = redact::hash(secret);
         let preview = redact::preview(secret);
         let (line, red) = redact::redacted_line(text, start, &ranges);
-        let mut f = Finding::new(
-            &det.rule_id,
-            det.severity,
+        let mut f = Finding::from_rule(
+            det.rule,
             &file.path,
             index.span(start, end),
             format!("{} ({how}{preview})", det.description),

@@ -2,7 +2,7 @@
 //! detector once. Regexes run on bytes with Unicode classes off: tokens are
 //! ASCII, and ASCII-only `\b`/`\w` keep the lazy DFA on its fast path.
 
-use crate::finding::Severity;
+use crate::finding::{Rule, Severity};
 use anyhow::{bail, Context as _, Result};
 use globset::{Glob, GlobSet, GlobSetBuilder};
 use regex::bytes::{Regex, RegexBuilder};
@@ -130,7 +130,8 @@ impl Allowlist {
 #[derive(Debug)]
 pub struct Detector {
     pub id: String,
-    pub rule_id: String,
+    /// The rule item its findings are made from.
+    pub rule: &'static Rule,
     pub description: String,
     pub regex: Regex,
     pub secret_group: Option<usize>,
@@ -144,8 +145,6 @@ pub struct Detector {
     pub lines: usize,
     pub generic: bool,
     pub allow: Allowlist,
-    pub severity: Severity,
-    pub security_severity: f32,
     pub keywords: Vec<String>,
 }
 
@@ -183,7 +182,7 @@ pub fn compile(spec: &DetectorSpec) -> Result<Detector> {
     };
     Ok(Detector {
         id: spec.id.clone(),
-        rule_id: format!("secrets/{}", spec.id),
+        rule: rule_for(spec),
         description: spec.description.clone(),
         regex,
         secret_group: spec.secret_group,
@@ -201,8 +200,6 @@ pub fn compile(spec: &DetectorSpec) -> Result<Detector> {
         lines: spec.lines,
         generic: spec.generic,
         allow: Allowlist::compile(&spec.allowlist, &what)?,
-        severity: spec.severity,
-        security_severity: spec.security_severity,
         keywords: spec.keywords.iter().map(|k| k.to_lowercase()).collect(),
     })
 }
@@ -212,6 +209,43 @@ fn regexes(patterns: &[String], what: &str) -> Result<Vec<Regex>> {
         .iter()
         .map(|r| compile_regex(r).with_context(|| format!("{what}: regex '{r}'")))
         .collect()
+}
+
+/// One rule item per embedded detector, made from `rules/secrets.yaml`
+/// once per process (their texts are data, so they are leaked into
+/// `'static` once instead of being written as `static` items).
+pub fn detector_rules() -> &'static [Rule] {
+    static RULES: std::sync::LazyLock<Vec<Rule>> = std::sync::LazyLock::new(|| {
+        parse_specs(RULES_YAML)
+            .unwrap_or_default()
+            .iter()
+            .map(spec_rule)
+            .collect()
+    });
+    &RULES
+}
+
+fn spec_rule(s: &DetectorSpec) -> Rule {
+    let leak = |t: String| -> &'static str { t.leak() };
+    Rule::new(
+        leak(format!("secrets/{}", s.id)),
+        s.severity,
+        leak(format!("{} committed", s.description)),
+        leak(super::rule_help(&s.description)),
+    )
+    .tags(&["secret"])
+    .precision(if s.generic { "medium" } else { "high" })
+    .security(s.security_severity)
+}
+
+/// The rule item of a detector: the embedded one, or (a detector that is
+/// not embedded, in tests) one made for it.
+fn rule_for(spec: &DetectorSpec) -> &'static Rule {
+    let id = format!("secrets/{}", spec.id);
+    detector_rules()
+        .iter()
+        .find(|r| r.id == id)
+        .unwrap_or_else(|| Box::leak(Box::new(spec_rule(spec))))
 }
 
 /// Every embedded detector, compiled.
