@@ -5,6 +5,7 @@
 //! that project's schemas are decompressed, and each kind compiled once,
 //! exactly as a CRD found in the scanned files would be.
 
+use super::tape::Val;
 use crate::k8s::schemas::{build_validator, Compiled};
 use anyhow::{anyhow, bail, Context as _, Result};
 use serde::Deserialize;
@@ -384,51 +385,15 @@ impl Shape {
     }
 }
 
-/// An object's members in order, values left unparsed.
-struct Members<'a>(Vec<(String, &'a RawValue)>);
-
-impl<'de: 'a, 'a> Deserialize<'de> for Members<'a> {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        struct V<'a>(std::marker::PhantomData<&'a ()>);
-        impl<'de: 'a, 'a> serde::de::Visitor<'de> for V<'a> {
-            type Value = Members<'a>;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("an object")
-            }
-            fn visit_map<M: serde::de::MapAccess<'de>>(
-                self,
-                mut m: M,
-            ) -> std::result::Result<Members<'a>, M::Error> {
-                let mut out = Vec::new();
-                while let Some((k, v)) = m.next_entry::<String, &'de RawValue>()? {
-                    out.push((k, v));
-                }
-                Ok(Members(out))
-            }
-        }
-        d.deserialize_map(V(std::marker::PhantomData))
-    }
-}
-
-fn members(raw: &RawValue) -> Result<Option<Members<'_>>> {
-    if !raw.get().trim_start().starts_with('{') {
-        return Ok(None);
-    }
-    Ok(Some(serde_json::from_str(raw.get())?))
-}
-
-fn parse_raw(raw: &RawValue) -> Result<serde_json::Value> {
-    Ok(serde_json::from_str(raw.get())?)
-}
-
 /// `prune(resource_schema(openapi, strict), shape)` read straight from the
 /// catalogued OpenAPI text: the subschemas of fields no resource has are
 /// skipped unparsed and descriptions left out (annotations that validate
-/// nothing), so a 240 KB schema costs what its used fields cost.
+/// nothing), so a 240 KB schema costs what its used fields cost. The text
+/// is indexed once (`tape`), so no part of it is read again per level.
 fn cut_schema(text: &str, shape: &Shape, strict: bool) -> Result<serde_json::Value> {
     use serde_json::{json, Value};
-    let raw: &RawValue = serde_json::from_str(text)?;
-    let mut s = cut(raw, shape, strict)?;
+    let tape = super::tape::Tape::new(text)?;
+    let mut s = cut(tape.root(), shape, strict)?;
     if let Value::Object(m) = &mut s {
         let props = m.entry("properties").or_insert_with(|| json!({}));
         if let Value::Object(p) = props {
@@ -442,39 +407,35 @@ fn cut_schema(text: &str, shape: &Shape, strict: bool) -> Result<serde_json::Val
 
 /// `prune(convert(raw, strict), shape)` without building what prune drops
 /// (`crd::convert`'s rules, key by key).
-fn cut(raw: &RawValue, shape: &Shape, strict: bool) -> Result<serde_json::Value> {
+fn cut(raw: Val<'_, '_>, shape: &Shape, strict: bool) -> Result<serde_json::Value> {
     use serde_json::{Map, Value};
-    let Some(Members(src)) = members(raw)? else {
-        return Ok(super::crd::convert(&parse_raw(raw)?, strict));
-    };
-    let get = |key: &str| src.iter().find(|(k, _)| k == key).map(|(_, v)| *v);
+    if !raw.is_object() {
+        return Ok(super::crd::convert(&raw.parse()?, strict));
+    }
     let flag = |key: &str| -> Result<bool> {
-        Ok(match get(key) {
-            Some(v) => parse_raw(v)? == Value::Bool(true),
+        Ok(match raw.get(key) {
+            Some(v) => v.parse()? == Value::Bool(true),
             None => false,
         })
     };
     let mut out = Map::new();
     let mut one_of = None;
-    for (k, x) in &src {
-        let converted = match k.as_str() {
+    for (k, x) in raw.members() {
+        let converted = match &*k {
             "description" => continue,
-            "properties" => match members(x)? {
-                Some(Members(props)) => {
-                    let mut m = Map::new();
-                    for (pk, pv) in props {
-                        let sub = match shape.fields.as_ref().and_then(|f| f.get(&pk)) {
-                            Some(fs) => cut(pv, fs, strict)?,
-                            None => Value::Bool(true),
-                        };
-                        m.insert(pk, sub);
-                    }
-                    Value::Object(m)
+            "properties" if x.is_object() => {
+                let mut m = Map::new();
+                for (pk, pv) in x.members() {
+                    let sub = match shape.fields.as_ref().and_then(|f| f.get(&*pk)) {
+                        Some(fs) => cut(pv, fs, strict)?,
+                        None => Value::Bool(true),
+                    };
+                    m.insert(pk.into_owned(), sub);
                 }
-                None => parse_raw(x)?,
-            },
+                Value::Object(m)
+            }
             "patternProperties" if shape.fields.is_none() => Value::Bool(true),
-            "patternProperties" | "definitions" => match parse_raw(x)? {
+            "patternProperties" | "definitions" => match x.parse()? {
                 Value::Object(props) => Value::Object(
                     props
                         .iter()
@@ -487,55 +448,45 @@ fn cut(raw: &RawValue, shape: &Shape, strict: bool) -> Result<serde_json::Value>
                 Some(items) => cut(x, items, strict)?,
                 None => Value::Bool(true),
             },
-            "additionalProperties" => match (members(x)?, &shape.fields) {
-                (Some(_), Some(_)) => cut(x, &shape.values(), strict)?,
-                (Some(_), None) => Value::Bool(true),
-                (None, _) => super::crd::convert(&parse_raw(x)?, strict),
+            "additionalProperties" => match (x.is_object(), &shape.fields) {
+                (true, Some(_)) => cut(x, &shape.values(), strict)?,
+                (true, None) => Value::Bool(true),
+                (false, _) => super::crd::convert(&x.parse()?, strict),
             },
             "not" => cut(x, shape, false)?,
-            "allOf" | "anyOf" | "oneOf" if x.get().trim_start().starts_with('[') => {
-                let branches: Vec<&RawValue> = serde_json::from_str(x.get())?;
-                Value::Array(
-                    branches
-                        .into_iter()
-                        .map(|b| cut(b, shape, false))
-                        .collect::<Result<Vec<_>>>()?,
-                )
-            }
+            "allOf" | "anyOf" | "oneOf" if x.is_array() => Value::Array(
+                x.items()
+                    .map(|b| cut(b, shape, false))
+                    .collect::<Result<Vec<_>>>()?,
+            ),
             "required" => {
-                let names = parse_raw(x)?;
-                let props = match get("properties") {
-                    Some(p) => members(p)?,
-                    None => None,
-                };
-                match (&names, props) {
-                    (Value::Array(names), Some(Members(props))) => {
-                        let mut kept = Vec::new();
-                        for n in names {
-                            let found = n.as_str().and_then(|n| props.iter().find(|(k, _)| k == n));
-                            let has_default = match found {
-                                Some((_, p)) => members(p)?.is_some_and(|Members(m)| {
-                                    m.iter().any(|(k, _)| k == "default")
-                                }),
-                                None => false,
-                            };
-                            if !has_default {
-                                kept.push(n.clone());
-                            }
-                        }
+                let names = x.parse()?;
+                match (&names, raw.get("properties").filter(|p| p.is_object())) {
+                    (Value::Array(names), Some(props)) => {
+                        let kept = names
+                            .iter()
+                            .filter(|n| {
+                                let has_default = n
+                                    .as_str()
+                                    .and_then(|n| props.get(n))
+                                    .is_some_and(|p| p.get("default").is_some());
+                                !has_default
+                            })
+                            .cloned()
+                            .collect();
                         Value::Array(kept)
                     }
                     _ => names,
                 }
             }
             "format" | "nullable" | "x-kubernetes-int-or-string" => continue,
-            _ => parse_raw(x)?,
+            _ => x.parse()?,
         };
         if k == "oneOf" {
             one_of = Some(converted);
             continue;
         }
-        out.insert(k.clone(), converted);
+        out.insert(k.into_owned(), converted);
     }
     let ext = super::crd::Extensions {
         int_or_string: flag("x-kubernetes-int-or-string")?,

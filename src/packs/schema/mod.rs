@@ -6,6 +6,7 @@
 pub mod catalog;
 mod crd;
 mod locations;
+mod tape;
 
 use super::{Context, Pack, Rule};
 use crate::finding::{Finding, Severity};
