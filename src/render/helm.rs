@@ -282,6 +282,7 @@ fn render_chart(helm: &Path, chart: &Chart, opts: &RenderOptions, root: &Path) -
                             template,
                             template_text,
                             values: values.clone(),
+                            lines: None,
                         }),
                     });
                 }
@@ -404,6 +405,7 @@ pub fn stdin_stream(text: &str, chart_dir: Option<&Path>, base: &Path) -> Option
                 },
                 template_text,
                 values,
+                lines: None,
             }),
         });
     }
