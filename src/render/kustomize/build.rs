@@ -896,31 +896,32 @@ pub fn objects(display: &Arc<str>, text: &str) -> Result<Vec<Res>, String> {
 /// end of the file): the scalar has no final line break (the parser adds
 /// one; kustomize does not).
 fn unclip_last(p: &mut P, text: &str) {
-    let mut node = p;
-    loop {
-        let next = match &mut node.v {
-            V::Map(m) => m.last_mut().map(|(_, v)| v),
-            V::Seq(s) => s.last_mut(),
-            _ => None,
-        };
-        match next {
-            Some(n) => node = n,
-            None => break,
+    match &mut p.v {
+        V::Map(m) => {
+            if let Some((_, v)) = m.last_mut() {
+                unclip_last(v, text);
+            }
         }
-    }
-    let key_line = text
-        .split('\n')
-        .nth(node.pos.line.saturating_sub(1))
-        .unwrap_or("");
-    let clipped = (key_line.contains(": |")
-        || key_line.contains(": >")
-        || key_line.trim_start().starts_with("- |"))
-        && !key_line.contains("|+")
-        && !key_line.contains(">+");
-    if let V::Str(s) = &mut node.v {
-        if clipped && s.ends_with('\n') {
-            s.pop();
+        V::Seq(items) => {
+            if let Some(v) = items.last_mut() {
+                unclip_last(v, text);
+            }
         }
+        V::Str(s) => {
+            let key_line = text
+                .split('\n')
+                .nth(p.pos.line.saturating_sub(1))
+                .unwrap_or("");
+            let clipped = (key_line.contains(": |")
+                || key_line.contains(": >")
+                || key_line.trim_start().starts_with("- |"))
+                && !key_line.contains("|+")
+                && !key_line.contains(">+");
+            if clipped && s.ends_with('\n') {
+                s.pop();
+            }
+        }
+        _ => {}
     }
 }
 
