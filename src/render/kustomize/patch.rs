@@ -90,6 +90,8 @@ fn merge_map(dst: &mut P, patch: &P) {
             continue;
         }
         match dst.get_mut(k) {
+            // The same value: it stays where it was written first.
+            Some(dv) if !dv.is_map() && !matches!(dv.v, V::Seq(_)) && *dv == *pv => {}
             Some(dv) if dv.is_map() && pv.is_map() => merge_map(dv, pv),
             Some(dv) if matches!(dv.v, V::Seq(_)) && matches!(pv.v, V::Seq(_)) => {
                 merge_list(k, dv, pv)
@@ -257,6 +259,24 @@ pub fn json6902_op(root: &mut P, op: &P) -> Result<(), String> {
             .ok_or(format!("`{name}` without `from`"))
             .and_then(pointer)
     };
+    let r = apply_op(root, name, &path, value, from);
+    if r.is_ok() && name != "test" && path.len() > 1 {
+        // The map or list the operation changed is the patch's doing.
+        if let Some(parent) = path.split_last().and_then(|(_, p)| node_mut(root, p)) {
+            parent.pos = op.pos.clone();
+        }
+    }
+    r
+}
+
+fn apply_op(
+    root: &mut P,
+    name: &str,
+    path: &[String],
+    value: impl Fn() -> Result<P, String>,
+    from: impl Fn() -> Result<Vec<String>, String>,
+) -> Result<(), String> {
+    let path = path.to_vec();
     match name {
         "add" => add(root, &path, value()?),
         "remove" => remove(root, &path).map(|_| ()),
