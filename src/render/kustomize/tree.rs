@@ -447,15 +447,16 @@ mod tests {
     #[test]
     fn emits_with_origins() {
         let file: Arc<str> = "d.yaml".into();
-        let text = "a: 1\nb:\n  - name: x\n    v: \"2\"\n  - y\n";
+        let text = "a: 1\nb:\n  - name: x\n    v: \"2\"\n  - y\n  - z\n";
         let doc = yaml::parse_stream(text, Default::default())
             .documents
             .remove(0);
         let p = P::from_node(&doc.root, &file, text);
         let mut e = Emitter::default();
         e.object(&p);
-        assert_eq!(e.out, "a: 1\nb:\n- name: x\n  v: \"2\"\n- y\n");
+        // `y` is a string to kustomize (YAML 1.2), quoted so that no reader takes it for a boolean.
+        assert_eq!(e.out, "a: 1\nb:\n- name: x\n  v: \"2\"\n- \"y\"\n- z\n");
         let lines: Vec<usize> = e.lines.iter().map(|p| p.line).collect();
-        assert_eq!(lines, vec![1, 2, 3, 4, 5]);
+        assert_eq!(lines, vec![1, 2, 3, 4, 5, 6]);
     }
 }
