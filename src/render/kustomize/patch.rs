@@ -72,7 +72,16 @@ pub fn strategic_merge(dst: &mut P, patch: &P) -> Outcome {
         }
         _ => {}
     }
-    merge_map(dst, patch);
+    // The target keeps its own identity: a patch selected by `target:`
+    // may name anything (`name: "*"`).
+    let mut patch = patch.clone();
+    patch.remove("apiVersion");
+    patch.remove("kind");
+    if let Some(meta) = patch.get_mut("metadata") {
+        meta.remove("name");
+        meta.remove("namespace");
+    }
+    merge_map(dst, &patch);
     Outcome::Merged
 }
 

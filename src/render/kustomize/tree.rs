@@ -193,6 +193,9 @@ impl Src<'_> {
         };
         let v = match &n.value {
             yaml::Value::Str(s) => V::Str(s.clone()),
+            // Null reads the same in YAML 1.1 and 1.2 (and an empty value
+            // has no text of its own).
+            yaml::Value::Null => V::Null,
             yaml::Value::Seq(items) => {
                 V::Seq(items.iter().map(|i| self.node(i, i.span.line)).collect())
             }
