@@ -964,10 +964,9 @@ fn namespace(k: &Kust, acc: &mut [Res]) {
         let kind = r.kind().to_string();
         if kind == "Namespace" {
             r.set_name(ns.clone(), &pos);
-            r.obj
-                .map_at("metadata", &pos)
-                .get_mut("name")
-                .map(|n| n.pos = pos.clone());
+            if let Some(n) = r.obj.map_at("metadata", &pos).get_mut("name") {
+                n.pos = pos.clone();
+            }
             continue;
         }
         if kind == "RoleBinding" || kind == "ClusterRoleBinding" {
@@ -1101,8 +1100,11 @@ fn apply_specs(
     }
 }
 
+type LabelSet = (Vec<(String, String, Pos)>, bool, bool, Pos);
+
 fn labels(k: &Kust, acc: &mut [Res]) {
-    let mut sets: Vec<(Vec<(String, String, Pos)>, bool, bool, Pos)> = Vec::new();
+    // (pairs, into selectors, into pod templates, where)
+    let mut sets: Vec<LabelSet> = Vec::new();
     if let Some(e) = k.root.entry("commonLabels") {
         sets.push((pairs(k, &e.value), true, true, k.pos(e.key.span.line)));
     }
@@ -1520,14 +1522,11 @@ pub fn sort(acc: &mut [Res]) {
         "ValidatingWebhookConfiguration",
     ];
     let rank = |k: &str| {
-        FIRST.iter().position(|x| *x == k).map_or_else(
-            || {
-                LAST.iter()
-                    .position(|x| *x == k)
-                    .map_or(FIRST.len(), |i| FIRST.len() + 1 + i)
-            },
-            |i| i,
-        )
+        FIRST.iter().position(|x| *x == k).unwrap_or_else(|| {
+            LAST.iter()
+                .position(|x| *x == k)
+                .map_or(FIRST.len(), |i| FIRST.len() + 1 + i)
+        })
     };
     acc.sort_by(|a, b| {
         (rank(a.kind()), a.kind(), a.group(), a.namespace(), a.name()).cmp(&(

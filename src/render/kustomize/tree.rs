@@ -237,9 +237,7 @@ impl Src<'_> {
 /// for scalars the parser typed as not strings (no `,` `]` `}` in them).
 pub fn plain_token(line: &str, col: usize) -> Option<String> {
     let rest: String = line.chars().skip(col.checked_sub(1)?).collect();
-    let end = rest
-        .find(|c| matches!(c, ',' | ']' | '}'))
-        .unwrap_or(rest.len());
+    let end = rest.find([',', ']', '}']).unwrap_or(rest.len());
     let mut t = &rest[..end];
     if let Some(i) = t.find(" #") {
         t = &t[..i];
