@@ -160,6 +160,7 @@ pub fn build_one(dir: &Path, root: &Path, external: Option<&Path>) -> Rendered {
     match result {
         Ok(()) => {
             out.findings.append(&mut b.findings);
+            build::add_hashes(&mut acc);
             build::fix_name_references(&mut acc);
             build::sort(&mut acc);
             let texts = Arc::new(std::mem::take(&mut b.texts));

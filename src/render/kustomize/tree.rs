@@ -259,6 +259,12 @@ fn core_schema(raw: &str) -> V {
         _ => {}
     }
     let digits = raw.strip_prefix(['-', '+']).unwrap_or(raw);
+    // kustomize still reads a leading-zero integer as octal (`0755`).
+    if digits.len() > 1 && digits.starts_with('0') && digits.chars().all(|c| c.is_digit(8)) {
+        if let Ok(i) = i64::from_str_radix(digits, 8) {
+            return V::Int(if raw.starts_with('-') { -i } else { i });
+        }
+    }
     if !digits.is_empty() && digits.chars().all(|c| c.is_ascii_digit()) {
         if let Ok(i) = raw.parse::<i64>() {
             return V::Int(i);
