@@ -143,8 +143,8 @@ fn an_unsupported_feature_is_named_in_a_note_and_the_overlay_skipped_without_kub
     let n = notes(&v);
     assert!(
         n.contains("kustomization unsupported not built")
-            && n.contains("configMapGenerator")
-            && n.contains("unsupported/kustomization.yaml:4"),
+            && n.contains("unsupported/kustomization.yaml:4")
+            && n.contains("replacements"),
         "{n}"
     );
     assert!(at(&v, "render/kustomize-error").is_empty());
@@ -321,11 +321,17 @@ const PARITY: &[&str] = &[
     "fluxcd__flux2-kustomize-helm-example/apps/production",
     "fluxcd__flux2-kustomize-helm-example/apps/staging",
     "kubernetes-sigs__kustomize/examples/helloWorld",
+    "kubernetes-sigs__kustomize/examples/ldap/base",
+    "kubernetes-sigs__kustomize/examples/ldap/overlays/production",
+    "kubernetes-sigs__kustomize/examples/ldap/overlays/staging",
     "kubernetes-sigs__kustomize/examples/multibases",
     "kubernetes-sigs__kustomize/examples/multibases/base",
     "kubernetes-sigs__kustomize/examples/multibases/dev",
     "kubernetes-sigs__kustomize/examples/multibases/production",
     "kubernetes-sigs__kustomize/examples/multibases/staging",
+    "kubernetes-sigs__kustomize/examples/springboot/base",
+    "kubernetes-sigs__kustomize/examples/springboot/overlays/production",
+    "kubernetes-sigs__kustomize/examples/springboot/overlays/staging",
     "kubernetes-sigs__kustomize/examples/wordpress/mysql",
     "kubernetes-sigs__kustomize/examples/wordpress/wordpress",
     "stefanprodan__podinfo/kustomize",
