@@ -401,3 +401,75 @@ fn an_overlay_with_vars_is_not_built_in_rust() {
         "{n}"
     );
 }
+
+#[test]
+fn kustomizations_that_include_each_other_are_reported() {
+    let t = tempfile::tempdir().unwrap();
+    for (d, other) in [("a", "../b"), ("b", "../a")] {
+        std::fs::create_dir_all(t.path().join(d)).unwrap();
+        std::fs::write(
+            t.path().join(d).join("kustomization.yaml"),
+            format!("resources:\n  - {other}\n"),
+        )
+        .unwrap();
+    }
+    let (v, _) = scan_in(t.path(), None, &["."]);
+    let errors = at(&v, "render/kustomize-error");
+    assert!(!errors.is_empty(), "{v}");
+    assert!(v.to_string().contains("cycle"), "{v}");
+}
+
+#[test]
+fn generated_objects_are_named_by_their_content_and_referenced() {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path();
+    std::fs::write(
+        d.join("kustomization.yaml"),
+        "namespace: shop\nresources:\n  - pod.yaml\nsecretGenerator:\n  - name: creds\n    literals:\n      - user=admin\nconfigMapGenerator:\n  - name: settings\n    literals:\n      - mode=fancy\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("pod.yaml"),
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: tool\nspec:\n  containers:\n    - name: tool\n      image: busybox:1.36\n      envFrom:\n        - configMapRef:\n            name: settings\n        - secretRef:\n            name: creds\n",
+    )
+    .unwrap();
+    let out = common::shiplint(d)
+        .env("SHIPLINT_KUSTOMIZE", "")
+        .args(["render", "."])
+        .output()
+        .unwrap();
+    let s = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The suffix is a hash of the content (kustomize's), and the pod's
+    // references follow the new names.
+    let cm = s
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("name: settings-"))
+        .expect(&s)
+        .to_string();
+    assert_eq!(cm.len(), 10, "{s}");
+    assert_eq!(s.matches(&format!("settings-{cm}")).count(), 2, "{s}");
+    assert!(s.contains("namespace: shop"), "{s}");
+    if let Some(kubectl) = kubectl() {
+        let theirs = std::process::Command::new(kubectl)
+            .args(["kustomize", "."])
+            .current_dir(d)
+            .output()
+            .unwrap();
+        let theirs = String::from_utf8_lossy(&theirs.stdout);
+        assert!(
+            theirs.contains(&format!("settings-{cm}")),
+            "{theirs}\n---\n{s}"
+        );
+        let mine: String = s
+            .split("---\n")
+            .map(|d| d.trim_start_matches("# Source: .\n"))
+            .collect::<Vec<_>>()
+            .join("---\n");
+        assert_eq!(objects(&mine), objects(&theirs));
+    }
+}

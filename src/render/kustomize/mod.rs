@@ -30,7 +30,8 @@ const MAX_OUTPUT: u64 = 32 * 1024 * 1024;
 const TIMEOUT: Duration = Duration::from_secs(60);
 
 /// The kustomizations among the inputs that are not only a base or a
-/// component of another one: (folder on disk, canonical).
+/// component of another one, and not a `kind: Component` (canonical
+/// folders).
 pub fn roots(inputs: &[Input], root: &Path) -> Vec<PathBuf> {
     let mut dirs: Vec<PathBuf> = inputs
         .iter()
@@ -50,6 +51,8 @@ pub fn roots(inputs: &[Input], root: &Path) -> Vec<PathBuf> {
     dirs.sort();
     dirs.dedup();
     let mut used: HashSet<PathBuf> = HashSet::new();
+    let mut edges: HashMap<PathBuf, Vec<PathBuf>> = HashMap::new();
+    let mut components: HashSet<PathBuf> = HashSet::new();
     for d in &dirs {
         let Some(file) = build::kustomization_file(d) else {
             continue;
@@ -64,6 +67,11 @@ pub fn roots(inputs: &[Input], root: &Path) -> Vec<PathBuf> {
         else {
             continue;
         };
+        if doc.root.get("kind").and_then(yaml::Node::as_str) == Some("Component") {
+            // Built only into the overlays that include it (alone, its
+            // patches have nothing to patch).
+            components.insert(d.clone());
+        }
         for key in ["resources", "bases", "components"] {
             for item in doc.root.get(key).map(yaml::Node::as_seq).unwrap_or(&[]) {
                 let Some(rel) = item.as_str() else { continue };
@@ -72,14 +80,31 @@ pub fn roots(inputs: &[Input], root: &Path) -> Vec<PathBuf> {
                 }
                 if let Ok(target) = build::normalize(&d.join(rel.trim())).canonicalize() {
                     if target != *d {
+                        edges.entry(d.clone()).or_default().push(target.clone());
                         used.insert(target);
                     }
                 }
             }
         }
     }
-    dirs.retain(|d| !used.contains(d));
-    dirs
+    let mut roots: Vec<PathBuf> = dirs
+        .iter()
+        .filter(|d| !used.contains(*d))
+        .cloned()
+        .collect();
+    // Kustomizations that include each other (a cycle) are reached from no
+    // root: each is built, so that the cycle is reported, not passed over.
+    let mut reached: HashSet<PathBuf> = HashSet::new();
+    let mut stack = roots.clone();
+    while let Some(d) = stack.pop() {
+        if reached.insert(d.clone()) {
+            stack.extend(edges.get(&d).into_iter().flatten().cloned());
+        }
+    }
+    roots.extend(dirs.into_iter().filter(|d| !reached.contains(d)));
+    roots.retain(|d| !components.contains(d));
+    roots.sort();
+    roots
 }
 
 /// The `kubectl` or `kustomize` to fall back to: `SHIPLINT_KUSTOMIZE` when
