@@ -30,8 +30,8 @@ const MAX_OUTPUT: u64 = 32 * 1024 * 1024;
 const TIMEOUT: Duration = Duration::from_secs(60);
 
 /// The kustomizations among the inputs that are not only a base or a
-/// component of another one, and not a `kind: Component` (canonical
-/// folders).
+/// component of another one, and not a `kind: Component` unless there are
+/// only components (canonical folders).
 pub fn roots(inputs: &[Input], root: &Path) -> Vec<PathBuf> {
     let mut dirs: Vec<PathBuf> = inputs
         .iter()
@@ -102,7 +102,10 @@ pub fn roots(inputs: &[Input], root: &Path) -> Vec<PathBuf> {
         }
     }
     roots.extend(dirs.into_iter().filter(|d| !reached.contains(d)));
-    roots.retain(|d| !components.contains(d));
+    // A component scanned (or rendered) on its own is built on its own.
+    if roots.iter().any(|d| !components.contains(d)) {
+        roots.retain(|d| !components.contains(d));
+    }
     roots.sort();
     roots
 }
