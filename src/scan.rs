@@ -316,6 +316,9 @@ fn scan_one(
         // A rendered document: its findings belong to the template (or the
         // values line) that produced them; its lines are not the file's.
         crate::render::map_back(&mut r.findings, &file.text, origin);
+        // Kustomize: the base or patch line may carry a suppression comment.
+        r.findings
+            .retain(|f| !crate::render::suppressed_in_origin(f, origin));
         r.doc_ignores.clear();
     }
     levels.apply(&mut r.findings, ctx.settings);

@@ -473,3 +473,30 @@ fn generated_objects_are_named_by_their_content_and_referenced() {
         assert_eq!(objects(&mine), objects(&theirs));
     }
 }
+
+#[test]
+fn a_suppression_comment_in_the_base_holds_for_the_overlays() {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path();
+    std::fs::create_dir_all(d.join("base")).unwrap();
+    std::fs::create_dir_all(d.join("overlay")).unwrap();
+    std::fs::write(
+        d.join("base/kustomization.yaml"),
+        "resources:\n  - pod.yaml\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("base/pod.yaml"),
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: tool\nspec:\n  containers:\n    - name: tool\n      # shiplint:ignore practices/image-latest-tag\n      image: busybox:latest\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("overlay/kustomization.yaml"),
+        "namePrefix: x-\nresources:\n  - ../base\n",
+    )
+    .unwrap();
+    let (v, _) = scan_in(d, None, &["."]);
+    assert!(at(&v, "practices/image-latest-tag").is_empty(), "{v}");
+    // The overlay was built and checked: its pod is the run's second.
+    assert_eq!(v["summary"]["resources"], 2, "{v}");
+}

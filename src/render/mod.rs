@@ -348,6 +348,23 @@ fn map_lines(findings: &mut [Finding], rendered: &str, map: &LineMap, origin: &O
     }
 }
 
+/// Whether a finding mapped to a kustomize origin is silenced by a
+/// suppression comment there (`# shiplint:ignore` on the base or patch
+/// line, or the line above it), as it would be on the file scanned as it is.
+pub fn suppressed_in_origin(f: &Finding, origin: &Origin) -> bool {
+    let Some(map) = &origin.lines else {
+        return false;
+    };
+    let Some(text) = map.texts.get(&f.path) else {
+        return false;
+    };
+    crate::suppress::suppressed_by_comment(f, |n| {
+        text.split('\n')
+            .nth(n.wrapping_sub(1))
+            .map(|l| l.trim_end_matches('\r').to_string())
+    })
+}
+
 /// One finding per (rule, file, line) among findings of built kustomize
 /// objects: a base used by several overlays, and also scanned as it is,
 /// reports each problem once (the first: the raw file's, when it has one).
