@@ -1124,6 +1124,8 @@ fn labels(k: &Kust, acc: &mut [Res]) {
             });
             if *sel {
                 apply_specs(r, SELECTOR_SPECS, "", pairs, pos);
+            }
+            if *tmpl {
                 if r.kind() == "StatefulSet" {
                     at_path(
                         &mut r.obj,
