@@ -340,6 +340,9 @@ const PARITY: &[&str] = &[
     // selectors, templates and claim templates, digests, replicas, deletes,
     // replaces, JSON patch copy/test, name references, a suffix).
     "features/ov",
+    // Generators (env files, files, literals, merge, options), a component
+    // with a regex target and images, replicas after a prefix.
+    "features/generators/ov",
 ];
 
 #[test]
