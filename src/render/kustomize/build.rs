@@ -517,6 +517,13 @@ impl Builder {
             let path = self.resolve(k, entry, item.span.line)?;
             self.run(&path, acc, Some((k, item.span.line)), true)?;
         }
+        // kustomize reads these as maps of strings, and refuses others.
+        for key in ["commonLabels", "commonAnnotations"] {
+            check_strings(k, k.root.get(key), key)?;
+        }
+        for l in k.root.get("labels").map(yaml::Node::as_seq).unwrap_or(&[]) {
+            check_strings(k, l.get("pairs"), "labels")?;
+        }
         // Generators, then this kustomization's transformers, in
         // kustomize's order.
         self.generators(k, acc)?;
@@ -1015,6 +1022,26 @@ fn prefix_suffix(k: &Kust, acc: &mut [Res]) {
         let name = format!("{prefix}{}{suffix}", r.name());
         r.set_name(name, &pos);
     }
+}
+
+/// A kustomization map whose values must be strings (`version: 1` is
+/// refused by kustomize: quote it).
+fn check_strings(k: &Kust, map: Option<&yaml::Node>, key: &str) -> Result<(), Stop> {
+    for e in map.map(yaml::Node::entries).unwrap_or(&[]) {
+        // The kustomization itself is read as YAML 1.1 (`yes` is a boolean
+        // there, and refused too).
+        let string = matches!(e.value.value, yaml::Value::Str(_) | yaml::Value::Null);
+        if !string {
+            return Err(k.fail(
+                e.key.span.line,
+                format!(
+                    "{key}: the value of {:?} must be a string (quote it)",
+                    e.key.key_str().unwrap_or_default()
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Key/value pairs of a kustomization map, with each key's line.
