@@ -508,3 +508,39 @@ fn a_suppression_comment_in_the_base_holds_for_the_overlays() {
     // The overlay was built and checked: its pod is the run's second.
     assert_eq!(v["summary"]["resources"], 2, "{v}");
 }
+
+#[test]
+fn a_remote_base_is_never_handed_to_kubectl() {
+    // A stand-in for kubectl that records being run.
+    let (t, repo) = escape_repo();
+    let marker = t.path().join("ran");
+    let fake = t.path().join("kubectl");
+    std::fs::write(
+        &fake,
+        format!("#!/bin/sh\ntouch '{}'\necho '{{}}'\n", marker.display()),
+    )
+    .unwrap();
+    let mut perm = std::fs::metadata(&fake).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perm, 0o755);
+    std::fs::set_permissions(&fake, perm).unwrap();
+    // The remote entry sits in a base, behind a feature the Rust build
+    // hands over.
+    std::fs::create_dir_all(repo.join("base")).unwrap();
+    std::fs::write(
+        repo.join("base/kustomization.yaml"),
+        "resources:\n  - github.com/example/app//deploy?ref=v1\n",
+    )
+    .unwrap();
+    std::fs::write(
+        repo.join("overlay/kustomization.yaml"),
+        "helmCharts:\n  - name: x\nresources:\n  - ../base\n",
+    )
+    .unwrap();
+    let (v, _) = scan_in(&repo, Some(&fake), &["."]);
+    assert!(!marker.exists(), "kubectl was run");
+    let n = notes(&v);
+    assert!(
+        n.contains("is remote") && n.contains("nothing is fetched"),
+        "{n}"
+    );
+}

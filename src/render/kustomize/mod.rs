@@ -226,6 +226,13 @@ pub fn build_one(dir: &Path, root: &Path, external: Option<&Path>) -> Rendered {
         }
         Err(Stop::Unsupported(what)) => {
             let what = what.join(", ");
+            // kubectl would fetch what is not here: never handed over then.
+            if let Some(remote) = not_local(dir, root) {
+                out.notes.push(format!(
+                    "kustomization {dir_display} not built: it uses what shiplint's kustomize build does not do ({what}), and {remote}: nothing is fetched while scanning"
+                ));
+                return out;
+            }
             let Some(tool) = external else {
                 out.notes.push(format!(
                     "kustomization {dir_display} not built: it uses what shiplint's kustomize build does not do ({what}) and there is no kustomize or kubectl on PATH"
@@ -277,6 +284,52 @@ pub fn build_one(dir: &Path, root: &Path, external: Option<&Path>) -> Rendered {
         }
     }
     out
+}
+
+/// Why the kustomization in `dir`, or one it includes, may make kustomize
+/// reach the network or leave the repository: a remote entry, or an entry
+/// that is not a file or folder here (kustomize then tries it as a URL).
+fn not_local(dir: &Path, root: &Path) -> Option<String> {
+    let mut stack = vec![(dir.to_path_buf(), 0usize)];
+    let mut seen: HashSet<PathBuf> = HashSet::new();
+    while let Some((d, depth)) = stack.pop() {
+        if depth > 40 || !seen.insert(d.clone()) {
+            continue;
+        }
+        let Some(text) =
+            build::kustomization_file(&d).and_then(|f| std::fs::read_to_string(f).ok())
+        else {
+            continue;
+        };
+        let Some(doc) = yaml::parse_stream(&text, Limits::default())
+            .documents
+            .into_iter()
+            .next()
+        else {
+            continue;
+        };
+        for key in ["resources", "bases", "components"] {
+            for item in doc.root.get(key).map(yaml::Node::as_seq).unwrap_or(&[]) {
+                let Some(entry) = item.as_str().map(str::trim) else {
+                    continue;
+                };
+                let shown = inert_message(entry, 120);
+                if build::is_remote(entry) {
+                    return Some(format!("{shown} is remote"));
+                }
+                let Ok(target) = build::normalize(&d.join(entry)).canonicalize() else {
+                    return Some(format!("{shown} is not in the repository"));
+                };
+                if !target.starts_with(root) {
+                    return Some(format!("{shown} is outside the repository"));
+                }
+                if target.is_dir() {
+                    stack.push((target, depth + 1));
+                }
+            }
+        }
+    }
+    None
 }
 
 /// The documents of a YAML stream (split at `---` lines).
