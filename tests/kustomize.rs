@@ -353,11 +353,11 @@ fn the_rust_build_equals_kubectl_kustomize_on_the_corpus() {
     for dir in PARITY {
         let theirs = std::process::Command::new(&kubectl)
             .args(["kustomize", dir])
-            .current_dir(&corpus)
+            .current_dir(corpus)
             .output()
             .unwrap();
         assert!(theirs.status.success(), "kubectl kustomize {dir} failed");
-        let ours = common::shiplint(&corpus)
+        let ours = common::shiplint(corpus)
             .env("SHIPLINT_KUSTOMIZE", "")
             .args(["render", dir])
             .output()

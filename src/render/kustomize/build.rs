@@ -1162,8 +1162,6 @@ fn labels(k: &Kust, acc: &mut [Res]) {
                         &mut |m| put_pairs(m, pairs),
                     );
                 }
-            }
-            if *tmpl {
                 apply_specs(r, TEMPLATE_SPECS, "labels", pairs, pos);
             }
         }
