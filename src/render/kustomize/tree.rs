@@ -369,6 +369,35 @@ fn scalar(v: &V) -> Option<String> {
     })
 }
 
+/// A multi-line string as a literal block (`|`, `|-` or `|+` and its
+/// lines), as people write scripts and configuration files in ConfigMaps,
+/// when the text allows one; else `None` (printed quoted).
+fn block(v: &V) -> Option<(&'static str, Vec<&str>)> {
+    let V::Str(s) = v else { return None };
+    if !s.contains('\n')
+        || s.starts_with([' ', '\t', '\n'])
+        || s.chars()
+            .any(|c| (c.is_control() && c != '\n' && c != '\t') || c == '\u{feff}')
+    {
+        return None;
+    }
+    let body = s.trim_end_matches('\n');
+    let trailing = s.len() - body.len();
+    let indicator = match trailing {
+        0 => "|-",
+        1 => "|",
+        _ => "|+",
+    };
+    let mut lines: Vec<&str> = body.split('\n').collect();
+    // `|+` keeps the extra line breaks as empty lines.
+    lines.extend(std::iter::repeat_n("", trailing.saturating_sub(1)));
+    // A line of spaces only would be read as less indented: keep such text quoted.
+    if lines.iter().any(|l| !l.is_empty() && l.trim().is_empty()) {
+        return None;
+    }
+    Some((indicator, lines))
+}
+
 /// Prints objects as block YAML; `lines[i]` is the origin of output line
 /// `i + 1`.
 #[derive(Default)]
@@ -395,6 +424,17 @@ impl Emitter {
         }
     }
 
+    fn block_lines(&mut self, lines: &[&str], indent: usize, pos: &Pos) {
+        let pad = " ".repeat(indent);
+        for l in lines {
+            if l.is_empty() {
+                self.line("", pos);
+            } else {
+                self.line(&format!("{pad}{l}"), pos);
+            }
+        }
+    }
+
     /// Entries at `indent`; the first one after `first` (a `- ` prefix).
     fn map(&mut self, m: &[(String, P)], indent: usize, first: Option<&str>) {
         for (i, (k, v)) in m.iter().enumerate() {
@@ -403,6 +443,11 @@ impl Emitter {
                 _ => " ".repeat(indent),
             };
             let key = scalar_text(k);
+            if let Some((indicator, lines)) = block(&v.v) {
+                self.line(&format!("{lead}{key}: {indicator}"), &v.pos);
+                self.block_lines(&lines, indent + 2, &v.pos);
+                continue;
+            }
             match scalar(&v.v) {
                 Some(s) => self.line(&format!("{lead}{key}: {s}"), &v.pos),
                 None => {
@@ -420,6 +465,11 @@ impl Emitter {
     fn seq(&mut self, items: &[P], indent: usize) {
         let dash = format!("{}- ", " ".repeat(indent));
         for item in items {
+            if let Some((indicator, lines)) = block(&item.v) {
+                self.line(&format!("{dash}{indicator}"), &item.pos);
+                self.block_lines(&lines, indent + 2, &item.pos);
+                continue;
+            }
             match scalar(&item.v) {
                 Some(s) => self.line(&format!("{dash}{s}"), &item.pos),
                 None => match &item.v {
@@ -448,6 +498,47 @@ mod tests {
         }
         for s in ["nginx:1.25", "web", "a b", "10Mi", "100m", "v1.2"] {
             assert!(plain_ok(s), "{s}");
+        }
+    }
+
+    #[test]
+    fn multi_line_text_is_a_literal_block_that_reads_back_the_same() {
+        let pos = Pos {
+            file: "f".into(),
+            line: 1,
+        };
+        for text in [
+            "a\nb\n",
+            "a\n\n  b",
+            "x: 1\n# c\n\n\n",
+            "#!/bin/sh\necho \"$A\"\n",
+        ] {
+            let mut p = P::map(&pos);
+            p.set("k", P::str(text, &pos));
+            p.set("l", P::new(V::Seq(vec![P::str(text, &pos)]), &pos));
+            let mut e = Emitter::default();
+            e.object(&p);
+            assert!(e.out.contains("k: |"), "{}", e.out);
+            let back = yaml::parse_stream(&e.out, Default::default())
+                .documents
+                .remove(0);
+            assert_eq!(
+                back.root.get("k").and_then(|n| n.as_str()),
+                Some(text),
+                "{}",
+                e.out
+            );
+            assert_eq!(
+                back.root.get("l").unwrap().as_seq()[0].as_str(),
+                Some(text),
+                "{}",
+                e.out
+            );
+            assert_eq!(e.lines.len(), e.out.lines().count());
+        }
+        // Leading spaces, lines of spaces, carriage returns: quoted.
+        for text in [" a\nb", "a\n  \nb", "a\r\nb"] {
+            assert!(block(&V::Str(text.into())).is_none(), "{text:?}");
         }
     }
 
