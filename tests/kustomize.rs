@@ -544,3 +544,17 @@ fn a_remote_base_is_never_handed_to_kubectl() {
         "{n}"
     );
 }
+
+#[test]
+fn a_flux_kustomization_named_like_a_kustomization_is_not_built() {
+    let t = tempfile::tempdir().unwrap();
+    std::fs::write(
+        t.path().join("kustomization.yaml"),
+        "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: apps\n  namespace: flux-system\nspec:\n  interval: 10m\n  path: ./apps\n  prune: true\n  sourceRef:\n    kind: GitRepository\n    name: flux-system\n",
+    )
+    .unwrap();
+    let (v, _) = scan_in(t.path(), None, &["."]);
+    assert!(at(&v, "render/kustomize-error").is_empty(), "{v}");
+    assert!(!notes(&v).contains("kustomization"), "{v}");
+    assert_eq!(v["summary"]["resources"], 1, "{v}");
+}

@@ -541,6 +541,14 @@ impl Builder {
     }
 
     fn finding(&mut self, rule: &str, pos: &Pos, message: String) {
+        // Names and paths in the message come from the repository: inert.
+        let message = crate::render::inert_message(&message, 400);
+        let text = self
+            .texts
+            .get(&pos.file)
+            .and_then(|t| t.split('\n').nth(pos.line.saturating_sub(1)))
+            .unwrap_or("");
+        let indent = text.len() - text.trim_start().len();
         self.findings.push(
             Finding::new(
                 rule,
@@ -548,13 +556,14 @@ impl Builder {
                 &pos.file,
                 Span {
                     line: pos.line,
-                    col: 1,
+                    col: indent + 1,
                     end_line: pos.line,
-                    end_col: 1,
+                    end_col: text.trim_end().chars().count().max(indent) + 1,
                 },
-                message,
+                message.clone(),
             )
-            .with_key(format!("{rule}:{}", pos.line)),
+            // What identifies it apart from the line: what it says.
+            .with_key(message),
         );
     }
 

@@ -53,6 +53,7 @@ pub fn roots(inputs: &[Input], root: &Path) -> Vec<PathBuf> {
     let mut used: HashSet<PathBuf> = HashSet::new();
     let mut edges: HashMap<PathBuf, Vec<PathBuf>> = HashMap::new();
     let mut components: HashSet<PathBuf> = HashSet::new();
+    let mut not_kustomize: HashSet<PathBuf> = HashSet::new();
     for d in &dirs {
         let Some(file) = build::kustomization_file(d) else {
             continue;
@@ -67,6 +68,17 @@ pub fn roots(inputs: &[Input], root: &Path) -> Vec<PathBuf> {
         else {
             continue;
         };
+        // A file named like a kustomization that is something else (a Flux
+        // `Kustomization` object, say): not built.
+        if doc
+            .root
+            .get("apiVersion")
+            .and_then(yaml::Node::as_str)
+            .is_some_and(|v| !v.starts_with("kustomize.config.k8s.io/"))
+        {
+            not_kustomize.insert(d.clone());
+            continue;
+        }
         if doc.root.get("kind").and_then(yaml::Node::as_str) == Some("Component") {
             // Built only into the overlays that include it (alone, its
             // patches have nothing to patch).
@@ -102,6 +114,7 @@ pub fn roots(inputs: &[Input], root: &Path) -> Vec<PathBuf> {
         }
     }
     roots.extend(dirs.into_iter().filter(|d| !reached.contains(d)));
+    roots.retain(|d| !not_kustomize.contains(d));
     // A component scanned (or rendered) on its own is built on its own.
     if roots.iter().any(|d| !components.contains(d)) {
         roots.retain(|d| !components.contains(d));
@@ -205,6 +218,25 @@ pub fn build_one(dir: &Path, root: &Path, external: Option<&Path>) -> Rendered {
             }
         }
         Err(Stop::Fail { message, pos }) => {
+            // A failure in a base reads the same from every overlay that
+            // uses it (one finding, however many overlays).
+            let message = if pos.file == file_display {
+                format!(
+                    "kustomization {dir_display} does not build: {}",
+                    inert_message(&message, 400)
+                )
+            } else {
+                format!(
+                    "kustomization does not build: {}",
+                    inert_message(&message, 400)
+                )
+            };
+            let line_text = b
+                .texts
+                .get(&pos.file)
+                .and_then(|t| t.split('\n').nth(pos.line.saturating_sub(1)))
+                .unwrap_or("");
+            let indent = line_text.len() - line_text.trim_start().len();
             out.findings.push(
                 Finding::new(
                     KUSTOMIZE_ERROR,
@@ -212,16 +244,13 @@ pub fn build_one(dir: &Path, root: &Path, external: Option<&Path>) -> Rendered {
                     &pos.file,
                     Span {
                         line: pos.line,
-                        col: 1,
+                        col: indent + 1,
                         end_line: pos.line,
-                        end_col: 1,
+                        end_col: line_text.trim_end().chars().count().max(indent) + 1,
                     },
-                    format!(
-                        "kustomization {dir_display} does not build: {}",
-                        inert_message(&message, 400)
-                    ),
+                    message.clone(),
                 )
-                .with_key(format!("kustomize-error:{dir_display}")),
+                .with_key(message),
             );
         }
         Err(Stop::Unsupported(what)) => {
