@@ -405,7 +405,9 @@ pub fn render_stream(
         );
     }
     let (mut out, mut findings, mut notes) = (String::new(), Vec::new(), Vec::new());
-    if has_charts {
+    if has_charts && has_overlays && helm::find_helm().is_none() {
+        notes.push("charts not rendered: no helm on PATH (SHIPLINT_HELM names one)".into());
+    } else if has_charts {
         let (s, f, n) = helm::render_stream(paths, settings, base)?;
         out.push_str(&s);
         findings.extend(f);
