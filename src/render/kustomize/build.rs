@@ -1919,3 +1919,90 @@ impl Builder {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pos() -> Pos {
+        Pos {
+            file: "k".into(),
+            line: 1,
+        }
+    }
+
+    fn object(kind: &str, data: &[(&str, &str)]) -> P {
+        let p = pos();
+        let mut o = P::map(&p);
+        o.set("apiVersion", P::str("v1", &p));
+        o.set("kind", P::str(kind, &p));
+        let mut meta = P::map(&p);
+        meta.set("name", P::str("anything", &p));
+        o.set("metadata", meta);
+        if kind == "Secret" {
+            o.set("type", P::str("Opaque", &p));
+        }
+        let mut d = P::map(&p);
+        for (k, v) in data {
+            d.set(k, P::str(v, &p));
+        }
+        o.set("data", d);
+        o
+    }
+
+    /// The suffixes `kubectl kustomize` (kustomize v5.5) gives for
+    /// `literals: [a=b]`.
+    #[test]
+    fn content_hashes_are_kustomizes() {
+        assert_eq!(
+            content_hash(&object("ConfigMap", &[("a", "b")])),
+            "4h2mbtbbt6"
+        );
+        // Secret data is base64 ("b" is "Yg==").
+        assert_eq!(
+            content_hash(&object("Secret", &[("a", "Yg==")])),
+            "k695gkmbtk"
+        );
+    }
+
+    #[test]
+    fn images_split() {
+        assert_eq!(split_image("nginx"), ("nginx", None, None));
+        assert_eq!(split_image("nginx:1.25"), ("nginx", Some("1.25"), None));
+        assert_eq!(
+            split_image("localhost:5000/a/b:v1@sha256:x"),
+            ("localhost:5000/a/b", Some("v1"), Some("sha256:x"))
+        );
+        assert_eq!(
+            split_image("localhost:5000/a"),
+            ("localhost:5000/a", None, None)
+        );
+    }
+
+    #[test]
+    fn selectors() {
+        let p = pos();
+        let mut labels = P::map(&p);
+        labels.set("app", P::str("web", &p));
+        labels.set("tier", P::str("front", &p));
+        let yes = |s: &str| matches_selector(&parse_selector(s), Some(&labels));
+        assert!(yes("app=web"));
+        assert!(yes("app==web,tier"));
+        assert!(yes("app!=db,!missing"));
+        assert!(!yes("app=db"));
+        assert!(!yes("missing"));
+    }
+
+    #[test]
+    fn remote_entries() {
+        for r in [
+            "https://github.com/a/b//c?ref=v1",
+            "github.com/a/b/c?ref=v1",
+            "git@github.com:a/b.git",
+            "ssh://git@example.com/a.git",
+        ] {
+            assert!(is_remote(r), "{r}");
+        }
+        assert!(!is_remote("../base"));
+    }
+}
