@@ -4,7 +4,7 @@
 //! labels, annotations, JSON 6902 patches, replicas, images), then name
 //! references fixed. Every node keeps its origin.
 
-use super::patch::{json6902_op, strategic_merge, Outcome};
+use super::patch::{json6902_op, size, strategic_merge, Outcome};
 use super::tree::{Pos, P, V};
 use crate::finding::{Finding, Severity};
 use crate::manifest::{yaml, Limits};
@@ -729,9 +729,10 @@ impl Builder {
             for i in hits {
                 if is_json {
                     let mut obj = acc[i].obj.clone();
+                    let mut nodes = size(&obj);
                     let mut failed = None;
                     for op in docs.iter().flat_map(P::as_seq) {
-                        if let Err(e) = json6902_op(&mut obj, op) {
+                        if let Err(e) = json6902_op(&mut obj, op, &mut nodes) {
                             failed = Some(format!(
                                 "JSON patch operation at line {} on {} failed: {e}; the patch is skipped for it",
                                 op.pos.line,

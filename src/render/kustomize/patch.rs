@@ -159,6 +159,18 @@ fn merge_list(field: &str, dst: &mut P, patch: &P) {
     dst.v = V::Seq(out);
 }
 
+/// The most nodes a JSON patch may grow one object to.
+const MAX_NODES: usize = 200_000;
+
+/// Nodes in a tree.
+pub fn size(p: &P) -> usize {
+    1 + match &p.v {
+        V::Seq(items) => items.iter().map(size).sum(),
+        V::Map(m) => m.iter().map(|(_, v)| size(v)).sum(),
+        _ => 0,
+    }
+}
+
 /// A JSON pointer's parts, unescaped (`~1` is `/`, `~0` is `~`).
 fn pointer(path: &str) -> Result<Vec<String>, String> {
     if path.is_empty() {
@@ -247,7 +259,8 @@ fn remove(root: &mut P, parts: &[String]) -> Result<P, String> {
 
 /// Applies one JSON 6902 operation (`op` holds `op`, `path`, `value`,
 /// `from`). Values added keep the patch's lines.
-pub fn json6902_op(root: &mut P, op: &P) -> Result<(), String> {
+/// `nodes` is the object's size so far (`size`), kept up to date.
+pub fn json6902_op(root: &mut P, op: &P, nodes: &mut usize) -> Result<(), String> {
     let name = op
         .get("op")
         .and_then(P::as_str)
@@ -268,7 +281,7 @@ pub fn json6902_op(root: &mut P, op: &P) -> Result<(), String> {
             .ok_or(format!("`{name}` without `from`"))
             .and_then(pointer)
     };
-    let r = apply_op(root, name, &path, value, from);
+    let r = apply_op(root, name, &path, value, from, nodes);
     if r.is_ok() && name != "test" && path.len() > 1 {
         // The map or list the operation changed is the patch's doing.
         if let Some(parent) = path.split_last().and_then(|(_, p)| node_mut(root, p)) {
@@ -284,6 +297,7 @@ fn apply_op(
     path: &[String],
     value: impl Fn() -> Result<P, String>,
     from: impl Fn() -> Result<Vec<String>, String>,
+    nodes: &mut usize,
 ) -> Result<(), String> {
     let path = path.to_vec();
     match name {
@@ -302,6 +316,12 @@ fn apply_op(
         }
         "copy" => {
             let v = get(root, &from()?).ok_or("`from` does not exist")?;
+            // Copies double what they copy: a chain of them must not grow an
+            // object without bound.
+            *nodes += size(&v);
+            if *nodes > MAX_NODES {
+                return Err(format!("the object would exceed {MAX_NODES} nodes"));
+            }
             add(root, &path, v)
         }
         "test" => {
@@ -366,14 +386,26 @@ mod tests {
         let mut d = p("a: {b: [1, 2]}\n\"x/y\": {\"t~\": 1}\n");
         let ops = p("- {op: add, path: /a/b/-, value: 3}\n- {op: add, path: /a/b/0, value: 0}\n- {op: remove, path: /x~1y/t~0}\n- {op: copy, from: /a/b, path: /c}\n- {op: move, from: /c, path: /d}\n- {op: test, path: /d/3, value: 3}\n- {op: replace, path: /a/b/1, value: 9}\n");
         for op in ops.as_seq() {
-            json6902_op(&mut d, op).unwrap();
+            json6902_op(&mut d, op, &mut 0).unwrap();
         }
         assert_eq!(
             d.to_json(),
             serde_json::json!({"a": {"b": [0, 9, 2, 3]}, "x/y": {}, "d": [0, 1, 2, 3]})
         );
+        // A chain of copies that doubles the object stops at the bound.
+        let mut big = p("a: [1, 2, 3, 4, 5, 6, 7, 8]\n");
+        let copy = p("{op: copy, from: /a, path: /a/-}\n");
+        let mut failed = false;
+        let mut n = size(&big);
+        for _ in 0..64 {
+            if json6902_op(&mut big, &copy, &mut n).is_err() {
+                failed = true;
+                break;
+            }
+        }
+        assert!(failed && size(&big) <= MAX_NODES);
         let bad = p("{op: test, path: /d/0, value: 5}\n");
-        assert!(json6902_op(&mut d, &bad).is_err());
+        assert!(json6902_op(&mut d, &bad, &mut 0).is_err());
         let _ = Pos {
             file: "t".into(),
             line: 1,
