@@ -79,7 +79,7 @@ pub struct Res {
     pub hash: bool,
 }
 
-fn text_of(p: Option<&P>) -> &str {
+pub(super) fn text_of(p: Option<&P>) -> &str {
     p.and_then(P::as_str).unwrap_or("")
 }
 
@@ -100,7 +100,7 @@ impl Res {
     pub fn namespace(&self) -> &str {
         text_of(self.obj.path(&["metadata", "namespace"]))
     }
-    fn id(&self) -> String {
+    pub(super) fn id(&self) -> String {
         format!(
             "{}.{}/{}.{}",
             self.kind(),
@@ -109,7 +109,7 @@ impl Res {
             effective_ns(self.namespace())
         )
     }
-    fn set_name(&mut self, name: String, pos: &Pos) {
+    pub(super) fn set_name(&mut self, name: String, pos: &Pos) {
         let meta = self.obj.map_at("metadata", pos);
         let p = match meta.get("name") {
             Some(old) => P::new(V::Str(name.clone()), &old.pos),
@@ -121,16 +121,16 @@ impl Res {
         }
     }
     /// The names kustomize matches by: the original and the current.
-    fn matches_name(&self, f: impl Fn(&str) -> bool) -> bool {
+    pub(super) fn matches_name(&self, f: impl Fn(&str) -> bool) -> bool {
         self.names.first().is_some_and(|n| f(n)) || f(self.name())
     }
-    fn matches_ns(&self, f: impl Fn(&str) -> bool) -> bool {
+    pub(super) fn matches_ns(&self, f: impl Fn(&str) -> bool) -> bool {
         self.namespaces.first().is_some_and(|n| f(effective_ns(n)))
             || f(effective_ns(self.namespace()))
     }
 }
 
-fn effective_ns(ns: &str) -> &str {
+pub(super) fn effective_ns(ns: &str) -> &str {
     if ns.is_empty() {
         "default"
     } else {
@@ -160,15 +160,15 @@ pub struct Builder {
 }
 
 /// A kustomization read: its folder, file, display path, text and tree.
-struct Kust {
-    dir: PathBuf,
-    display: Arc<str>,
-    text: Arc<str>,
-    root: yaml::Node,
+pub(super) struct Kust {
+    pub(super) dir: PathBuf,
+    pub(super) display: Arc<str>,
+    pub(super) text: Arc<str>,
+    pub(super) root: yaml::Node,
 }
 
 impl Kust {
-    fn pos(&self, line: usize) -> Pos {
+    pub(super) fn pos(&self, line: usize) -> Pos {
         Pos {
             file: self.display.clone(),
             line: line.max(1),
@@ -178,7 +178,7 @@ impl Kust {
     fn key_pos(&self, key: &str) -> Pos {
         self.pos(self.root.entry(key).map_or(1, |e| e.key.span.line))
     }
-    fn fail(&self, line: usize, message: impl Into<String>) -> Stop {
+    pub(super) fn fail(&self, line: usize, message: impl Into<String>) -> Stop {
         Stop::Fail {
             message: message.into(),
             pos: self.pos(line),
@@ -186,7 +186,7 @@ impl Kust {
     }
     /// A scalar as kustomize's string fields read it (`newTag: 1.10` is
     /// "1.10", not the float 1.1): the text as written.
-    fn scalar_string(&self, n: &yaml::Node) -> Option<String> {
+    pub(super) fn scalar_string(&self, n: &yaml::Node) -> Option<String> {
         match &n.value {
             yaml::Value::Str(s) => Some(s.clone()),
             yaml::Value::Seq(_) | yaml::Value::Map(_) => None,
@@ -248,7 +248,12 @@ impl Builder {
 
     /// Reads a file the build needs; `dir` is the kustomization's folder
     /// (kustomize loads files only in or below it).
-    fn load(&mut self, k: &Kust, rel: &str, line: usize) -> Result<(Arc<str>, Arc<str>), Stop> {
+    pub(super) fn load(
+        &mut self,
+        k: &Kust,
+        rel: &str,
+        line: usize,
+    ) -> Result<(Arc<str>, Arc<str>), Stop> {
         let path = self.resolve(k, rel, line)?;
         if !path.starts_with(&k.dir) {
             return Err(k.fail(
@@ -277,7 +282,7 @@ impl Builder {
     }
 
     /// A path relative to the kustomization, resolved, inside the root.
-    fn resolve(&self, k: &Kust, rel: &str, line: usize) -> Result<PathBuf, Stop> {
+    pub(super) fn resolve(&self, k: &Kust, rel: &str, line: usize) -> Result<PathBuf, Stop> {
         let lexical = normalize(&k.dir.join(rel));
         if !lexical.starts_with(&self.root) {
             return Err(k.fail(
@@ -944,7 +949,13 @@ fn unclip_last(p: &mut P, text: &str) {
 
 /// Runs `f` on every node at `path` (sequences on the way are entered),
 /// making missing maps (at `pos`) when `create`.
-fn at_path(p: &mut P, path: &[&str], create: bool, pos: &Pos, f: &mut dyn FnMut(&mut P)) {
+pub(super) fn at_path(
+    p: &mut P,
+    path: &[&str],
+    create: bool,
+    pos: &Pos,
+    f: &mut dyn FnMut(&mut P),
+) {
     if let V::Seq(items) = &mut p.v {
         for i in items {
             at_path(i, path, create, pos, f);
@@ -1055,7 +1066,7 @@ fn check_strings(k: &Kust, map: Option<&yaml::Node>, key: &str) -> Result<(), St
 }
 
 /// Key/value pairs of a kustomization map, with each key's line.
-fn pairs(k: &Kust, n: &yaml::Node) -> Vec<(String, String, Pos)> {
+pub(super) fn pairs(k: &Kust, n: &yaml::Node) -> Vec<(String, String, Pos)> {
     n.entries()
         .iter()
         .filter_map(|e| {
@@ -1068,7 +1079,7 @@ fn pairs(k: &Kust, n: &yaml::Node) -> Vec<(String, String, Pos)> {
         .collect()
 }
 
-fn put_pairs(target: &mut P, pairs: &[(String, String, Pos)]) {
+pub(super) fn put_pairs(target: &mut P, pairs: &[(String, String, Pos)]) {
     if !target.is_map() {
         return;
     }
@@ -1330,599 +1341,9 @@ fn retag(img: &mut P, rules: &[ImageRule]) {
     *img = P::new(V::Str(out), &rule.pos);
 }
 
-/// References by name kustomize keeps in step with renamed objects:
-/// (referenced kind, where under a pod spec or object).
-pub fn fix_name_references(acc: &mut [Res]) {
-    // (kind, old names, new name, namespace)
-    let renamed: Vec<(String, Vec<String>, String, String)> = acc
-        .iter()
-        .filter(|r| r.names.len() > 1)
-        .map(|r| {
-            (
-                r.kind().to_string(),
-                r.names.clone(),
-                r.name().to_string(),
-                r.namespace().to_string(),
-            )
-        })
-        .collect();
-    if renamed.is_empty() {
-        return;
-    }
-    let lookup = |kind: &str, old: &str| -> Option<(String, String)> {
-        let hits: Vec<_> = renamed
-            .iter()
-            .filter(|(k, names, _, _)| k == kind && names.iter().any(|n| n == old))
-            .collect();
-        match hits.as_slice() {
-            [one] if one.2 != old => Some((one.2.clone(), one.3.clone())),
-            _ => None,
-        }
-    };
-    let rename = |p: Option<&mut P>, kind: &str| {
-        if let Some(p) = p {
-            if let Some(new) = p.as_str().and_then(|old| lookup(kind, old)) {
-                p.v = V::Str(new.0);
-            }
-        }
-    };
-    for r in acc.iter_mut() {
-        let kind = r.kind().to_string();
-        for spec_path in [
-            &["spec"][..],
-            &["spec", "template", "spec"],
-            &["spec", "jobTemplate", "spec", "template", "spec"],
-        ] {
-            if spec_path.len() == 1 && kind != "Pod" {
-                continue;
-            }
-            let Some(spec) = spec_path.iter().try_fold(&mut r.obj, |n, k| n.get_mut(k)) else {
-                continue;
-            };
-            rename(spec.get_mut("serviceAccountName"), "ServiceAccount");
-            rename(spec.get_mut("serviceAccount"), "ServiceAccount");
-            if let Some(V::Seq(ps)) = spec.get_mut("imagePullSecrets").map(|x| &mut x.v) {
-                ps.iter_mut()
-                    .for_each(|s| rename(s.get_mut("name"), "Secret"));
-            }
-            if let Some(V::Seq(vols)) = spec.get_mut("volumes").map(|x| &mut x.v) {
-                for v in vols.iter_mut() {
-                    rename(
-                        v.get_mut("configMap").and_then(|c| c.get_mut("name")),
-                        "ConfigMap",
-                    );
-                    rename(
-                        v.get_mut("secret").and_then(|c| c.get_mut("secretName")),
-                        "Secret",
-                    );
-                    rename(
-                        v.get_mut("persistentVolumeClaim")
-                            .and_then(|c| c.get_mut("claimName")),
-                        "PersistentVolumeClaim",
-                    );
-                    if let Some(V::Seq(srcs)) = v
-                        .get_mut("projected")
-                        .and_then(|p| p.get_mut("sources"))
-                        .map(|x| &mut x.v)
-                    {
-                        for s in srcs.iter_mut() {
-                            rename(
-                                s.get_mut("configMap").and_then(|c| c.get_mut("name")),
-                                "ConfigMap",
-                            );
-                            rename(
-                                s.get_mut("secret").and_then(|c| c.get_mut("name")),
-                                "Secret",
-                            );
-                        }
-                    }
-                }
-            }
-            for ckey in ["containers", "initContainers"] {
-                let Some(V::Seq(cs)) = spec.get_mut(ckey).map(|x| &mut x.v) else {
-                    continue;
-                };
-                for c in cs.iter_mut() {
-                    if let Some(V::Seq(env)) = c.get_mut("env").map(|x| &mut x.v) {
-                        for e in env.iter_mut() {
-                            if let Some(vf) = e.get_mut("valueFrom") {
-                                rename(
-                                    vf.get_mut("configMapKeyRef")
-                                        .and_then(|c| c.get_mut("name")),
-                                    "ConfigMap",
-                                );
-                                rename(
-                                    vf.get_mut("secretKeyRef").and_then(|c| c.get_mut("name")),
-                                    "Secret",
-                                );
-                            }
-                        }
-                    }
-                    if let Some(V::Seq(ef)) = c.get_mut("envFrom").map(|x| &mut x.v) {
-                        for e in ef.iter_mut() {
-                            rename(
-                                e.get_mut("configMapRef").and_then(|c| c.get_mut("name")),
-                                "ConfigMap",
-                            );
-                            rename(
-                                e.get_mut("secretRef").and_then(|c| c.get_mut("name")),
-                                "Secret",
-                            );
-                        }
-                    }
-                }
-            }
-        }
-        match kind.as_str() {
-            "RoleBinding" | "ClusterRoleBinding" => {
-                let role_kind = r
-                    .obj
-                    .path(&["roleRef", "kind"])
-                    .and_then(P::as_str)
-                    .unwrap_or("")
-                    .to_string();
-                rename(
-                    r.obj.get_mut("roleRef").and_then(|x| x.get_mut("name")),
-                    &role_kind,
-                );
-                if let Some(V::Seq(subjects)) = r.obj.get_mut("subjects").map(|x| &mut x.v) {
-                    for s in subjects.iter_mut() {
-                        if text_of(s.get("kind")) != "ServiceAccount" {
-                            continue;
-                        }
-                        let Some(old) = s.get("name").and_then(P::as_str).map(str::to_string)
-                        else {
-                            continue;
-                        };
-                        let hit = renamed
-                            .iter()
-                            .find(|(k, names, _, _)| k == "ServiceAccount" && names.contains(&old));
-                        if let Some((_, _, new, ns)) = hit {
-                            let pos = s
-                                .get("name")
-                                .map(|n| n.pos.clone())
-                                .unwrap_or(s.pos.clone());
-                            s.set("name", P::str(new, &pos));
-                            if !ns.is_empty() {
-                                s.set("namespace", P::str(ns, &pos));
-                            }
-                        }
-                    }
-                }
-            }
-            "StatefulSet" => rename(
-                r.obj.get_mut("spec").and_then(|x| x.get_mut("serviceName")),
-                "Service",
-            ),
-            "HorizontalPodAutoscaler" => {
-                let target = r
-                    .obj
-                    .path(&["spec", "scaleTargetRef", "kind"])
-                    .and_then(P::as_str)
-                    .unwrap_or("")
-                    .to_string();
-                rename(
-                    r.obj
-                        .get_mut("spec")
-                        .and_then(|x| x.get_mut("scaleTargetRef"))
-                        .and_then(|x| x.get_mut("name")),
-                    &target,
-                );
-            }
-            "Ingress" => {
-                if let Some(rules) = r.obj.get_mut("spec").and_then(|s| s.get_mut("rules")) {
-                    at_path(
-                        rules,
-                        &["http", "paths", "backend", "service", "name"],
-                        false,
-                        &Pos {
-                            file: "".into(),
-                            line: 1,
-                        },
-                        &mut |n| rename(Some(n), "Service"),
-                    );
-                }
-            }
-            _ => {}
-        }
-    }
-}
-
-/// Kustomize's output order (its legacy sort: by kind, then id).
-pub fn sort(acc: &mut [Res]) {
-    const FIRST: &[&str] = &[
-        "Namespace",
-        "ResourceQuota",
-        "StorageClass",
-        "CustomResourceDefinition",
-        "ServiceAccount",
-        "PodSecurityPolicy",
-        "Role",
-        "ClusterRole",
-        "RoleBinding",
-        "ClusterRoleBinding",
-        "ConfigMap",
-        "Secret",
-        "Endpoints",
-        "Service",
-        "LimitRange",
-        "PriorityClass",
-        "PersistentVolume",
-        "PersistentVolumeClaim",
-        "Deployment",
-        "StatefulSet",
-        "CronJob",
-        "PodDisruptionBudget",
-    ];
-    const LAST: &[&str] = &[
-        "MutatingWebhookConfiguration",
-        "ValidatingWebhookConfiguration",
-    ];
-    let rank = |k: &str| {
-        FIRST.iter().position(|x| *x == k).unwrap_or_else(|| {
-            LAST.iter()
-                .position(|x| *x == k)
-                .map_or(FIRST.len(), |i| FIRST.len() + 1 + i)
-        })
-    };
-    acc.sort_by(|a, b| {
-        (rank(a.kind()), a.kind(), a.group(), a.namespace(), a.name()).cmp(&(
-            rank(b.kind()),
-            b.kind(),
-            b.group(),
-            b.namespace(),
-            b.name(),
-        ))
-    });
-}
-
-/// The hash kustomize appends to a generated name: sha256 of the object's
-/// canonical JSON (Go's encoding: sorted keys, `<>&` escaped), its first
-/// ten hex digits with 0 1 3 a e made g h k m t.
-pub fn content_hash(obj: &P) -> String {
-    use sha2::Digest;
-    use std::collections::BTreeMap;
-    let kind = text_of(obj.get("kind")).to_string();
-    let mut m: BTreeMap<&str, serde_json::Value> = BTreeMap::new();
-    let sorted = |p: Option<&P>| -> serde_json::Value {
-        let map: BTreeMap<String, serde_json::Value> = p
-            .map(|p| {
-                p.entries()
-                    .iter()
-                    .map(|(k, v)| (k.clone(), v.to_json()))
-                    .collect()
-            })
-            .unwrap_or_default();
-        serde_json::to_value(map).unwrap_or_default()
-    };
-    m.insert("kind", kind.clone().into());
-    // kustomize looks `name` up at the top of the object, where there is
-    // none: the hash does not depend on the name.
-    m.insert("name", "".into());
-    m.insert("data", sorted(obj.get("data")));
-    if kind == "Secret" {
-        m.insert("type", text_of(obj.get("type")).to_string().into());
-        if obj.get("stringData").is_some() {
-            m.insert("stringData", sorted(obj.get("stringData")));
-        }
-    } else if obj.get("binaryData").is_some() {
-        m.insert("binaryData", sorted(obj.get("binaryData")));
-    }
-    if let Some(V::Bool(b)) = obj.get("immutable").map(|i| &i.v) {
-        m.insert("immutable", (*b).into());
-    }
-    let json = serde_json::to_string(&m)
-        .unwrap_or_default()
-        .replace('<', "\\u003c")
-        .replace('>', "\\u003e")
-        .replace('&', "\\u0026")
-        .replace('\u{2028}', "\\u2028")
-        .replace('\u{2029}', "\\u2029");
-    let hex = hex::encode(sha2::Sha256::digest(json.as_bytes()));
-    hex[..10]
-        .chars()
-        .map(|c| match c {
-            '0' => 'g',
-            '1' => 'h',
-            '3' => 'k',
-            'a' => 'm',
-            'e' => 't',
-            c => c,
-        })
-        .collect()
-}
-
-/// Generated objects get their hash suffix last, after every transformer
-/// of the root (kustomize names them by their final content).
-pub fn add_hashes(acc: &mut [Res]) {
-    for r in acc.iter_mut().filter(|r| r.hash) {
-        let name = format!("{}-{}", r.name(), content_hash(&r.obj));
-        let pos = r
-            .obj
-            .path(&["metadata", "name"])
-            .map(|n| n.pos.clone())
-            .unwrap_or_else(|| r.obj.pos.clone());
-        r.set_name(name, &pos);
-    }
-}
-
-/// `k=v` of a literal, quotes around the value removed (as kustomize does).
-fn literal(s: &str) -> Option<(String, String)> {
-    let (k, v) = s.split_once('=')?;
-    let v = if v.len() >= 2
-        && ((v.starts_with('"') && v.ends_with('"')) || (v.starts_with('\'') && v.ends_with('\'')))
-    {
-        &v[1..v.len() - 1]
-    } else {
-        v
-    };
-    Some((k.to_string(), v.to_string()))
-}
-
-impl Builder {
-    /// `configMapGenerator` and `secretGenerator`.
-    fn generators(&mut self, k: &Kust, acc: &mut Vec<Res>) -> Result<(), Stop> {
-        let opts = k.root.get("generatorOptions");
-        for (key, kind) in [
-            ("configMapGenerator", "ConfigMap"),
-            ("secretGenerator", "Secret"),
-        ] {
-            for item in k.root.get(key).map(yaml::Node::as_seq).unwrap_or(&[]) {
-                let line = item.span.line;
-                let pos = k.pos(item.entry("name").map_or(line, |e| e.key.span.line));
-                let Some(name) = item.get("name").and_then(|n| k.scalar_string(n)) else {
-                    return Err(k.fail(line, format!("a {key} entry without a name")));
-                };
-                // (key, value, where)
-                let mut data: Vec<(String, String, Pos)> = Vec::new();
-                for l in item.get("literals").map(yaml::Node::as_seq).unwrap_or(&[]) {
-                    let Some((dk, dv)) = l.as_str().and_then(literal) else {
-                        return Err(k.fail(l.span.line, "a literal that is not key=value"));
-                    };
-                    data.push((dk, dv, k.pos(l.span.line)));
-                }
-                for f in item.get("files").map(yaml::Node::as_seq).unwrap_or(&[]) {
-                    let Some(spec) = f.as_str() else { continue };
-                    let (dk, path) = match spec.split_once('=') {
-                        Some((a, b)) => (a.trim().to_string(), b.trim()),
-                        None => (
-                            Path::new(spec.trim())
-                                .file_name()
-                                .map(|n| n.to_string_lossy().into_owned())
-                                .unwrap_or_default(),
-                            spec.trim(),
-                        ),
-                    };
-                    let (_, text) = self.load(k, path, f.span.line)?;
-                    data.push((dk, text.to_string(), k.pos(f.span.line)));
-                }
-                let mut envs: Vec<&yaml::Node> = item
-                    .get("envs")
-                    .map(yaml::Node::as_seq)
-                    .unwrap_or(&[])
-                    .iter()
-                    .collect();
-                envs.extend(item.get("env"));
-                for e in envs {
-                    let Some(path) = e.as_str() else { continue };
-                    let (_, text) = self.load(k, path.trim(), e.span.line)?;
-                    for l in text.lines() {
-                        let l = l.trim_start();
-                        if l.is_empty() || l.starts_with('#') {
-                            continue;
-                        }
-                        match l.split_once('=') {
-                            Some((a, b)) => {
-                                data.push((a.to_string(), b.to_string(), k.pos(e.span.line)))
-                            }
-                            // kustomize takes the value from its own
-                            // environment; the scan never reads the runner's.
-                            None => {
-                                self.notes.push(format!(
-                                    "{}:{}: env file entry {:?} takes its value from the environment kustomize runs in; built with an empty value",
-                                    k.display,
-                                    e.span.line,
-                                    crate::render::inert_message(l.trim(), 60)
-                                ));
-                                data.push((l.trim().to_string(), String::new(), k.pos(e.span.line)))
-                            }
-                        }
-                    }
-                }
-                fn opt<'a>(o: Option<&'a yaml::Node>, key: &str) -> Option<&'a yaml::Node> {
-                    o.and_then(|o| o.get(key))
-                }
-                let item_opts = item.get("options");
-                let no_hash = [
-                    opt(item_opts, "disableNameSuffixHash"),
-                    opt(opts, "disableNameSuffixHash"),
-                ]
-                .into_iter()
-                .flatten()
-                .next()
-                .and_then(yaml::Node::as_bool)
-                    == Some(true);
-                let ns = item.get("namespace").and_then(|n| k.scalar_string(n));
-                let behavior = item
-                    .get("behavior")
-                    .and_then(|n| k.scalar_string(n))
-                    .unwrap_or_else(|| "create".into());
-                // The values as the object holds them.
-                let values: Vec<(String, P)> = data
-                    .iter()
-                    .map(|(dk, dv, p)| {
-                        let v = if kind == "Secret" {
-                            use base64::Engine as _;
-                            base64::engine::general_purpose::STANDARD.encode(dv.as_bytes())
-                        } else {
-                            dv.clone()
-                        };
-                        (dk.clone(), P::str(&v, p))
-                    })
-                    .collect();
-                if behavior == "merge" || behavior == "replace" {
-                    let target = acc.iter_mut().find(|r| {
-                        r.kind() == kind
-                            && r.matches_name(|n| n == name)
-                            && ns
-                                .as_deref()
-                                .is_none_or(|ns| r.matches_ns(|n| n == effective_ns(ns)))
-                    });
-                    let Some(r) = target else {
-                        return Err(k.fail(line, format!("{key} {name:?} with behavior {behavior} has no {kind} of that name to {behavior}")));
-                    };
-                    if behavior == "replace" {
-                        r.obj.set("data", P::map(&pos));
-                    }
-                    let d = r.obj.map_at("data", &pos);
-                    for (dk, v) in values {
-                        d.set(&dk, v);
-                    }
-                    if no_hash {
-                        r.hash = false;
-                    }
-                    continue;
-                }
-                if behavior != "create" {
-                    return Err(k.fail(
-                        line,
-                        format!(
-                            "unknown behavior {:?}",
-                            crate::render::inert_message(&behavior, 40)
-                        ),
-                    ));
-                }
-                let mut obj = P::map(&pos);
-                obj.set("apiVersion", P::str("v1", &pos));
-                obj.set("kind", P::str(kind, &pos));
-                let mut meta = P::map(&pos);
-                meta.set("name", P::str(&name, &pos));
-                if let Some(ns) = &ns {
-                    meta.set("namespace", P::str(ns, &pos));
-                }
-                for field in ["labels", "annotations"] {
-                    let mut m = P::map(&pos);
-                    for o in [opts, item_opts] {
-                        if let Some(n) = opt(o, field) {
-                            put_pairs(&mut m, &pairs(k, n));
-                        }
-                    }
-                    if !m.entries().is_empty() {
-                        meta.set(field, m);
-                    }
-                }
-                obj.set("metadata", meta);
-                if kind == "Secret" {
-                    let t = item
-                        .get("type")
-                        .and_then(|n| k.scalar_string(n))
-                        .unwrap_or_else(|| "Opaque".into());
-                    obj.set("type", P::str(&t, &pos));
-                }
-                if !values.is_empty() {
-                    obj.set("data", P::new(V::Map(values), &pos));
-                }
-                if [opt(item_opts, "immutable"), opt(opts, "immutable")]
-                    .into_iter()
-                    .flatten()
-                    .next()
-                    .and_then(yaml::Node::as_bool)
-                    == Some(true)
-                {
-                    obj.set("immutable", P::new(V::Bool(true), &pos));
-                }
-                let r = Res {
-                    obj,
-                    names: vec![name.clone()],
-                    namespaces: vec![ns.clone().unwrap_or_default()],
-                    hash: !no_hash,
-                };
-                if let Some(dup) = acc.iter().find(|o| o.id() == r.id()) {
-                    return Err(k.fail(
-                        line,
-                        format!(
-                            "may not add resource with an already registered id: {}",
-                            dup.id()
-                        ),
-                    ));
-                }
-                acc.push(r);
-            }
-        }
-        Ok(())
-    }
-
-    /// `transformers:` entries that configure a builtin label or annotation
-    /// transformer (`apiVersion: builtin`, with field specs); any other is a
-    /// plugin the Rust build does not run.
-    fn transformers(&mut self, k: &Kust, acc: &mut [Res]) -> Result<(), Stop> {
-        for item in k
-            .root
-            .get("transformers")
-            .map(yaml::Node::as_seq)
-            .unwrap_or(&[])
-        {
-            let unsupported = || {
-                Stop::Unsupported(vec![format!(
-                    "transformers (plugins) at {}:{}",
-                    k.display, item.span.line
-                )])
-            };
-            let Some(rel) = item.as_str().filter(|s| !s.contains('\n')) else {
-                return Err(unsupported());
-            };
-            let path = self.resolve(k, rel.trim(), item.span.line)?;
-            if path.is_dir() {
-                return Err(unsupported());
-            }
-            let (display, text) = self.load(k, rel.trim(), item.span.line)?;
-            let stream = yaml::parse_stream(&text, Limits::default());
-            for d in &stream.documents {
-                let cfg = P::from_node(&d.root, &display, &text);
-                let kind = text_of(cfg.get("kind"));
-                let field = match (text_of(cfg.get("apiVersion")), kind) {
-                    ("builtin", "LabelTransformer") => "labels",
-                    ("builtin", "AnnotationsTransformer") => "annotations",
-                    _ => return Err(unsupported()),
-                };
-                let values: Vec<(String, String, Pos)> = cfg
-                    .get(field)
-                    .map(|m| {
-                        m.entries()
-                            .iter()
-                            .map(|(key, v)| {
-                                let s = match &v.v {
-                                    V::Str(s) => s.clone(),
-                                    other => P::new(other.clone(), &v.pos).to_json().to_string(),
-                                };
-                                (key.clone(), s, v.pos.clone())
-                            })
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                let pos = cfg.get(field).map_or(cfg.pos.clone(), |f| f.pos.clone());
-                for spec in cfg.get("fieldSpecs").map(P::as_seq).unwrap_or(&[]) {
-                    let spec_path = text_of(spec.get("path")).to_string();
-                    let spec_kind = text_of(spec.get("kind")).to_string();
-                    let create = matches!(spec.get("create").map(|c| &c.v), Some(V::Bool(true)));
-                    let parts: Vec<&str> = spec_path.split('/').filter(|p| !p.is_empty()).collect();
-                    for r in acc.iter_mut() {
-                        if !spec_kind.is_empty() && r.kind() != spec_kind {
-                            continue;
-                        }
-                        at_path(&mut r.obj, &parts, create, &pos, &mut |m| {
-                            put_pairs(m, &values)
-                        });
-                    }
-                }
-            }
-        }
-        Ok(())
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use super::super::generate::content_hash;
     use super::*;
 
     fn pos() -> Pos {

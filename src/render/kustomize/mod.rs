@@ -1,13 +1,17 @@
 //! Kustomize overlays built in Rust (`build`: resources, bases, components,
-//! namespace, prefixes, labels, annotations, images, replicas, strategic
-//! merge and JSON 6902 patches), every node keeping the file and line it
-//! came from (`tree`), so findings on what an overlay builds land on the
+//! namespace, prefixes, labels, annotations, images, replicas; `patch`:
+//! strategic merge and JSON 6902; `generate`: ConfigMap and Secret
+//! generators, builtin label/annotation transformers; `names`: references
+//! kept in step with renamed objects), every node keeping the file and line
+//! it came from (`tree`), so findings on what an overlay builds land on the
 //! base line, the patch line or the kustomization line that made them.
 //! What the Rust build does not do goes to `kubectl kustomize` /
 //! `kustomize build` when one is on PATH (findings then land on the
 //! kustomization file), else the overlay is skipped with a note.
 
 pub mod build;
+pub mod generate;
+pub mod names;
 pub mod patch;
 pub mod tree;
 
@@ -201,9 +205,9 @@ pub fn build_one(dir: &Path, root: &Path, external: Option<&Path>) -> Rendered {
     match result {
         Ok(()) => {
             out.findings.append(&mut b.findings);
-            build::add_hashes(&mut acc);
-            build::fix_name_references(&mut acc);
-            build::sort(&mut acc);
+            generate::add_hashes(&mut acc);
+            names::fix_name_references(&mut acc);
+            names::sort(&mut acc);
             let texts = Arc::new(std::mem::take(&mut b.texts));
             for r in &acc {
                 let mut e = tree::Emitter::default();
