@@ -558,3 +558,33 @@ fn a_flux_kustomization_named_like_a_kustomization_is_not_built() {
     assert!(!notes(&v).contains("kustomization"), "{v}");
     assert_eq!(v["summary"]["resources"], 1, "{v}");
 }
+
+#[test]
+fn a_kustomization_file_that_links_out_of_the_repository_is_never_read() {
+    let (_t, repo) = escape_repo();
+    // The outside "kustomization" would pull in the secret next to it.
+    std::fs::write(
+        repo.join("../outside/kustomization.yaml"),
+        "resources:\n  - secret.yaml\n",
+    )
+    .unwrap();
+    std::fs::create_dir_all(repo.join("base")).unwrap();
+    std::os::unix::fs::symlink(
+        repo.join("../outside/kustomization.yaml"),
+        repo.join("base/kustomization.yaml"),
+    )
+    .unwrap();
+    std::fs::write(
+        repo.join("overlay/kustomization.yaml"),
+        "resources:\n  - ../base\n",
+    )
+    .unwrap();
+    let (v, _) = scan_in(&repo, None, &["."]);
+    assert_eq!(
+        at(&v, "render/kustomize-error"),
+        one("overlay/kustomization.yaml", 2)
+    );
+    let text = v.to_string();
+    assert!(text.contains("symbolic link out of"), "{text}");
+    assert!(!text.contains("do-not-read-me") && !text.contains("stolen"));
+}

@@ -321,6 +321,20 @@ impl Builder {
             });
         };
         let display = self.display(&file);
+        if !file.canonicalize().is_ok_and(|f| f.starts_with(&self.root)) {
+            let msg =
+                format!("{display} is a symbolic link out of the scanned repository (not read)");
+            return Err(match from {
+                Some((k, line)) => k.fail(line, msg),
+                None => Stop::Fail {
+                    message: msg,
+                    pos: Pos {
+                        file: display,
+                        line: 1,
+                    },
+                },
+            });
+        }
         let pos = Pos {
             file: display.clone(),
             line: 1,

@@ -62,6 +62,9 @@ pub fn roots(inputs: &[Input], root: &Path) -> Vec<PathBuf> {
         let Some(file) = build::kustomization_file(d) else {
             continue;
         };
+        if !file.canonicalize().is_ok_and(|f| f.starts_with(root)) {
+            continue;
+        }
         let Ok(text) = std::fs::read_to_string(&file) else {
             continue;
         };
@@ -329,9 +332,13 @@ fn not_local(dir: &Path, root: &Path) -> Option<String> {
         if depth > 40 || !seen.insert(d.clone()) {
             continue;
         }
-        let Some(text) =
-            build::kustomization_file(&d).and_then(|f| std::fs::read_to_string(f).ok())
-        else {
+        let Some(file) = build::kustomization_file(&d) else {
+            continue;
+        };
+        if !file.canonicalize().is_ok_and(|f| f.starts_with(root)) {
+            return Some("a kustomization file links out of the repository".into());
+        }
+        let Ok(text) = std::fs::read_to_string(&file) else {
             continue;
         };
         let Some(doc) = yaml::parse_stream(&text, Limits::default())
