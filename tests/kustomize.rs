@@ -588,3 +588,20 @@ fn a_kustomization_file_that_links_out_of_the_repository_is_never_read() {
     assert!(text.contains("symbolic link out of"), "{text}");
     assert!(!text.contains("do-not-read-me") && !text.contains("stolen"));
 }
+
+#[test]
+fn render_enabled_false_leaves_overlays_as_they_are() {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path();
+    std::fs::write(d.join(".shiplint.yaml"), "render:\n  enabled: false\n").unwrap();
+    std::fs::write(
+        d.join("kustomization.yaml"),
+        "resources:\n  - missing.yaml\n",
+    )
+    .unwrap();
+    let mut c = common::shiplint(d);
+    c.args(["scan", "-f", "json", "--fail-on", "never", "."]);
+    let (code, v, stderr) = json_run(&mut c);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(at(&v, "render/kustomize-error").is_empty(), "{v}");
+}
