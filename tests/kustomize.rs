@@ -343,6 +343,9 @@ const PARITY: &[&str] = &[
     // Generators (env files, files, literals, merge, options), a component
     // with a regex target and images, replicas after a prefix.
     "features/generators/ov",
+    // Services that webhooks, an APIService and a CRD conversion call into,
+    // under a namespace and a prefix.
+    "features/webhooks",
 ];
 
 #[test]

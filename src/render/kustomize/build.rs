@@ -1022,6 +1022,21 @@ fn namespace(k: &Kust, acc: &mut [Res]) {
                 }
             }
         }
+        // Services that cluster-scoped objects call into move with the rest.
+        let service = match kind.as_str() {
+            "APIService" => Some(&["spec", "service"][..]),
+            "CustomResourceDefinition" => {
+                Some(&["spec", "conversion", "webhook", "clientConfig", "service"][..])
+            }
+            _ => None,
+        };
+        if let Some(path) = service {
+            if let Some(svc) = path.iter().try_fold(&mut r.obj, |n, k| n.get_mut(k)) {
+                if svc.is_map() {
+                    svc.set("namespace", P::str(&ns, &pos));
+                }
+            }
+        }
         if CLUSTER_SCOPED.contains(&kind.as_str()) {
             continue;
         }
@@ -1051,7 +1066,10 @@ fn prefix_suffix(k: &Kust, acc: &mut [Res]) {
         "namePrefix"
     });
     for r in acc.iter_mut() {
-        if matches!(r.kind(), "Namespace" | "CustomResourceDefinition") {
+        if matches!(
+            r.kind(),
+            "Namespace" | "CustomResourceDefinition" | "APIService"
+        ) {
             continue;
         }
         let name = format!("{prefix}{}{suffix}", r.name());

@@ -184,6 +184,40 @@ pub fn fix_name_references(acc: &mut [Res]) {
                     &target,
                 );
             }
+            "MutatingWebhookConfiguration" | "ValidatingWebhookConfiguration" => {
+                let Some(V::Seq(hooks)) = r.obj.get_mut("webhooks").map(|x| &mut x.v) else {
+                    continue;
+                };
+                for h in hooks.iter_mut() {
+                    let Some(svc) = h.get_mut("clientConfig").and_then(|c| c.get_mut("service"))
+                    else {
+                        continue;
+                    };
+                    let Some(old) = svc.get("name").and_then(P::as_str).map(str::to_string) else {
+                        continue;
+                    };
+                    let ns = text_of(svc.get("namespace")).to_string();
+                    // Only a Service of the build: by name, and by namespace
+                    // when the webhook names one.
+                    let hit = renamed.iter().find(|(k, names, _, cur_ns)| {
+                        k == "Service" && names.contains(&old) && (ns.is_empty() || ns == *cur_ns)
+                    });
+                    if let Some((_, _, new, cur_ns)) = hit {
+                        let pos = svc.get("name").map_or(svc.pos.clone(), |n| n.pos.clone());
+                        svc.set("name", P::str(new, &pos));
+                        if !cur_ns.is_empty() {
+                            svc.set("namespace", P::str(cur_ns, &pos));
+                        }
+                    }
+                }
+            }
+            "APIService" => rename(
+                r.obj
+                    .get_mut("spec")
+                    .and_then(|x| x.get_mut("service"))
+                    .and_then(|x| x.get_mut("name")),
+                "Service",
+            ),
             "Ingress" => {
                 if let Some(rules) = r.obj.get_mut("spec").and_then(|s| s.get_mut("rules")) {
                     at_path(
