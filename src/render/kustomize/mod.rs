@@ -483,3 +483,56 @@ pub fn stream(r: &Rendered) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every printed line knows where it came from: the namespace line of
+    /// the overlay, the newTag line, the base line.
+    #[test]
+    fn each_built_line_has_its_origin() {
+        let t = tempfile::tempdir().unwrap();
+        let root = t.path().canonicalize().unwrap();
+        std::fs::create_dir_all(root.join("base")).unwrap();
+        std::fs::create_dir_all(root.join("prod")).unwrap();
+        std::fs::write(
+            root.join("base/kustomization.yaml"),
+            "resources:\n  - d.yaml\n",
+        )
+        .unwrap();
+        std::fs::write(
+            root.join("base/d.yaml"),
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  replicas: 1\n  template:\n    spec:\n      containers:\n        - name: app\n          image: nginx:1.25\n",
+        )
+        .unwrap();
+        std::fs::write(
+            root.join("prod/kustomization.yaml"),
+            "namespace: prod\nresources:\n  - ../base\nimages:\n  - name: nginx\n    newTag: latest\n",
+        )
+        .unwrap();
+        let r = build_one(&root.join("prod"), &root, None);
+        assert!(r.findings.is_empty(), "{:?}", r.findings);
+        let doc = &r.docs[0];
+        let map = doc.origin.lines.as_ref().unwrap();
+        let origin = |text: &str| {
+            let i = doc
+                .text
+                .lines()
+                .position(|l| l == text)
+                .unwrap_or_else(|| panic!("{text:?} not in\n{}", doc.text));
+            (map.lines[i].file.to_string(), map.lines[i].line)
+        };
+        assert_eq!(
+            origin("  namespace: prod"),
+            ("prod/kustomization.yaml".into(), 1)
+        );
+        assert_eq!(
+            origin("        image: nginx:latest"),
+            ("prod/kustomization.yaml".into(), 6)
+        );
+        assert_eq!(origin("  replicas: 1"), ("base/d.yaml".into(), 6));
+        assert_eq!(origin("      - name: app"), ("base/d.yaml".into(), 10));
+        assert_eq!(doc.origin.template, "prod/kustomization.yaml");
+    }
+}
