@@ -24,3 +24,10 @@ if [ ! -x "$TOOLS/bin/helm" ]; then
     echo "warning: could not install helm-python-sdk (the Helm shim)" >&2
   fi
 fi
+# kubectl (with its built-in kustomize), for tests/kustomize.rs's parity test
+# (skipped, said, without it). A Debian package here; failure is not fatal.
+if ! command -v kubectl >/dev/null 2>&1; then
+  { apt-get install -y kubectl >/dev/null 2>&1 \
+    || sudo -n apt-get install -y kubectl >/dev/null 2>&1; } \
+    || echo "warning: could not install kubectl (the kustomize parity test will be skipped)" >&2
+fi

@@ -301,8 +301,7 @@ fn add_trust_findings(outcome: &mut ScanOutcome, loaded: Loaded, settings: &Sett
 fn render_command(args: ScanArgs) -> Result<i32> {
     let settings = settings_from(&args, trust::Command::Scan)?.settings;
     let base = std::env::current_dir().context("reading the current directory")?;
-    let (stream, errors, notes) =
-        crate::render::helm::render_stream(&args.paths, &settings, &base)?;
+    let (stream, errors, notes) = crate::render::render_stream(&args.paths, &settings, &base)?;
     write_stdout(&stream)?;
     print_notes(&notes);
     for f in &errors {

@@ -324,6 +324,9 @@ fn scan_one(
         // A rendered document: its findings belong to the template (or the
         // values line) that produced them; its lines are not the file's.
         crate::render::map_back(&mut r.findings, &file.text, origin);
+        // Kustomize: the base or patch line may carry a suppression comment.
+        r.findings
+            .retain(|f| !crate::render::suppressed_in_origin(f, origin));
         r.doc_ignores.clear();
     }
     levels.apply(&mut r.findings, ctx.settings);
@@ -459,6 +462,25 @@ pub fn run(req: ScanRequest) -> Result<ScanOutcome> {
         }
         r
     };
+    // Kustomize overlays in the tree: built in Rust, their objects scanned
+    // like any file, findings mapped to base, patch and kustomization lines.
+    if settings.render.enabled {
+        if settings.git_mode == GitMode::WorkingTree {
+            let k = crate::render::kustomize::build_all(&found.inputs, &req.base);
+            rendered.docs.extend(k.docs);
+            rendered.findings.extend(k.findings);
+            rendered.notes.extend(k.notes);
+        } else if found.inputs.iter().any(|i| {
+            let p = input_path(i);
+            crate::render::kustomize::build::NAMES
+                .iter()
+                .any(|n| p == *n || p.ends_with(&format!("/{n}")))
+        }) {
+            rendered.notes.push(
+                "kustomize overlays not built in git modes (--staged, --diff-base, --history): their files are checked as they are".into(),
+            );
+        }
+    }
     // `helm template … | shiplint scan -`: the stream's `# Source:` lines
     // name the templates its documents came from.
     if let Some(docs) = stdin.as_deref().and_then(|t| {
@@ -655,6 +677,8 @@ pub fn run(req: ScanRequest) -> Result<ScanOutcome> {
         findings.extend(late);
     }
 
+    // A base used by several overlays (and scanned as it is): once.
+    crate::render::dedupe(&mut findings);
     supersede(&mut findings);
     finalize(&mut findings, settings);
 

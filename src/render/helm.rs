@@ -6,7 +6,7 @@ use super::{
     inert_message, Origin, Rendered, RenderedDoc, ValuesFile, RENDER_ERROR, VALUES_SCHEMA,
 };
 use crate::discover::Input;
-use crate::finding::{Finding, Severity};
+use crate::finding::Finding;
 use crate::manifest::{yaml, Limits};
 use crate::settings::{RenderOptions, Settings};
 use crate::source::Span;
@@ -286,6 +286,7 @@ fn render_chart(helm: &Path, chart: &Chart, opts: &RenderOptions, root: &Path) -
                             template,
                             template_text,
                             values: values.clone(),
+                            lines: None,
                         }),
                     });
                 }
@@ -408,6 +409,7 @@ pub fn stdin_stream(text: &str, chart_dir: Option<&Path>, base: &Path) -> Option
                 },
                 template_text,
                 values,
+                lines: None,
             }),
         });
     }
@@ -584,9 +586,8 @@ fn error_finding(chart: &Chart, values: &str, message: &str) -> Finding {
         .or_else(schema)
         .unwrap_or_else(|| (join_display(&chart.display, "Chart.yaml"), 1));
     let path: Arc<str> = path.into();
-    Finding::new(
-        RENDER_ERROR,
-        Severity::Error,
+    Finding::from_rule(
+        &RENDER_ERROR,
         &path,
         Span::line(line),
         format!(
@@ -616,9 +617,8 @@ pub fn check_values_schema(chart: &Chart) -> Vec<Finding> {
     let schema: serde_json::Value = match serde_json::from_str(&schema) {
         Ok(s) => s,
         Err(e) => {
-            out.push(Finding::new(
-                VALUES_SCHEMA,
-                Severity::Error,
+            out.push(Finding::from_rule(
+                &VALUES_SCHEMA,
                 &schema_path,
                 Span::line(e.line().max(1)),
                 format!(
@@ -632,9 +632,8 @@ pub fn check_values_schema(chart: &Chart) -> Vec<Finding> {
     let validator = match crate::k8s::schemas::build_validator(&schema) {
         Ok(v) => v,
         Err(e) => {
-            out.push(Finding::new(
-                VALUES_SCHEMA,
-                Severity::Error,
+            out.push(Finding::from_rule(
+                &VALUES_SCHEMA,
                 &schema_path,
                 Span::line(1),
                 format!(
@@ -668,9 +667,8 @@ pub fn check_values_schema(chart: &Chart) -> Vec<Finding> {
             pointer.trim_start_matches('/').replace('/', ".")
         };
         out.push(
-            Finding::new(
-                VALUES_SCHEMA,
-                Severity::Error,
+            Finding::from_rule(
+                &VALUES_SCHEMA,
                 &values_path,
                 Span::line(line.max(1)),
                 format!(

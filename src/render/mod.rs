@@ -1,12 +1,14 @@
 //! Rendering before checking: Helm charts in the scanned tree become the
-//! manifests they render to (`helm`), and findings on those manifests are
-//! mapped back to the file a person edits (the template line, or the
-//! `values.yaml` line a value came from).
+//! manifests they render to (`helm`), kustomize overlays the objects they
+//! build (`kustomize`, in Rust), and findings on those manifests are mapped
+//! back to the file a person edits (the template line, the `values.yaml`
+//! line a value came from, the base, patch or kustomization line).
 //!
 //! Below `scan` (which runs the packs on what this module renders); uses
 //! only discover, manifest, source, settings, finding, k8s and text.
 
 pub mod helm;
+pub mod kustomize;
 pub mod values_refs;
 
 use crate::finding::{Finding, Rule, Severity, Snippet};
@@ -14,21 +16,69 @@ use crate::manifest::{yaml, Limits};
 use crate::source::Span;
 use std::sync::Arc;
 
-/// A chart that does not render (`helm template` failed).
-pub const RENDER_ERROR: &str = "render/error";
-/// A chart's `values.yaml` that its `values.schema.json` rejects.
-pub const VALUES_SCHEMA: &str = "render/values-schema";
-/// A `.Values.x` a template outputs that neither values nor schema define.
-pub const VALUES_UNDEFINED: &str = "render/values-undefined";
+pub static KUSTOMIZE_ERROR: Rule = Rule::new(
+    "render/kustomize-error",
+    Severity::Error,
+    "A kustomization does not build",
+    r#"
+## What it finds
+A kustomization (`kustomization.yaml`) that shiplint's kustomize build, or
+`kubectl kustomize` / `kustomize build` for features it hands over, cannot
+build: a resource file or base that does not exist, two resources with the
+same kind, namespace and name, a file that is not valid YAML, a base that
+includes itself, a path that leaves the repository (kustomize's load
+restrictor; a symbolic link out of the repository counts too, and is never
+read), or a JSON 6902 operation that fails (a `test` that does not hold, a
+path that does not exist). The finding sits on the kustomization line that
+names the failing entry, and quotes the error.
 
-/// The `render/…` rules (listed with the packs' rules).
-pub fn rules() -> Vec<Rule> {
-    vec![
-        Rule::new(
-            RENDER_ERROR,
-            Severity::Error,
-            "A Helm chart does not render: `helm template` fails with its default or CI values",
-            r#"
+## Why it matters
+`kubectl apply -k` and `kustomize build` fail the same way, usually only when
+someone deploys the overlay; Argo CD and Flux report the application as
+failed to sync. Nothing the overlay would create can be checked either.
+
+## How to fix
+Run `kubectl kustomize DIR` locally and fix what it names: add or correct the
+path, rename or remove the duplicate resource, keep every file the overlay
+loads inside the repository (copy it in rather than pointing out), break the
+cycle between bases, or correct the JSON patch's path.
+"#,
+)
+.tags(&["kustomize", "correctness"])
+.precision("very-high");
+
+pub static PATCH_TARGET_MISSING: Rule = Rule::new(
+    "render/patch-target-missing",
+    Severity::Error,
+    "A kustomize patch names a resource the overlay does not have",
+    r#"
+## What it finds
+A strategic-merge patch (under `patches:` without `target:`, or under
+`patchesStrategicMerge:`) whose kind, name and namespace match no resource
+of the overlay: a typo in the name, a resource renamed or removed from the
+base, a patch for a component's resource in an overlay that does not include
+the component. The finding sits on the patch entry of the kustomization;
+the patch is skipped and the rest of the overlay is still built and checked.
+
+## Why it matters
+kustomize refuses to build the overlay (`no resource matches strategic merge
+patch`), so the overlay cannot be deployed; when the patch was meant to
+harden the workload (limits, a security context), nothing is applied.
+
+## How to fix
+Make the patch's `apiVersion`, `kind`, `metadata.name` (and namespace) those
+of the resource in the base as the base writes them, before the overlay's
+prefix or suffix; or remove the patch if the resource is gone.
+"#,
+)
+.tags(&["kustomize", "correctness"])
+.precision("very-high");
+
+pub static RENDER_ERROR: Rule = Rule::new(
+    "render/error",
+    Severity::Error,
+    "A Helm chart does not render: `helm template` fails with its default or CI values",
+    r#"
 ## What it finds
 A chart (a folder with `Chart.yaml`) for which `helm template` fails, with its
 default values or with one of its `ci/*-values.yaml` files (see `render:` in
@@ -46,14 +96,15 @@ names: a missing value (`required`), a template syntax error, a values file
 that `values.schema.json` rejects, or a dependency that is not vendored
 (`helm dependency build`, then commit `charts/`).
 "#,
-        )
-        .tags(&["helm", "correctness"])
-        .precision("very-high"),
-        Rule::new(
-            VALUES_SCHEMA,
-            Severity::Error,
-            "A chart's values.yaml does not match its values.schema.json",
-            r#"
+)
+.tags(&["helm", "correctness"])
+.precision("very-high");
+
+pub static VALUES_SCHEMA: Rule = Rule::new(
+    "render/values-schema",
+    Severity::Error,
+    "A chart's values.yaml does not match its values.schema.json",
+    r#"
 ## What it finds
 A value in a chart's `values.yaml` that the chart's own `values.schema.json`
 rejects (a wrong type, a missing required key, a value outside an enum).
@@ -68,14 +119,15 @@ Helm validates the merged values against the schema before it renders:
 Make the default value match the schema, or correct the schema if the value
 is what the chart should accept.
 "#,
-        )
-        .tags(&["helm", "correctness"])
-        .precision("very-high"),
-        Rule::new(
-            VALUES_UNDEFINED,
-            Severity::Warning,
-            "A chart template outputs a .Values key that neither values.yaml nor values.schema.json defines",
-            r#"
+)
+.tags(&["helm", "correctness"])
+.precision("very-high");
+
+pub static VALUES_UNDEFINED: Rule = Rule::new(
+        "render/values-undefined",
+        Severity::Warning,
+        "A chart template outputs a .Values key that neither values.yaml nor values.schema.json defines",
+        r#"
 ## What it finds
 A `{{ .Values.x.y }}` in a chart's template whose value is written into the
 manifest (not only tested) while neither the chart's `values.yaml` nor its
@@ -98,9 +150,18 @@ Correct the key's spelling, or give the value a default in `values.yaml`
 (`{{ with .Values.x }}…{{ end }}`, `{{ .Values.x | default "…" }}`) when it is
 optional.
 "#,
-        )
-        .tags(&["helm", "correctness"])
-        .precision("high"),
+    )
+    .tags(&["helm", "correctness"])
+    .precision("high");
+
+/// The `render/…` rules (listed with the packs' rules).
+pub fn rules() -> Vec<&'static Rule> {
+    vec![
+        &RENDER_ERROR,
+        &VALUES_SCHEMA,
+        &VALUES_UNDEFINED,
+        &KUSTOMIZE_ERROR,
+        &PATCH_TARGET_MISSING,
     ]
 }
 
@@ -111,8 +172,20 @@ pub struct ValuesFile {
     pub text: String,
 }
 
+/// Where each line of a built kustomize object came from, and the texts of
+/// the files named (for snippets).
+#[derive(Debug)]
+pub struct LineMap {
+    /// `lines[i]`: the origin of the document's line `i + 1`.
+    pub lines: Vec<kustomize::tree::Pos>,
+    pub texts: Arc<std::collections::HashMap<Arc<str>, Arc<str>>>,
+}
+
 /// Where a rendered document came from: the chart, the values it was
-/// rendered with, and the texts findings are mapped back into.
+/// rendered with, and the texts findings are mapped back into. For a
+/// kustomize overlay: `chart` is its folder, `values_label` is
+/// `kustomize`, `template` its kustomization file, and `lines` the origin of
+/// every line.
 #[derive(Debug)]
 pub struct Origin {
     /// The chart folder (display path).
@@ -124,6 +197,8 @@ pub struct Origin {
     pub template_text: Arc<str>,
     /// Values files by precedence, lowest first (`values.yaml`, then `-f`).
     pub values: Arc<Vec<ValuesFile>>,
+    /// Kustomize: the origin of each line (helm: none).
+    pub lines: Option<Arc<LineMap>>,
 }
 
 /// A document `helm template` printed, with where it came from.
@@ -189,6 +264,10 @@ pub fn map_back(findings: &mut [Finding], rendered: &str, origin: &Origin) {
     if findings.is_empty() {
         return;
     }
+    if let Some(map) = &origin.lines {
+        map_lines(findings, rendered, map, origin);
+        return;
+    }
     // Each values file parsed once per document, not once per finding.
     let parsed: Vec<Option<yaml::Node>> = origin
         .values
@@ -246,6 +325,131 @@ pub fn map_back(findings: &mut [Finding], rendered: &str, origin: &Origin) {
             serde_json::json!({"chart": origin.chart, "values": origin.values_label}),
         );
     }
+}
+
+/// Kustomize: each finding to the origin of its line (the base, patch or
+/// kustomization line).
+fn map_lines(findings: &mut [Finding], rendered: &str, map: &LineMap, origin: &Origin) {
+    let rendered_lines: Vec<&str> = rendered.split('\n').collect();
+    for f in findings.iter_mut() {
+        let raw = rendered_lines
+            .get(f.span.line.wrapping_sub(1))
+            .copied()
+            .unwrap_or("");
+        // A snippet the secrets pack redacted stays redacted.
+        let redacted = f
+            .snippet
+            .as_ref()
+            .is_some_and(|s| s.text.trim_end_matches('\r') != raw.trim_end_matches('\r'));
+        let pos = map
+            .lines
+            .get(f.span.line.wrapping_sub(1))
+            .or(map.lines.first());
+        let (path, line): (Arc<str>, usize) = match pos {
+            Some(p) => (p.file.clone(), p.line),
+            None => (origin.template.as_str().into(), 1),
+        };
+        let text = map
+            .texts
+            .get(&path)
+            .and_then(|t| t.split('\n').nth(line - 1))
+            .unwrap_or("")
+            .trim_end_matches('\r')
+            .to_string();
+        let indent = text.len() - text.trim_start().len();
+        f.path = path;
+        f.span = Span {
+            line,
+            col: indent + 1,
+            end_line: line,
+            end_col: text.chars().count() + 1,
+        };
+        f.snippet = Some(Snippet {
+            line,
+            text: match (&f.snippet, redacted) {
+                (Some(s), true) => s.text.clone(),
+                _ => text,
+            },
+        });
+        f.set_property(
+            "rendered".into(),
+            serde_json::json!({"kustomization": origin.chart}),
+        );
+    }
+}
+
+/// Whether a finding mapped to a kustomize origin is silenced by a
+/// suppression comment there (`# shiplint:ignore` on the base or patch
+/// line, or the line above it), as it would be on the file scanned as it is.
+pub fn suppressed_in_origin(f: &Finding, origin: &Origin) -> bool {
+    let Some(map) = &origin.lines else {
+        return false;
+    };
+    let Some(text) = map.texts.get(&f.path) else {
+        return false;
+    };
+    crate::suppress::suppressed_by_comment(f, |n| {
+        text.split('\n')
+            .nth(n.wrapping_sub(1))
+            .map(|l| l.trim_end_matches('\r').to_string())
+    })
+}
+
+/// One finding per (rule, file, line) among findings of built kustomize
+/// objects: a base used by several overlays, and also scanned as it is,
+/// reports each problem once (the first: the raw file's, when it has one).
+pub fn dedupe(findings: &mut Vec<Finding>) {
+    let is_built = |f: &Finding| {
+        f.property("rendered")
+            .is_some_and(|r| r.get("kustomization").is_some())
+    };
+    if !findings.iter().any(is_built) {
+        return;
+    }
+    // Raw findings first, so the kept one is the file's own.
+    findings.sort_by_key(|f| is_built(f));
+    let mut seen = std::collections::HashSet::new();
+    findings.retain(|f| {
+        let key = (f.rule.clone(), f.path.clone(), f.span.line);
+        seen.insert(key) || !is_built(f)
+    });
+}
+
+/// `shiplint render PATH…`: what the charts and overlays under the paths
+/// render to, one YAML stream with `# Source:` comments, with the
+/// rendering's error findings and notes.
+pub fn render_stream(
+    paths: &[String],
+    settings: &crate::settings::Settings,
+    base: &std::path::Path,
+) -> anyhow::Result<(String, Vec<Finding>, Vec<String>)> {
+    let found =
+        crate::discover::discover(paths, base, &settings.exclude, settings.follow_symlinks)?;
+    let root = base.canonicalize().unwrap_or_else(|_| base.to_path_buf());
+    let has_overlays = !kustomize::roots(&found.inputs, &root).is_empty();
+    let has_charts = !helm::charts(&found.inputs).is_empty();
+    if !has_overlays && !has_charts {
+        anyhow::bail!(
+            "no chart (a folder with Chart.yaml) and no kustomization under {}",
+            paths.join(", ")
+        );
+    }
+    let (mut out, mut findings, mut notes) = (String::new(), Vec::new(), Vec::new());
+    if has_charts && has_overlays && helm::find_helm().is_none() {
+        notes.push("charts not rendered: no helm on PATH (SHIPLINT_HELM names one)".into());
+    } else if has_charts {
+        let (s, f, n) = helm::render_stream(paths, settings, base)?;
+        out.push_str(&s);
+        findings.extend(f);
+        notes.extend(n);
+    }
+    if has_overlays {
+        let r = kustomize::build_all(&found.inputs, base);
+        out.push_str(&kustomize::stream(&r));
+        findings.extend(r.findings);
+        notes.extend(r.notes);
+    }
+    Ok((out, findings, notes))
 }
 
 /// A line's `key` and `value` (`- ` and quotes stripped), if it has a key.

@@ -14,7 +14,7 @@
 
 use super::helm::Chart;
 use super::VALUES_UNDEFINED;
-use crate::finding::{Finding, Severity, Snippet};
+use crate::finding::{Finding, Snippet};
 use crate::manifest::{yaml, Limits};
 use crate::source::Span;
 use std::collections::BTreeSet;
@@ -119,10 +119,7 @@ pub fn check(chart: &Chart) -> Vec<Finding> {
             let line_text = text.split('\n').nth(r.line - 1).unwrap_or("");
             let line_text = line_text.trim_end_matches('\r').to_string();
             let end_col = r.col + ".Values.".len() + name.chars().count();
-            let mut f = Finding::new(
-                    VALUES_UNDEFINED,
-                    Severity::Warning,
-                    &display,
+            let mut f = Finding::from_rule(&VALUES_UNDEFINED, &display,
                     Span {
                         line: r.line,
                         col: r.col,

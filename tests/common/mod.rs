@@ -23,6 +23,9 @@ pub fn shiplint(dir: impl AsRef<Path>) -> Command {
         // Charts are rendered only where a test asks for Helm (tests/helm.rs):
         // a runner's own `helm` must not change other tests' findings.
         .env("SHIPLINT_HELM", "")
+        // Likewise a runner's `kubectl` / `kustomize` (tests/kustomize.rs
+        // names one where it wants it).
+        .env("SHIPLINT_KUSTOMIZE", "")
         .timeout(Duration::from_secs(300));
     c
 }
