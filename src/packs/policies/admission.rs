@@ -51,6 +51,10 @@ pub struct Facts {
 #[derive(Default)]
 pub struct Unknowns {
     pub counts: BTreeMap<String, usize>,
+    /// Library functions that refused their argument: `object (why)`.
+    pub lib_errors: Vec<String>,
+    /// Expressions over the cost budget: `` `expr` on object (cost) ``.
+    pub too_costly: Vec<String>,
 }
 
 impl Unknowns {
@@ -267,6 +271,14 @@ fn unknowable(e: &Expr) -> Option<&'static str> {
     }
 }
 
+fn costly(e: &Expr, o: &Object, cost: f64) -> String {
+    format!(
+        "`{}` on {} (about {cost:.0})",
+        crate::text::one_line(&e.text, 80),
+        o.what
+    )
+}
+
 pub fn check(
     facts: &Facts,
     objects: &[Object],
@@ -441,6 +453,16 @@ pub fn check(
                         skip = true;
                         break;
                     }
+                    Eval::TooCostly(cost) => {
+                        unknown.too_costly.push(costly(e, o, cost));
+                        skip = true;
+                        break;
+                    }
+                    Eval::LibraryError(m) => {
+                        unknown.lib_errors.push(format!("{} ({m})", o.what));
+                        skip = true;
+                        break;
+                    }
                     _ => {
                         unknown.add("match conditions that fail to evaluate");
                         skip = true;
@@ -478,6 +500,14 @@ pub fn check(
                     Eval::Value(_) => (false, None),
                     Eval::Unsupported(what) => {
                         unknown.add(format!("expressions using {what}"));
+                        (false, None)
+                    }
+                    Eval::TooCostly(cost) => {
+                        unknown.too_costly.push(costly(e, o, cost));
+                        (false, None)
+                    }
+                    Eval::LibraryError(m) => {
+                        unknown.lib_errors.push(format!("{} ({m})", o.what));
                         (false, None)
                     }
                     // The API server rejects on an evaluation error too.

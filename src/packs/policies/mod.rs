@@ -9,14 +9,21 @@
 //! node's line (or its `fieldPath`), with the rule's `message` or evaluated
 //! `messageExpression`.
 //!
+//! The Kubernetes CEL libraries (lists, regex, strings, `url()`, `ip()`,
+//! `cidr()`, `quantity()`) are provided ([`k8s_lib`]).
+//!
 //! What cannot be known offline is said in a note, never guessed: transition
 //! rules (`oldSelf`) are skipped, as are rules that use a function this
-//! build does not provide (`quantity()`, `url()`, `ip()` …) — both counted
-//! in one note. A rule must stay within a static cost bound (its length and
-//! how deeply its macros nest) so a hostile CRD cannot hang a run.
+//! build does not provide, and a library function refusing its argument (an
+//! invalid quantity string) — each counted in a note. A rule must stay
+//! within a static bound (its length and nesting) and, on each object, within
+//! a cost budget estimated on that object's sizes ([`cost`]) so a hostile
+//! CRD or policy cannot hang a run.
 
 mod admission;
 mod cel_env;
+mod cost;
+mod k8s_lib;
 
 use super::{Context, Pack, Rule};
 use crate::finding::{Finding, Severity};
@@ -406,6 +413,8 @@ impl PoliciesPack {
         let mut compiled: BTreeMap<(String, String), Vec<(CrdRule, cel_env::Compiled)>> =
             BTreeMap::new();
         let (mut transition, mut unsupported) = (0usize, BTreeMap::<String, usize>::new());
+        let mut lib_errors: Vec<String> = Vec::new();
+        let mut too_costly: Vec<String> = Vec::new();
         for (gvk, rules) in facts.rules {
             let mut ok = Vec::new();
             for r in rules {
@@ -457,6 +466,14 @@ impl PoliciesPack {
                         cel_env::Verdict::Unsupported(what) => {
                             *unsupported.entry(what).or_default() += 1;
                         }
+                        cel_env::Verdict::LibraryError(m) => {
+                            lib_errors.push(format!("{} ({m})", res.what));
+                        }
+                        cel_env::Verdict::TooCostly(cost) => too_costly.push(format!(
+                            "`{}` on {} (about {cost:.0})",
+                            crate::text::one_line(&r.rule, 80),
+                            res.what
+                        )),
                         cel_env::Verdict::Fails => {
                             let message = r
                                 .message_expression
@@ -527,7 +544,11 @@ impl PoliciesPack {
                     anchor: r.anchor,
                 })
                 .collect();
-            let mut unknown = admission::Unknowns::default();
+            let mut unknown = admission::Unknowns {
+                lib_errors: std::mem::take(&mut lib_errors),
+                too_costly: std::mem::take(&mut too_costly),
+                ..Default::default()
+            };
             admission::check(
                 &facts.admission,
                 &objects,
@@ -535,6 +556,8 @@ impl PoliciesPack {
                 out,
                 &mut unknown,
             );
+            lib_errors = std::mem::take(&mut unknown.lib_errors);
+            too_costly = std::mem::take(&mut unknown.too_costly);
             if !unknown.counts.is_empty() {
                 let parts: Vec<String> = unknown
                     .counts
@@ -546,6 +569,21 @@ impl PoliciesPack {
                     parts.join("; ")
                 ));
             }
+        }
+        if !lib_errors.is_empty() {
+            self.note(format!(
+                "policies: {} not settled: a Kubernetes CEL library function refused its argument (the API server would reject the object): {}",
+                crate::text::plural(lib_errors.len(), "expression evaluation"),
+                lib_errors.iter().take(3).cloned().collect::<Vec<_>>().join("; ")
+            ));
+        }
+        if !too_costly.is_empty() {
+            self.note(format!(
+                "policies: {} not evaluated: the estimated cost on the object is over the per-expression budget of {} units: {}",
+                crate::text::plural(too_costly.len(), "expression evaluation"),
+                cost::BUDGET,
+                too_costly.iter().take(3).cloned().collect::<Vec<_>>().join("; ")
+            ));
         }
         if transition > 0 {
             self.note(format!(
