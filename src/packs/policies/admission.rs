@@ -204,6 +204,76 @@ fn constraints_match(
     Some(true)
 }
 
+/// Which objects the run's policies can check, known before the objects are
+/// read again: the policies' resource rules and param kinds.
+pub struct Wanted {
+    /// Every policy's `matchConstraints.resourceRules`; `None` for a policy
+    /// without (it may match anything).
+    rules: Option<Vec<J>>,
+    params: Vec<(String, String)>,
+}
+
+impl Wanted {
+    pub fn new(facts: &Facts) -> Wanted {
+        let mut rules = Some(Vec::new());
+        let mut params = Vec::new();
+        for p in &facts.policies {
+            let spec = p.root.get("spec").map(Node::to_json).unwrap_or(J::Null);
+            match spec
+                .pointer("/matchConstraints/resourceRules")
+                .and_then(J::as_array)
+            {
+                Some(r) => {
+                    if let Some(all) = rules.as_mut() {
+                        all.extend(r.iter().cloned());
+                    }
+                }
+                None => rules = None,
+            }
+            if let Some(pk) = spec.get("paramKind") {
+                params.push((
+                    pk.get("apiVersion")
+                        .and_then(J::as_str)
+                        .unwrap_or_default()
+                        .to_string(),
+                    pk.get("kind")
+                        .and_then(J::as_str)
+                        .unwrap_or_default()
+                        .to_string(),
+                ));
+            }
+        }
+        Wanted { rules, params }
+    }
+
+    /// Whether an object of this kind may be checked (or be a param).
+    pub fn wants(
+        &self,
+        api_version: &str,
+        kind: &str,
+        plurals: &HashMap<(String, String), String>,
+    ) -> bool {
+        if self
+            .params
+            .iter()
+            .any(|(v, k)| v == api_version && k == kind)
+        {
+            return true;
+        }
+        let Some(rules) = &self.rules else {
+            return true;
+        };
+        let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
+        let resource = plurals
+            .get(&(api_version.to_string(), kind.to_string()))
+            .cloned()
+            .unwrap_or_else(|| plural(kind));
+        rules
+            .iter()
+            .any(|r| rule_matches(r, group, version, &resource))
+    }
+}
+
 fn severity_of(actions: &[String]) -> Severity {
     if actions.iter().any(|a| a == "Deny") {
         Severity::Error

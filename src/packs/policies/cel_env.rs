@@ -140,6 +140,30 @@ fn shape(src: &str) -> Shape {
     out
 }
 
+/// CEL's reserved words: a property so named is escaped as `__name__`.
+const RESERVED: &[&str] = &[
+    "as",
+    "break",
+    "const",
+    "continue",
+    "else",
+    "false",
+    "for",
+    "function",
+    "if",
+    "import",
+    "in",
+    "let",
+    "loop",
+    "namespace",
+    "null",
+    "package",
+    "return",
+    "true",
+    "var",
+    "void",
+];
+
 /// JSON as the API server hands it to CEL: integers are `int`.
 pub fn to_cel(v: &serde_json::Value) -> Value {
     use serde_json::Value as J;
@@ -154,10 +178,16 @@ pub fn to_cel(v: &serde_json::Value) -> Value {
         J::String(s) => Value::String(Arc::new(s.clone())),
         J::Array(items) => Value::List(Arc::new(items.iter().map(to_cel).collect())),
         J::Object(map) => {
-            let m: HashMap<Key, Value> = map
-                .iter()
-                .map(|(k, v)| (Key::String(Arc::new(k.clone())), to_cel(v)))
-                .collect();
+            let mut m: HashMap<Key, Value> = HashMap::with_capacity(map.len());
+            for (k, v) in map {
+                let value = to_cel(v);
+                // A property named by a CEL reserved word is read escaped
+                // (`self.__namespace__`), as the API server names it.
+                if RESERVED.contains(&k.as_str()) {
+                    m.insert(Key::String(Arc::new(format!("__{k}__"))), value.clone());
+                }
+                m.insert(Key::String(Arc::new(k.clone())), value);
+            }
             Value::Map(Map { map: Arc::new(m) })
         }
     }

@@ -87,33 +87,55 @@ impl Scope<'_> {
     }
 
     /// A chain of fields and constant indexes from a bound variable: its
-    /// value in the object.
-    fn resolve(&self, e: &IdedExpr) -> Option<&Value> {
+    /// value in the object (`Some(None)`: a field the object lacks, which
+    /// the evaluation stops at; `None`: not such a chain).
+    fn resolve(&self, e: &IdedExpr) -> Option<Option<&Value>> {
         match &e.expr {
             Expr::Ident(name) => {
                 if self.local(name).is_some() {
                     return None;
                 }
-                self.vars.iter().find(|(n, _)| n == name).map(|(_, v)| v)
+                self.vars
+                    .iter()
+                    .find(|(n, _)| n == name)
+                    .map(|(_, v)| Some(v))
             }
             Expr::Select(s) if !s.test => match self.resolve(&s.operand)? {
-                Value::Map(m) => m.map.get(&Key::String(Arc::new(s.field.clone()))),
-                _ => None,
+                Some(Value::Map(m)) => Some(m.map.get(&Key::String(Arc::new(s.field.clone())))),
+                Some(_) => None,
+                None => Some(None),
             },
             Expr::Call(c) if c.func_name == "_[_]" && c.args.len() == 2 => {
                 let on = self.resolve(&c.args[0])?;
                 match (on, &c.args[1].expr) {
-                    (Value::List(l), Expr::Literal(LiteralValue::Int(i))) => {
-                        usize::try_from(*i.inner()).ok().and_then(|i| l.get(i))
+                    (None, _) => Some(None),
+                    (Some(Value::List(l)), Expr::Literal(LiteralValue::Int(i))) => {
+                        Some(usize::try_from(*i.inner()).ok().and_then(|i| l.get(i)))
                     }
-                    (Value::Map(m), Expr::Literal(LiteralValue::String(k))) => {
-                        m.map.get(&Key::String(Arc::new(k.inner().to_string())))
+                    (Some(Value::Map(m)), Expr::Literal(LiteralValue::String(k))) => {
+                        Some(m.map.get(&Key::String(Arc::new(k.inner().to_string()))))
                     }
                     _ => None,
                 }
             }
             _ => None,
         }
+    }
+
+    /// What a resolved chain is worth.
+    fn known(&self, e: &IdedExpr) -> Option<Est> {
+        Some(match self.resolve(e)? {
+            Some(v) => Est {
+                cost: 1.0,
+                size: size(v),
+                sub: deep(v),
+            },
+            None => Est {
+                cost: 1.0,
+                size: 0.0,
+                sub: 0.0,
+            },
+        })
     }
 }
 
@@ -145,22 +167,11 @@ fn est(e: &IdedExpr, scope: &mut Scope) -> Est {
             if let Some(l) = scope.local(name) {
                 return Est { cost: 1.0, ..l };
             }
-            match scope.resolve(e) {
-                Some(v) => Est {
-                    cost: 1.0,
-                    size: size(v),
-                    sub: deep(v),
-                },
-                None => Est::unit(1.0),
-            }
+            scope.known(e).unwrap_or(Est::unit(1.0))
         }
         Expr::Select(s) => {
-            if let Some(v) = scope.resolve(e) {
-                return Est {
-                    cost: 1.0,
-                    size: size(v),
-                    sub: deep(v),
-                };
+            if let Some(k) = scope.known(e) {
+                return k;
             }
             let op = est(&s.operand, scope);
             if s.test {
@@ -228,12 +239,8 @@ fn est(e: &IdedExpr, scope: &mut Scope) -> Est {
             }
         }
         Expr::Call(call) => {
-            if let Some(v) = scope.resolve(e) {
-                return Est {
-                    cost: 1.0,
-                    size: size(v),
-                    sub: deep(v),
-                };
+            if let Some(k) = scope.known(e) {
+                return k;
             }
             let target = call.target.as_ref().map(|t| est(t, scope));
             let args: Vec<Est> = call.args.iter().map(|a| est(a, scope)).collect();

@@ -53,6 +53,47 @@ struct CrdRule {
     /// Where the rule is written (for a compile error).
     file: Arc<str>,
     span: Span,
+    /// The catalogued project whose embedded CRD holds it; None for a CRD
+    /// of the run.
+    embedded: Option<&'static str>,
+    /// The schema that holds it: its defaults are applied to the node first,
+    /// as the API server applies them before it validates.
+    schema: Arc<serde_json::Value>,
+}
+
+/// Fills in the `default`s a structural schema declares for absent fields,
+/// at every level (the API server defaults an object before validating it).
+fn apply_defaults(schema: &serde_json::Value, v: &mut serde_json::Value) {
+    use serde_json::Value as J;
+    match v {
+        J::Object(map) => {
+            if let Some(props) = schema.get("properties").and_then(J::as_object) {
+                for (name, sub) in props {
+                    if !map.contains_key(name) {
+                        if let Some(d) = sub.get("default") {
+                            map.insert(name.clone(), d.clone());
+                        }
+                    }
+                    if let Some(child) = map.get_mut(name) {
+                        apply_defaults(sub, child);
+                    }
+                }
+            }
+            if let Some(ap) = schema.get("additionalProperties").filter(|a| a.is_object()) {
+                for child in map.values_mut() {
+                    apply_defaults(ap, child);
+                }
+            }
+        }
+        J::Array(items) => {
+            if let Some(is) = schema.get("items").filter(|i| i.is_object()) {
+                for item in items {
+                    apply_defaults(is, item);
+                }
+            }
+        }
+        _ => {}
+    }
 }
 
 /// An object kept for evaluation.
@@ -64,14 +105,18 @@ struct Resource {
     root: Node,
 }
 
-/// A file read again, only when the run has admission policies: keeping
-/// every object of every run for the rare run with policies would double
-/// the memory of a big tree.
+/// A file read again, only when the run has admission policies and only if
+/// it holds an object of a kind they can check: keeping every object of
+/// every run for the rare run with policies would double the memory of a
+/// big tree, and parsing every file twice would cost half a scan.
 struct Deferred {
     path: Arc<str>,
-    /// Re-read from here; files without one (stdin, git blobs) keep `text`.
+    /// Re-read from here; files without one (stdin, git blobs) keep their
+    /// text, compressed.
     disk: Option<std::path::PathBuf>,
-    text: Option<String>,
+    text: Option<Vec<u8>>,
+    /// The (apiVersion, kind) of its objects.
+    kinds: Vec<(String, String)>,
 }
 
 #[derive(Default)]
@@ -143,6 +188,7 @@ fn collect_rules(schema: &Node, path: &mut Vec<String>, file: &Arc<str>, out: &m
         return;
     }
     if let Some(Value::Seq(rules)) = schema.get("x-kubernetes-validations").map(|n| &n.value) {
+        let here = Arc::new(schema.to_json());
         for r in rules {
             let Some(rule) = r.get("rule").and_then(Node::as_str) else {
                 continue;
@@ -158,6 +204,8 @@ fn collect_rules(schema: &Node, path: &mut Vec<String>, file: &Arc<str>, out: &m
                 field_path: r.get("fieldPath").and_then(Node::as_str).map(String::from),
                 file: file.clone(),
                 span: r.get("rule").map_or(r.span, |n| n.span),
+                embedded: None,
+                schema: here.clone(),
             });
         }
     }
@@ -180,6 +228,79 @@ fn collect_rules(schema: &Node, path: &mut Vec<String>, file: &Arc<str>, out: &m
             path.pop();
         }
     }
+}
+
+/// Collects the validation rules of an embedded CRD's schema (JSON).
+fn collect_json_rules(
+    schema: &serde_json::Value,
+    path: &mut Vec<String>,
+    project: &'static str,
+    out: &mut Vec<CrdRule>,
+) {
+    use serde_json::Value as J;
+    if path.len() > 64 {
+        return;
+    }
+    let text = |r: &J, k: &str| r.get(k).and_then(J::as_str).map(String::from);
+    let here = Arc::new(schema.clone());
+    for r in schema
+        .get("x-kubernetes-validations")
+        .and_then(J::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or(&[])
+    {
+        let Some(rule) = text(r, "rule") else {
+            continue;
+        };
+        out.push(CrdRule {
+            path: path.clone(),
+            rule,
+            message: text(r, "message"),
+            message_expression: text(r, "messageExpression"),
+            field_path: text(r, "fieldPath"),
+            file: Arc::from(format!("<embedded {project} CRD>")),
+            span: Span::default(),
+            embedded: Some(project),
+            schema: here.clone(),
+        });
+    }
+    if let Some(props) = schema.get("properties").and_then(J::as_object) {
+        for (name, sub) in props {
+            path.push(name.clone());
+            collect_json_rules(sub, path, project, out);
+            path.pop();
+        }
+    }
+    for child in ["items", "additionalProperties"] {
+        if let Some(sub) = schema.get(child).filter(|n| n.is_object()) {
+            path.push("*".into());
+            collect_json_rules(sub, path, project, out);
+            path.pop();
+        }
+    }
+}
+
+/// The rules of a catalogued kind's embedded CRD (none when the catalog
+/// lacks the kind or its schema has none).
+fn embedded_rules(api_version: &str, kind: &str) -> Vec<CrdRule> {
+    if !crate::k8s::catalog::has_kind(api_version, kind) {
+        return Vec::new();
+    }
+    let Some(project) = crate::k8s::catalog::project_of(api_version, kind) else {
+        return Vec::new();
+    };
+    let Ok(Some(text)) = crate::k8s::catalog::schema_text(api_version, kind) else {
+        return Vec::new();
+    };
+    if !text.contains("x-kubernetes-validations") {
+        return Vec::new();
+    }
+    let Ok(schema) = serde_json::from_str::<serde_json::Value>(text) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    collect_json_rules(&schema, &mut Vec::new(), project.name.as_str(), &mut out);
+    out
 }
 
 /// The rules of a CRD in the run, per served (apiVersion, kind).
@@ -333,10 +454,24 @@ impl Pack for PoliciesPack {
         let Ok(mut facts) = self.facts.lock() else {
             return;
         };
+        let mut kinds: Vec<(String, String)> = Vec::new();
+        for m in &parsed.manifests {
+            if !kinds
+                .iter()
+                .any(|(v, k)| *v == m.api_version && *k == m.kind)
+            {
+                kinds.push((m.api_version.clone(), m.kind.clone()));
+            }
+        }
         facts.files.push(Deferred {
             path: file.path.clone(),
             disk: file.disk_path.clone(),
-            text: file.disk_path.is_none().then(|| file.text.clone()),
+            text: file
+                .disk_path
+                .is_none()
+                .then(|| zstd::encode_all(file.text.as_bytes(), 1).ok())
+                .flatten(),
+            kinds,
         });
         for m in &parsed.manifests {
             gather_definitions(&mut facts, m);
@@ -399,7 +534,10 @@ impl PoliciesPack {
             return;
         };
         let facts = std::mem::take(&mut *facts);
-        if facts.rules.is_empty() && facts.admission.policies.is_empty() {
+        if facts.rules.is_empty()
+            && facts.admission.policies.is_empty()
+            && facts.resources.is_empty()
+        {
             return;
         }
         if facts.dropped > 0 {
@@ -453,6 +591,34 @@ impl PoliciesPack {
             }
             compiled.insert(gvk, ok);
         }
+        // The embedded CRDs' rules, for the kinds of the run's custom
+        // resources that no CRD of the run defines (a CRD in the repository
+        // wins over the embedded one).
+        let (mut embedded_broken, mut embedded_kinds) = (0usize, 0usize);
+        for (api_version, kind, _) in &facts.resources {
+            let gvk = (api_version.clone(), kind.clone());
+            if compiled.contains_key(&gvk) || facts.plurals.contains_key(&gvk) {
+                continue;
+            }
+            let mut ok = Vec::new();
+            for r in embedded_rules(api_version, kind) {
+                match env.compile(&r.rule) {
+                    Ok(c) if c.uses_old_self => transition += 1,
+                    Ok(c) => ok.push((r, c)),
+                    Err(_) => embedded_broken += 1,
+                }
+            }
+            if !ok.is_empty() {
+                embedded_kinds += 1;
+            }
+            compiled.insert(gvk, ok);
+        }
+        if embedded_broken > 0 {
+            self.note(format!(
+                "policies: {} of the embedded CRDs ({embedded_kinds} kinds checked) not evaluated: this build cannot compile them",
+                crate::text::plural(embedded_broken, "validation rule")
+            ));
+        }
         for (api_version, kind, res) in &facts.resources {
             let Some(rules) = compiled.get(&(api_version.clone(), kind.clone())) else {
                 continue;
@@ -461,7 +627,9 @@ impl PoliciesPack {
                 let mut nodes = Vec::new();
                 reach(&res.root, &r.path, String::new(), &mut nodes);
                 for (at, node) in nodes {
-                    match env.holds(program, &node.to_json()) {
+                    let mut json = node.to_json();
+                    apply_defaults(&r.schema, &mut json);
+                    match env.holds(program, &json) {
                         cel_env::Verdict::Holds => {}
                         cel_env::Verdict::Unsupported(what) => {
                             *unsupported.entry(what).or_default() += 1;
@@ -478,7 +646,7 @@ impl PoliciesPack {
                             let message = r
                                 .message_expression
                                 .as_deref()
-                                .and_then(|e| env.message(e, &node.to_json()))
+                                .and_then(|e| env.message(e, &json))
                                 .or_else(|| r.message.clone())
                                 .unwrap_or_else(|| format!("failed rule: {}", r.rule));
                             let target = r
@@ -498,9 +666,13 @@ impl PoliciesPack {
                                     &res.path,
                                     target.span,
                                     format!(
-                                        "{}: {} (its CRD's rule on {place}: `{}`)",
+                                        "{}: {} ({} rule on {place}: `{}`)",
                                         res.what,
                                         crate::text::one_line(&message, 200),
+                                        match r.embedded {
+                                            Some(p) => format!("the {p} CRD's (embedded)"),
+                                            None => "its CRD's".to_string(),
+                                        },
                                         crate::text::one_line(&r.rule, 120)
                                     ),
                                 )
@@ -513,23 +685,35 @@ impl PoliciesPack {
             }
         }
         if !facts.admission.policies.is_empty() {
-            // Every object of the run, read again (see `Deferred`).
+            // The objects the policies can check, read again (see `Deferred`).
+            let wanted = admission::Wanted::new(&facts.admission);
+            let wants = |v: &str, k: &str| wanted.wants(v, k, &facts.plurals);
             let mut all = Vec::new();
             for d in &facts.files {
-                let text = match (&d.text, &d.disk) {
-                    (Some(t), _) => t.clone(),
+                if !d.kinds.iter().any(|(v, k)| wants(v, k)) {
+                    continue;
+                }
+                let bytes = match (&d.text, &d.disk) {
+                    (Some(t), _) => match zstd::decode_all(t.as_slice()) {
+                        Ok(b) => b,
+                        Err(_) => continue,
+                    },
                     (None, Some(p)) => match std::fs::read(p) {
-                        Ok(b) => String::from_utf8_lossy(&b).into_owned(),
+                        Ok(b) => b,
                         Err(_) => continue,
                     },
                     (None, None) => continue,
                 };
+                let text = String::from_utf8(bytes)
+                    .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
                 let file = SourceFile::new(d.path.clone(), text);
                 for m in &crate::manifest::parse_file(&file, ctx.settings.limits).manifests {
                     if all.len() >= MAX_RESOURCES {
                         break;
                     }
-                    all.push(resource(m));
+                    if wants(&m.api_version, &m.kind) {
+                        all.push(resource(m));
+                    }
                 }
             }
             let objects: Vec<admission::Object> = all
