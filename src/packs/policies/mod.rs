@@ -790,9 +790,11 @@ pub fn rules() -> Vec<Rule> {
     vec![
         Rule::new(CRD_RULE, Severity::Error, "A custom resource breaks a validation rule (x-kubernetes-validations) of its CRD: the API server would reject it.", r#"
 ## What it finds
-A custom resource whose CRD (found in the scanned files) has an
-`x-kubernetes-validations` CEL rule that evaluates to false on it, for
-example `self.minReplicas <= self.maxReplicas`. The finding sits on the node
+A custom resource whose CRD (found in the scanned files, or else in the
+embedded catalog: Gateway API, cert-manager, Flux, Argo, Prometheus
+Operator, Istio …) has an `x-kubernetes-validations` CEL rule that evaluates
+to false on it, for example `self.minReplicas <= self.maxReplicas`, once the
+schema's defaults are applied. The finding sits on the node
 the rule is attached to (or on its `fieldPath`) and carries the rule's
 `message` or evaluated `messageExpression`.
 
@@ -805,6 +807,17 @@ in the pull request is cheaper.
 Change the resource so the rule holds; the message says what the CRD's
 authors expect. Transition rules (`oldSelf`) and rules that use functions
 this build does not provide are skipped with a note, never guessed.
+
+## CEL environment
+The `cel` crate's standard library and its strings, lists and math
+extensions, plus the Kubernetes libraries: lists (`isSorted`, `sum`, `min`,
+`max`, `indexOf`, `lastIndexOf`), regex `find`/`findAll`, `url()` and
+`isURL`, `ip()`/`cidr()` and `isIP`/`isCIDR`, `quantity()` and
+`isQuantity`, `cel.bind`. A library function refusing its argument (an
+invalid quantity string) is a note. Each expression's cost is estimated on
+the object before it runs (nested comprehensions multiply the actual list
+lengths; string functions cost the lengths they walk); over 1,000,000 units
+it is not evaluated, with a note.
 "#).tags(&["kubernetes", "correctness", "cel"]).precision("high"),
         Rule::new(ADMISSION, Severity::Error, "An object fails a ValidatingAdmissionPolicy of the run: the API server would deny it (or warn, or audit).", r#"
 ## What it finds
@@ -815,6 +828,9 @@ the `Namespace` objects of the run, `objectSelector`), the binding's
 `matchResources`, `matchConditions` and `paramRef` (params found in the run) —
 and whose `validations` expression is false. The level follows the binding's
 `validationActions`: Deny is an error, Warn a warning, Audit a note.
+Expressions may use the Kubernetes CEL libraries (lists, regex, `url()`,
+`ip()`, `cidr()`, `quantity()`, `cel.bind`); each is evaluated only if its
+cost, estimated on the object, is within 1,000,000 units (else a note).
 
 ## Why it matters
 The cluster enforces the same policy at apply time: a Deny rejects the object
@@ -832,7 +848,10 @@ counted in a note, never guessed.
 ## What it finds
 An `x-kubernetes-validations` rule of a CRD, or an expression of a
 ValidatingAdmissionPolicy, in the scanned files that is not valid CEL, or whose static cost (length, nesting of `all`/`exists`/`map`/
-`filter` macros) is above the bound shiplint evaluates.
+`filter` macros) is above the bound shiplint evaluates. (An expression
+within that bound whose cost estimated on a given object is over the
+per-expression budget of 1,000,000 units is not evaluated on that object,
+and counted in a note.)
 
 ## Why it matters
 The API server refuses a CRD whose rules do not compile, so the CRD itself
