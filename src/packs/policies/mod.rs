@@ -36,7 +36,8 @@ pub const CRD_RULE: &str = "policies/crd-rule";
 pub const COMPILE_ERROR: &str = "policies/compile-error";
 pub const ADMISSION: &str = "policies/admission";
 
-/// Custom resources kept for the run-wide phase, at most (a tree with more
+/// Objects kept for the run-wide phase (custom resources with CEL rules,
+/// objects a policy can check), at most about twice this (a tree with more
 /// is checked on the first ones, with a note).
 const MAX_RESOURCES: usize = 20_000;
 
@@ -56,9 +57,25 @@ struct CrdRule {
     /// The catalogued project whose embedded CRD holds it; None for a CRD
     /// of the run.
     embedded: Option<&'static str>,
-    /// The schema that holds it: its defaults are applied to the node first,
-    /// as the API server applies them before it validates.
+    /// The whole schema of its CRD version (shared by its rules; the one
+    /// that holds the rule is at `path`): its defaults are applied to the
+    /// node first, as the API server applies them before it validates.
     schema: Arc<serde_json::Value>,
+}
+
+/// The subschema at a rule's path (`*`: the items or the map values).
+fn subschema<'s>(root: &'s serde_json::Value, path: &[String]) -> Option<&'s serde_json::Value> {
+    let mut cur = root;
+    for part in path {
+        cur = if part == "*" {
+            cur.get("items")
+                .filter(|i| i.is_object())
+                .or_else(|| cur.get("additionalProperties").filter(|a| a.is_object()))?
+        } else {
+            cur.get("properties")?.get(part)?
+        };
+    }
+    Some(cur)
 }
 
 /// Fills in the `default`s a structural schema declares for absent fields,
@@ -105,10 +122,11 @@ struct Resource {
     root: Node,
 }
 
-/// A file read again, only when the run has admission policies and only if
-/// it holds an object of a kind they can check: keeping every object of
-/// every run for the rare run with policies would double the memory of a
-/// big tree, and parsing every file twice would cost half a scan.
+/// A file read again at the end, only if it holds an object of a kind with
+/// CEL rules (a CRD's of the run, or an embedded one's) or of a kind the
+/// run's admission policies can check: keeping every object of every run
+/// would double the memory of a big tree, and parsing every file twice
+/// would cost half a scan.
 struct Deferred {
     path: Arc<str>,
     /// Re-read from here; files without one (stdin, git blobs) keep their
@@ -125,12 +143,10 @@ struct Facts {
     rules: HashMap<(String, String), Vec<CrdRule>>,
     /// (apiVersion, kind) → the plural a CRD declares.
     plurals: HashMap<(String, String), String>,
-    /// Custom resources (a group with a dot), for the CRD rules.
-    resources: Vec<(String, String, Resource)>,
-    /// Every file with resources, for admission policies.
+    /// Every file with resources: those holding a kind with CEL rules or
+    /// one a policy can check are read again at the end.
     files: Vec<Deferred>,
     admission: admission::Facts,
-    dropped: usize,
 }
 
 fn resource(m: &Manifest) -> (String, String, Resource) {
@@ -183,12 +199,17 @@ fn reach<'n>(node: &'n Node, path: &[String], at: String, out: &mut Vec<(String,
 }
 
 /// Collects the validation rules of one CRD version's schema.
-fn collect_rules(schema: &Node, path: &mut Vec<String>, file: &Arc<str>, out: &mut Vec<CrdRule>) {
+fn collect_rules(
+    schema: &Node,
+    root: &Arc<serde_json::Value>,
+    path: &mut Vec<String>,
+    file: &Arc<str>,
+    out: &mut Vec<CrdRule>,
+) {
     if path.len() > 64 {
         return;
     }
     if let Some(Value::Seq(rules)) = schema.get("x-kubernetes-validations").map(|n| &n.value) {
-        let here = Arc::new(schema.to_json());
         for r in rules {
             let Some(rule) = r.get("rule").and_then(Node::as_str) else {
                 continue;
@@ -205,7 +226,7 @@ fn collect_rules(schema: &Node, path: &mut Vec<String>, file: &Arc<str>, out: &m
                 file: file.clone(),
                 span: r.get("rule").map_or(r.span, |n| n.span),
                 embedded: None,
-                schema: here.clone(),
+                schema: root.clone(),
             });
         }
     }
@@ -213,7 +234,7 @@ fn collect_rules(schema: &Node, path: &mut Vec<String>, file: &Arc<str>, out: &m
         for e in props {
             if let Some(name) = e.key.key_str() {
                 path.push(name.to_string());
-                collect_rules(&e.value, path, file, out);
+                collect_rules(&e.value, root, path, file, out);
                 path.pop();
             }
         }
@@ -224,7 +245,7 @@ fn collect_rules(schema: &Node, path: &mut Vec<String>, file: &Arc<str>, out: &m
             .filter(|n| matches!(n.value, Value::Map(_)))
         {
             path.push("*".into());
-            collect_rules(sub, path, file, out);
+            collect_rules(sub, root, path, file, out);
             path.pop();
         }
     }
@@ -233,6 +254,7 @@ fn collect_rules(schema: &Node, path: &mut Vec<String>, file: &Arc<str>, out: &m
 /// Collects the validation rules of an embedded CRD's schema (JSON).
 fn collect_json_rules(
     schema: &serde_json::Value,
+    root: &Arc<serde_json::Value>,
     path: &mut Vec<String>,
     project: &'static str,
     out: &mut Vec<CrdRule>,
@@ -242,7 +264,6 @@ fn collect_json_rules(
         return;
     }
     let text = |r: &J, k: &str| r.get(k).and_then(J::as_str).map(String::from);
-    let here = Arc::new(schema.clone());
     for r in schema
         .get("x-kubernetes-validations")
         .and_then(J::as_array)
@@ -261,20 +282,20 @@ fn collect_json_rules(
             file: Arc::from(format!("<embedded {project} CRD>")),
             span: Span::default(),
             embedded: Some(project),
-            schema: here.clone(),
+            schema: root.clone(),
         });
     }
     if let Some(props) = schema.get("properties").and_then(J::as_object) {
         for (name, sub) in props {
             path.push(name.clone());
-            collect_json_rules(sub, path, project, out);
+            collect_json_rules(sub, root, path, project, out);
             path.pop();
         }
     }
     for child in ["items", "additionalProperties"] {
         if let Some(sub) = schema.get(child).filter(|n| n.is_object()) {
             path.push("*".into());
-            collect_json_rules(sub, path, project, out);
+            collect_json_rules(sub, root, path, project, out);
             path.pop();
         }
     }
@@ -299,7 +320,14 @@ fn embedded_rules(api_version: &str, kind: &str) -> Vec<CrdRule> {
         return Vec::new();
     };
     let mut out = Vec::new();
-    collect_json_rules(&schema, &mut Vec::new(), project.name.as_str(), &mut out);
+    let root = Arc::new(schema);
+    collect_json_rules(
+        &root,
+        &root,
+        &mut Vec::new(),
+        project.name.as_str(),
+        &mut out,
+    );
     out
 }
 
@@ -326,7 +354,8 @@ fn crd_rules(m: &Manifest) -> Vec<((String, String), Vec<CrdRule>)> {
             continue;
         };
         let mut rules = Vec::new();
-        collect_rules(schema, &mut Vec::new(), &m.path, &mut rules);
+        let root = Arc::new(schema.to_json());
+        collect_rules(schema, &root, &mut Vec::new(), &m.path, &mut rules);
         if !rules.is_empty() {
             out.push(((format!("{group}/{version}"), kind.to_string()), rules));
         }
@@ -475,14 +504,6 @@ impl Pack for PoliciesPack {
         });
         for m in &parsed.manifests {
             gather_definitions(&mut facts, m);
-            if !m.group().contains('.') {
-                continue;
-            }
-            if facts.resources.len() >= MAX_RESOURCES {
-                facts.dropped += 1;
-                continue;
-            }
-            facts.resources.push(resource(m));
         }
     }
 
@@ -534,17 +555,8 @@ impl PoliciesPack {
             return;
         };
         let facts = std::mem::take(&mut *facts);
-        if facts.rules.is_empty()
-            && facts.admission.policies.is_empty()
-            && facts.resources.is_empty()
-        {
+        if facts.files.is_empty() {
             return;
-        }
-        if facts.dropped > 0 {
-            self.note(format!(
-                "policies: CEL rules checked on the first {MAX_RESOURCES} custom resources; {} more not checked",
-                facts.dropped
-            ));
         }
         let env = cel_env::Env::new();
         // Compile every rule once (per CRD version), reporting what fails.
@@ -595,7 +607,13 @@ impl PoliciesPack {
         // resources that no CRD of the run defines (a CRD in the repository
         // wins over the embedded one).
         let (mut embedded_broken, mut embedded_kinds) = (0usize, 0usize);
-        for (api_version, kind, _) in &facts.resources {
+        let custom: std::collections::BTreeSet<&(String, String)> = facts
+            .files
+            .iter()
+            .flat_map(|d| d.kinds.iter())
+            .filter(|(v, _)| v.split('/').next().is_some_and(|g| g.contains('.')))
+            .collect();
+        for (api_version, kind) in custom {
             let gvk = (api_version.clone(), kind.clone());
             if compiled.contains_key(&gvk) || facts.plurals.contains_key(&gvk) {
                 continue;
@@ -619,7 +637,65 @@ impl PoliciesPack {
                 crate::text::plural(embedded_broken, "validation rule")
             ));
         }
-        for (api_version, kind, res) in &facts.resources {
+        // The objects the rules and the policies can check, read again (see
+        // `Deferred`): parsed once more, only the files that hold them.
+        let wanted = admission::Wanted::new(&facts.admission);
+        let has_policies = !facts.admission.policies.is_empty();
+        let for_rules = |v: &str, k: &str| {
+            compiled
+                .get(&(v.to_string(), k.to_string()))
+                .is_some_and(|r| !r.is_empty())
+        };
+        let for_policies = |v: &str, k: &str| has_policies && wanted.wants(v, k, &facts.plurals);
+        let (mut resources, mut all, mut dropped) = (Vec::new(), Vec::new(), 0usize);
+        for d in &facts.files {
+            if !d
+                .kinds
+                .iter()
+                .any(|(v, k)| for_rules(v, k) || for_policies(v, k))
+            {
+                continue;
+            }
+            let bytes = match (&d.text, &d.disk) {
+                (Some(t), _) => match zstd::decode_all(t.as_slice()) {
+                    Ok(b) => b,
+                    Err(_) => continue,
+                },
+                (None, Some(p)) => match std::fs::read(p) {
+                    Ok(b) => b,
+                    Err(_) => continue,
+                },
+                (None, None) => continue,
+            };
+            let text = String::from_utf8(bytes)
+                .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+            let file = SourceFile::new(d.path.clone(), text);
+            for m in &crate::manifest::parse_file(&file, ctx.settings.limits).manifests {
+                let (r, p) = (
+                    for_rules(&m.api_version, &m.kind),
+                    for_policies(&m.api_version, &m.kind),
+                );
+                if !(r || p) {
+                    continue;
+                }
+                if resources.len() + all.len() >= 2 * MAX_RESOURCES {
+                    dropped += 1;
+                    continue;
+                }
+                if r {
+                    resources.push(resource(m));
+                }
+                if p {
+                    all.push(resource(m));
+                }
+            }
+        }
+        if dropped > 0 {
+            self.note(format!(
+                "policies: CEL rules and policies checked on the first {MAX_RESOURCES} objects; {dropped} more not checked"
+            ));
+        }
+        for (api_version, kind, res) in &resources {
             let Some(rules) = compiled.get(&(api_version.clone(), kind.clone())) else {
                 continue;
             };
@@ -628,7 +704,9 @@ impl PoliciesPack {
                 reach(&res.root, &r.path, String::new(), &mut nodes);
                 for (at, node) in nodes {
                     let mut json = node.to_json();
-                    apply_defaults(&r.schema, &mut json);
+                    if let Some(sub) = subschema(&r.schema, &r.path) {
+                        apply_defaults(sub, &mut json);
+                    }
                     match env.holds(program, &json) {
                         cel_env::Verdict::Holds => {}
                         cel_env::Verdict::Unsupported(what) => {
@@ -684,38 +762,7 @@ impl PoliciesPack {
                 }
             }
         }
-        if !facts.admission.policies.is_empty() {
-            // The objects the policies can check, read again (see `Deferred`).
-            let wanted = admission::Wanted::new(&facts.admission);
-            let wants = |v: &str, k: &str| wanted.wants(v, k, &facts.plurals);
-            let mut all = Vec::new();
-            for d in &facts.files {
-                if !d.kinds.iter().any(|(v, k)| wants(v, k)) {
-                    continue;
-                }
-                let bytes = match (&d.text, &d.disk) {
-                    (Some(t), _) => match zstd::decode_all(t.as_slice()) {
-                        Ok(b) => b,
-                        Err(_) => continue,
-                    },
-                    (None, Some(p)) => match std::fs::read(p) {
-                        Ok(b) => b,
-                        Err(_) => continue,
-                    },
-                    (None, None) => continue,
-                };
-                let text = String::from_utf8(bytes)
-                    .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
-                let file = SourceFile::new(d.path.clone(), text);
-                for m in &crate::manifest::parse_file(&file, ctx.settings.limits).manifests {
-                    if all.len() >= MAX_RESOURCES {
-                        break;
-                    }
-                    if wants(&m.api_version, &m.kind) {
-                        all.push(resource(m));
-                    }
-                }
-            }
+        if has_policies {
             let objects: Vec<admission::Object> = all
                 .iter()
                 .map(|(api_version, kind, r)| admission::Object {
