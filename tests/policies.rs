@@ -263,3 +263,158 @@ fn a_hostile_rule_is_refused_before_it_can_overflow_the_stack() {
         assert!(msg.contains("is not evaluated"), "{msg}");
     }
 }
+
+const ROUTE: &str = r#"apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata:
+  name: web
+  namespace: shop
+spec:
+  parentRefs:
+    - name: public
+  rules:
+    - filters:
+        - type: RequestRedirect
+          requestRedirect:
+            scheme: https
+            statusCode: 301
+      backendRefs:
+        - name: web
+          port: 80
+    - backendRefs:
+        - name: api
+    - backendRefs:
+        - name: ok
+          port: 8080
+"#;
+
+#[test]
+fn embedded_crds_rules_apply_unless_the_repository_has_the_crd() {
+    // Gateway API's own rules, from the embedded catalog: a redirect next to
+    // backendRefs, a Service reference without a port (the CRD's defaults —
+    // group "", kind Service — are applied first, as the API server does).
+    let (found, doc, _) = scan(&[("route.yaml", ROUTE)]);
+    assert_eq!(
+        found,
+        vec![
+            (
+                "policies/crd-rule".to_string(),
+                "error".to_string(),
+                "route.yaml".to_string(),
+                10
+            ),
+            (
+                "policies/crd-rule".to_string(),
+                "error".to_string(),
+                "route.yaml".to_string(),
+                19
+            ),
+        ],
+        "{doc}"
+    );
+    let msgs = doc["findings"].to_string();
+    assert!(
+        msgs.contains("RequestRedirect filter must not be used together with backendRefs")
+            && msgs.contains("Must have port for Service reference")
+            && msgs.contains("Gateway API CRD's (embedded) rule"),
+        "{msgs}"
+    );
+    // A CRD of HTTPRoute in the repository wins: it has no rules.
+    let crd = r#"apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: httproutes.gateway.networking.k8s.io
+spec:
+  group: gateway.networking.k8s.io
+  names:
+    kind: HTTPRoute
+    plural: httproutes
+  scope: Namespaced
+  versions:
+    - name: v1
+      served: true
+      storage: true
+      schema:
+        openAPIV3Schema:
+          type: object
+          x-kubernetes-preserve-unknown-fields: true
+"#;
+    let (found, doc, _) = scan(&[("route.yaml", ROUTE), ("crd.yaml", crd)]);
+    assert!(found.is_empty(), "{doc}");
+    // cert-manager: a real rule of its embedded CRD.
+    let issuer = r#"apiVersion: cert-manager.io/v1
+kind: Certificate
+metadata:
+  name: site
+spec:
+  secretName: site-tls
+  issuerRef:
+    name: letsencrypt
+  dnsNames: [example.com]
+  privateKey:
+    algorithm: RSA
+"#;
+    let (found, doc, _) = scan(&[("cert.yaml", issuer)]);
+    assert!(found.is_empty(), "a valid Certificate: {doc}");
+}
+
+#[test]
+fn kubernetes_libraries_and_the_cost_budget_in_policies() {
+    let policy = r#"apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata:
+  name: memory-cap
+spec:
+  matchConstraints:
+    resourceRules:
+      - apiGroups: ["apps"]
+        apiVersions: ["v1"]
+        operations: ["CREATE"]
+        resources: ["deployments"]
+  validations:
+    - expression: "object.spec.template.spec.containers.all(c, quantity(c.resources.limits.memory).compareTo(quantity('1Gi')) <= 0)"
+      message: containers may use 1Gi of memory at most
+    - expression: "object.spec.template.spec.containers.all(c, !has(c.env) || c.env.all(e, !has(e.value) || !e.value.startsWith('http') || url(e.value).getScheme() == 'https'))"
+      message: URLs must use https
+    - expression: "lists.range(1000).all(x, lists.range(1000).all(y, lists.range(1000).all(z, x + y + z >= 0)))"
+      message: hostile
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicyBinding
+metadata:
+  name: memory-cap
+spec:
+  policyName: memory-cap
+  validationActions: [Deny]
+"#;
+    let app = |name: &str, mem: &str, url: &str| {
+        format!(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {name}\nspec:\n  template:\n    spec:\n      containers:\n        - name: app\n          image: app:1\n          env:\n            - name: UPSTREAM\n              value: {url}\n          resources:\n            limits:\n              memory: {mem}\n"
+        )
+    };
+    let started = std::time::Instant::now();
+    let (found, doc, _) = scan(&[
+        ("policy.yaml", policy),
+        ("small.yaml", &app("small", "512Mi", "https://api")),
+        ("big.yaml", &app("big", "2Gi", "http://api")),
+        ("bad.yaml", &app("bad", "lots", "https://api")),
+    ]);
+    assert!(started.elapsed() < std::time::Duration::from_secs(20));
+    let on_big: Vec<_> = found.iter().filter(|f| f.2 == "big.yaml").collect();
+    assert_eq!(on_big.len(), 2, "{doc}");
+    assert!(found.iter().all(|f| f.2 == "big.yaml"), "{doc}");
+    let msgs = doc["findings"].to_string();
+    assert!(msgs.contains("1Gi of memory at most") && msgs.contains("URLs must use https"));
+    let notes = doc["notes"].to_string();
+    // An invalid quantity is a library error, said in a note, not a finding.
+    assert!(
+        notes.contains("quantity(): quantities must match"),
+        "{notes}"
+    );
+    // The hostile validation is not evaluated, on any object.
+    assert!(
+        notes.contains("3 expression evaluations not evaluated")
+            && notes.contains("budget of 1000000 units"),
+        "{notes}"
+    );
+}

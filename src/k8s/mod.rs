@@ -1,6 +1,7 @@
 //! What shiplint knows about Kubernetes itself, below every pack: versions,
 //! the embedded schemas of each version, and the deprecation table.
 
+pub mod catalog;
 pub mod deprecations;
 pub mod schemas;
 

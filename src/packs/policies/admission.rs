@@ -51,6 +51,10 @@ pub struct Facts {
 #[derive(Default)]
 pub struct Unknowns {
     pub counts: BTreeMap<String, usize>,
+    /// Library functions that refused their argument: `object (why)`.
+    pub lib_errors: Vec<String>,
+    /// Expressions over the cost budget: `` `expr` on object (cost) ``.
+    pub too_costly: Vec<String>,
 }
 
 impl Unknowns {
@@ -200,6 +204,76 @@ fn constraints_match(
     Some(true)
 }
 
+/// Which objects the run's policies can check, known before the objects are
+/// read again: the policies' resource rules and param kinds.
+pub struct Wanted {
+    /// Every policy's `matchConstraints.resourceRules`; `None` for a policy
+    /// without (it may match anything).
+    rules: Option<Vec<J>>,
+    params: Vec<(String, String)>,
+}
+
+impl Wanted {
+    pub fn new(facts: &Facts) -> Wanted {
+        let mut rules = Some(Vec::new());
+        let mut params = Vec::new();
+        for p in &facts.policies {
+            let spec = p.root.get("spec").map(Node::to_json).unwrap_or(J::Null);
+            match spec
+                .pointer("/matchConstraints/resourceRules")
+                .and_then(J::as_array)
+            {
+                Some(r) => {
+                    if let Some(all) = rules.as_mut() {
+                        all.extend(r.iter().cloned());
+                    }
+                }
+                None => rules = None,
+            }
+            if let Some(pk) = spec.get("paramKind") {
+                params.push((
+                    pk.get("apiVersion")
+                        .and_then(J::as_str)
+                        .unwrap_or_default()
+                        .to_string(),
+                    pk.get("kind")
+                        .and_then(J::as_str)
+                        .unwrap_or_default()
+                        .to_string(),
+                ));
+            }
+        }
+        Wanted { rules, params }
+    }
+
+    /// Whether an object of this kind may be checked (or be a param).
+    pub fn wants(
+        &self,
+        api_version: &str,
+        kind: &str,
+        plurals: &HashMap<(String, String), String>,
+    ) -> bool {
+        if self
+            .params
+            .iter()
+            .any(|(v, k)| v == api_version && k == kind)
+        {
+            return true;
+        }
+        let Some(rules) = &self.rules else {
+            return true;
+        };
+        let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
+        let resource = plurals
+            .get(&(api_version.to_string(), kind.to_string()))
+            .cloned()
+            .unwrap_or_else(|| plural(kind));
+        rules
+            .iter()
+            .any(|r| rule_matches(r, group, version, &resource))
+    }
+}
+
 fn severity_of(actions: &[String]) -> Severity {
     if actions.iter().any(|a| a == "Deny") {
         Severity::Error
@@ -239,9 +313,8 @@ fn compile(
                 cel_env::CompileError::TooCostly(m) => format!("is not evaluated: {m}"),
             };
             out.push(
-                Finding::new(
-                    COMPILE_ERROR,
-                    Severity::Warning,
+                Finding::from_rule(
+                    &COMPILE_ERROR,
                     &policy.path,
                     text_node.span,
                     format!(
@@ -265,6 +338,14 @@ fn unknowable(e: &Expr) -> Option<&'static str> {
     } else {
         None
     }
+}
+
+fn costly(e: &Expr, o: &Object, cost: f64) -> String {
+    format!(
+        "`{}` on {} (about {cost:.0})",
+        crate::text::one_line(&e.text, 80),
+        o.what
+    )
 }
 
 pub fn check(
@@ -441,6 +522,16 @@ pub fn check(
                         skip = true;
                         break;
                     }
+                    Eval::TooCostly(cost) => {
+                        unknown.too_costly.push(costly(e, o, cost));
+                        skip = true;
+                        break;
+                    }
+                    Eval::LibraryError(m) => {
+                        unknown.lib_errors.push(format!("{} ({m})", o.what));
+                        skip = true;
+                        break;
+                    }
                     _ => {
                         unknown.add("match conditions that fail to evaluate");
                         skip = true;
@@ -480,6 +571,14 @@ pub fn check(
                         unknown.add(format!("expressions using {what}"));
                         (false, None)
                     }
+                    Eval::TooCostly(cost) => {
+                        unknown.too_costly.push(costly(e, o, cost));
+                        (false, None)
+                    }
+                    Eval::LibraryError(m) => {
+                        unknown.lib_errors.push(format!("{} ({m})", o.what));
+                        (false, None)
+                    }
                     // The API server rejects on an evaluation error too.
                     Eval::Error(m) => (true, Some(m)),
                 };
@@ -501,9 +600,8 @@ pub fn check(
                     None => msg,
                 };
                 out.push(
-                    Finding::new(
-                        ADMISSION,
-                        severity,
+                    Finding::from_rule(
+                        &ADMISSION,
                         &o.path,
                         o.anchor,
                         format!(
@@ -519,6 +617,8 @@ pub fn check(
                             }
                         ),
                     )
+                    // The binding's validationActions set the level.
+                    .with_severity(severity)
                     .with_key(format!("{}:{}:{}", o.what, c.policy.name, e.text))
                     .with_property("policy", c.policy.name.clone())
                     .with_property("binding", b.name.clone())

@@ -45,6 +45,12 @@ pub enum Eval {
     Unsupported(String),
     /// A runtime error (a missing field read without `has()` …).
     Error(String),
+    /// A Kubernetes library function refused its argument (an invalid
+    /// quantity, IP, CIDR or URL string): said in a note, as this build's
+    /// parsers of those formats may differ from the API server's.
+    LibraryError(String),
+    /// Its estimated cost on this object is over the budget: not evaluated.
+    TooCostly(f64),
 }
 
 pub enum CompileError {
@@ -59,6 +65,10 @@ pub enum Verdict {
     Fails,
     /// Uses something this build does not provide (named).
     Unsupported(String),
+    /// A Kubernetes library function refused its argument (said in a note).
+    LibraryError(String),
+    /// Over the cost budget on this node: not evaluated.
+    TooCostly(f64),
 }
 
 pub struct Env {
@@ -130,6 +140,30 @@ fn shape(src: &str) -> Shape {
     out
 }
 
+/// CEL's reserved words: a property so named is escaped as `__name__`.
+const RESERVED: &[&str] = &[
+    "as",
+    "break",
+    "const",
+    "continue",
+    "else",
+    "false",
+    "for",
+    "function",
+    "if",
+    "import",
+    "in",
+    "let",
+    "loop",
+    "namespace",
+    "null",
+    "package",
+    "return",
+    "true",
+    "var",
+    "void",
+];
+
 /// JSON as the API server hands it to CEL: integers are `int`.
 pub fn to_cel(v: &serde_json::Value) -> Value {
     use serde_json::Value as J;
@@ -144,12 +178,25 @@ pub fn to_cel(v: &serde_json::Value) -> Value {
         J::String(s) => Value::String(Arc::new(s.clone())),
         J::Array(items) => Value::List(Arc::new(items.iter().map(to_cel).collect())),
         J::Object(map) => {
-            let m: HashMap<Key, Value> = map
-                .iter()
-                .map(|(k, v)| (Key::String(Arc::new(k.clone())), to_cel(v)))
-                .collect();
+            let mut m: HashMap<Key, Value> = HashMap::with_capacity(map.len());
+            for (k, v) in map {
+                let value = to_cel(v);
+                // A property named by a CEL reserved word is read escaped
+                // (`self.__namespace__`), as the API server names it.
+                if RESERVED.contains(&k.as_str()) {
+                    m.insert(Key::String(Arc::new(format!("__{k}__"))), value.clone());
+                }
+                m.insert(Key::String(Arc::new(k.clone())), value);
+            }
             Value::Map(Map { map: Arc::new(m) })
         }
+    }
+}
+
+#[cfg(test)]
+impl Compiled {
+    pub fn program_expression(&self) -> &cel::IdedExpr {
+        self.program.expression()
     }
 }
 
@@ -160,6 +207,7 @@ impl Env {
         let _ = env.add_extension(cel::extensions::strings);
         let _ = env.add_extension(cel::extensions::lists);
         let _ = env.add_extension(cel::extensions::math);
+        super::k8s_lib::register(&mut env);
         Env { env: Arc::new(env) }
     }
 
@@ -211,12 +259,18 @@ impl Env {
             Eval::Value(Value::Bool(false)) => Verdict::Fails,
             Eval::Value(_) => Verdict::Unsupported("a rule that does not return a bool".into()),
             Eval::Unsupported(what) => Verdict::Unsupported(what),
+            Eval::LibraryError(m) => Verdict::LibraryError(m),
+            Eval::TooCostly(c) => Verdict::TooCostly(c),
             Eval::Error(_) => Verdict::Fails,
         }
     }
 
     /// Evaluates with the given variables bound.
     pub fn eval(&self, c: &Compiled, vars: &[(&str, Value)]) -> Eval {
+        let cost = super::cost::estimate(c.program.expression(), vars);
+        if cost > super::cost::BUDGET {
+            return Eval::TooCostly(cost);
+        }
         let mut ctx = cel::Context::with_env(self.env.clone());
         for (name, value) in vars {
             ctx.add_variable_from_value(*name, value.clone());
@@ -230,6 +284,11 @@ impl Env {
             }
             Err(ExecutionError::NoSuchOverload(o)) => {
                 Eval::Unsupported(one_line(&format!("{}()", o.function()), 40))
+            }
+            Err(ExecutionError::FunctionError { function, message })
+                if super::k8s_lib::LIBRARY.contains(&function.as_str()) =>
+            {
+                Eval::LibraryError(one_line(&format!("{function}(): {message}"), 160))
             }
             Err(e) => Eval::Error(one_line(&e.to_string(), 160)),
         }
@@ -261,6 +320,8 @@ mod tests {
             Verdict::Holds => "holds",
             Verdict::Fails => "fails",
             Verdict::Unsupported(_) => "unsupported",
+            Verdict::LibraryError(_) => "library error",
+            Verdict::TooCostly(_) => "over budget",
         }
     }
 
@@ -364,10 +425,24 @@ mod tests {
     fn what_cannot_be_evaluated_is_said_not_guessed() {
         assert_eq!(
             verdict(
+                "semver(self.v).isLessThan(semver('1.2.0'))",
+                json!({"v": "1.0.0"})
+            ),
+            "unsupported"
+        );
+        assert_eq!(
+            verdict(
                 "quantity(self.mem).isLessThan(quantity('1Gi'))",
                 json!({"mem": "2Gi"})
             ),
-            "unsupported"
+            "fails"
+        );
+        assert_eq!(
+            verdict(
+                "quantity(self.mem).isLessThan(quantity('1Gi'))",
+                json!({"mem": "2 GB"})
+            ),
+            "library error"
         );
         assert_eq!(verdict("self.replicas >", json!({})), "syntax");
         let deep = "self.a.all(x, x.b.all(y, y.c.all(z, z.d.all(w, w > 0))))";

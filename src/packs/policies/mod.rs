@@ -9,14 +9,21 @@
 //! node's line (or its `fieldPath`), with the rule's `message` or evaluated
 //! `messageExpression`.
 //!
+//! The Kubernetes CEL libraries (lists, regex, strings, `url()`, `ip()`,
+//! `cidr()`, `quantity()`) are provided ([`k8s_lib`]).
+//!
 //! What cannot be known offline is said in a note, never guessed: transition
 //! rules (`oldSelf`) are skipped, as are rules that use a function this
-//! build does not provide (`quantity()`, `url()`, `ip()` …) — both counted
-//! in one note. A rule must stay within a static cost bound (its length and
-//! how deeply its macros nest) so a hostile CRD cannot hang a run.
+//! build does not provide, and a library function refusing its argument (an
+//! invalid quantity string) — each counted in a note. A rule must stay
+//! within a static bound (its length and nesting) and, on each object, within
+//! a cost budget estimated on that object's sizes ([`cost`]) so a hostile
+//! CRD or policy cannot hang a run.
 
 mod admission;
 mod cel_env;
+mod cost;
+mod k8s_lib;
 
 use super::{Context, Pack, Rule};
 use crate::finding::{Finding, Severity};
@@ -25,11 +32,8 @@ use crate::source::{SourceFile, Span};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
-pub const CRD_RULE: &str = "policies/crd-rule";
-pub const COMPILE_ERROR: &str = "policies/compile-error";
-pub const ADMISSION: &str = "policies/admission";
-
-/// Custom resources kept for the run-wide phase, at most (a tree with more
+/// Objects kept for the run-wide phase (custom resources with CEL rules,
+/// objects a policy can check), at most about twice this (a tree with more
 /// is checked on the first ones, with a note).
 const MAX_RESOURCES: usize = 20_000;
 
@@ -46,6 +50,63 @@ struct CrdRule {
     /// Where the rule is written (for a compile error).
     file: Arc<str>,
     span: Span,
+    /// The catalogued project whose embedded CRD holds it; None for a CRD
+    /// of the run.
+    embedded: Option<&'static str>,
+    /// The whole schema of its CRD version (shared by its rules; the one
+    /// that holds the rule is at `path`): its defaults are applied to the
+    /// node first, as the API server applies them before it validates.
+    schema: Arc<serde_json::Value>,
+}
+
+/// The subschema at a rule's path (`*`: the items or the map values).
+fn subschema<'s>(root: &'s serde_json::Value, path: &[String]) -> Option<&'s serde_json::Value> {
+    let mut cur = root;
+    for part in path {
+        cur = if part == "*" {
+            cur.get("items")
+                .filter(|i| i.is_object())
+                .or_else(|| cur.get("additionalProperties").filter(|a| a.is_object()))?
+        } else {
+            cur.get("properties")?.get(part)?
+        };
+    }
+    Some(cur)
+}
+
+/// Fills in the `default`s a structural schema declares for absent fields,
+/// at every level (the API server defaults an object before validating it).
+fn apply_defaults(schema: &serde_json::Value, v: &mut serde_json::Value) {
+    use serde_json::Value as J;
+    match v {
+        J::Object(map) => {
+            if let Some(props) = schema.get("properties").and_then(J::as_object) {
+                for (name, sub) in props {
+                    if !map.contains_key(name) {
+                        if let Some(d) = sub.get("default") {
+                            map.insert(name.clone(), d.clone());
+                        }
+                    }
+                    if let Some(child) = map.get_mut(name) {
+                        apply_defaults(sub, child);
+                    }
+                }
+            }
+            if let Some(ap) = schema.get("additionalProperties").filter(|a| a.is_object()) {
+                for child in map.values_mut() {
+                    apply_defaults(ap, child);
+                }
+            }
+        }
+        J::Array(items) => {
+            if let Some(is) = schema.get("items").filter(|i| i.is_object()) {
+                for item in items {
+                    apply_defaults(is, item);
+                }
+            }
+        }
+        _ => {}
+    }
 }
 
 /// An object kept for evaluation.
@@ -57,14 +118,19 @@ struct Resource {
     root: Node,
 }
 
-/// A file read again, only when the run has admission policies: keeping
-/// every object of every run for the rare run with policies would double
-/// the memory of a big tree.
+/// A file read again at the end, only if it holds an object of a kind with
+/// CEL rules (a CRD's of the run, or an embedded one's) or of a kind the
+/// run's admission policies can check: keeping every object of every run
+/// would double the memory of a big tree, and parsing every file twice
+/// would cost half a scan.
 struct Deferred {
     path: Arc<str>,
-    /// Re-read from here; files without one (stdin, git blobs) keep `text`.
+    /// Re-read from here; files without one (stdin, git blobs) keep their
+    /// text, compressed.
     disk: Option<std::path::PathBuf>,
-    text: Option<String>,
+    text: Option<Vec<u8>>,
+    /// The (apiVersion, kind) of its objects.
+    kinds: Vec<(String, String)>,
 }
 
 #[derive(Default)]
@@ -73,12 +139,10 @@ struct Facts {
     rules: HashMap<(String, String), Vec<CrdRule>>,
     /// (apiVersion, kind) → the plural a CRD declares.
     plurals: HashMap<(String, String), String>,
-    /// Custom resources (a group with a dot), for the CRD rules.
-    resources: Vec<(String, String, Resource)>,
-    /// Every file with resources, for admission policies.
+    /// Every file with resources: those holding a kind with CEL rules or
+    /// one a policy can check are read again at the end.
     files: Vec<Deferred>,
     admission: admission::Facts,
-    dropped: usize,
 }
 
 fn resource(m: &Manifest) -> (String, String, Resource) {
@@ -131,7 +195,13 @@ fn reach<'n>(node: &'n Node, path: &[String], at: String, out: &mut Vec<(String,
 }
 
 /// Collects the validation rules of one CRD version's schema.
-fn collect_rules(schema: &Node, path: &mut Vec<String>, file: &Arc<str>, out: &mut Vec<CrdRule>) {
+fn collect_rules(
+    schema: &Node,
+    root: &Arc<serde_json::Value>,
+    path: &mut Vec<String>,
+    file: &Arc<str>,
+    out: &mut Vec<CrdRule>,
+) {
     if path.len() > 64 {
         return;
     }
@@ -151,6 +221,8 @@ fn collect_rules(schema: &Node, path: &mut Vec<String>, file: &Arc<str>, out: &m
                 field_path: r.get("fieldPath").and_then(Node::as_str).map(String::from),
                 file: file.clone(),
                 span: r.get("rule").map_or(r.span, |n| n.span),
+                embedded: None,
+                schema: root.clone(),
             });
         }
     }
@@ -158,7 +230,7 @@ fn collect_rules(schema: &Node, path: &mut Vec<String>, file: &Arc<str>, out: &m
         for e in props {
             if let Some(name) = e.key.key_str() {
                 path.push(name.to_string());
-                collect_rules(&e.value, path, file, out);
+                collect_rules(&e.value, root, path, file, out);
                 path.pop();
             }
         }
@@ -169,10 +241,90 @@ fn collect_rules(schema: &Node, path: &mut Vec<String>, file: &Arc<str>, out: &m
             .filter(|n| matches!(n.value, Value::Map(_)))
         {
             path.push("*".into());
-            collect_rules(sub, path, file, out);
+            collect_rules(sub, root, path, file, out);
             path.pop();
         }
     }
+}
+
+/// Collects the validation rules of an embedded CRD's schema (JSON).
+fn collect_json_rules(
+    schema: &serde_json::Value,
+    root: &Arc<serde_json::Value>,
+    path: &mut Vec<String>,
+    project: &'static str,
+    out: &mut Vec<CrdRule>,
+) {
+    use serde_json::Value as J;
+    if path.len() > 64 {
+        return;
+    }
+    let text = |r: &J, k: &str| r.get(k).and_then(J::as_str).map(String::from);
+    for r in schema
+        .get("x-kubernetes-validations")
+        .and_then(J::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or(&[])
+    {
+        let Some(rule) = text(r, "rule") else {
+            continue;
+        };
+        out.push(CrdRule {
+            path: path.clone(),
+            rule,
+            message: text(r, "message"),
+            message_expression: text(r, "messageExpression"),
+            field_path: text(r, "fieldPath"),
+            file: Arc::from(format!("<embedded {project} CRD>")),
+            span: Span::default(),
+            embedded: Some(project),
+            schema: root.clone(),
+        });
+    }
+    if let Some(props) = schema.get("properties").and_then(J::as_object) {
+        for (name, sub) in props {
+            path.push(name.clone());
+            collect_json_rules(sub, root, path, project, out);
+            path.pop();
+        }
+    }
+    for child in ["items", "additionalProperties"] {
+        if let Some(sub) = schema.get(child).filter(|n| n.is_object()) {
+            path.push("*".into());
+            collect_json_rules(sub, root, path, project, out);
+            path.pop();
+        }
+    }
+}
+
+/// The rules of a catalogued kind's embedded CRD (none when the catalog
+/// lacks the kind or its schema has none).
+fn embedded_rules(api_version: &str, kind: &str) -> Vec<CrdRule> {
+    if !crate::k8s::catalog::has_kind(api_version, kind) {
+        return Vec::new();
+    }
+    let Some(project) = crate::k8s::catalog::project_of(api_version, kind) else {
+        return Vec::new();
+    };
+    let Ok(Some(text)) = crate::k8s::catalog::schema_text(api_version, kind) else {
+        return Vec::new();
+    };
+    if !text.contains("x-kubernetes-validations") {
+        return Vec::new();
+    }
+    let Ok(schema) = serde_json::from_str::<serde_json::Value>(text) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    let root = Arc::new(schema);
+    collect_json_rules(
+        &root,
+        &root,
+        &mut Vec::new(),
+        project.name.as_str(),
+        &mut out,
+    );
+    out
 }
 
 /// The rules of a CRD in the run, per served (apiVersion, kind).
@@ -198,7 +350,8 @@ fn crd_rules(m: &Manifest) -> Vec<((String, String), Vec<CrdRule>)> {
             continue;
         };
         let mut rules = Vec::new();
-        collect_rules(schema, &mut Vec::new(), &m.path, &mut rules);
+        let root = Arc::new(schema.to_json());
+        collect_rules(schema, &root, &mut Vec::new(), &m.path, &mut rules);
         if !rules.is_empty() {
             out.push(((format!("{group}/{version}"), kind.to_string()), rules));
         }
@@ -322,21 +475,27 @@ impl Pack for PoliciesPack {
         let Ok(mut facts) = self.facts.lock() else {
             return;
         };
+        let mut kinds: Vec<(String, String)> = Vec::new();
+        for m in &parsed.manifests {
+            if !kinds
+                .iter()
+                .any(|(v, k)| *v == m.api_version && *k == m.kind)
+            {
+                kinds.push((m.api_version.clone(), m.kind.clone()));
+            }
+        }
         facts.files.push(Deferred {
             path: file.path.clone(),
             disk: file.disk_path.clone(),
-            text: file.disk_path.is_none().then(|| file.text.clone()),
+            text: file
+                .disk_path
+                .is_none()
+                .then(|| zstd::encode_all(file.text.as_bytes(), 1).ok())
+                .flatten(),
+            kinds,
         });
         for m in &parsed.manifests {
             gather_definitions(&mut facts, m);
-            if !m.group().contains('.') {
-                continue;
-            }
-            if facts.resources.len() >= MAX_RESOURCES {
-                facts.dropped += 1;
-                continue;
-            }
-            facts.resources.push(resource(m));
         }
     }
 
@@ -388,20 +547,16 @@ impl PoliciesPack {
             return;
         };
         let facts = std::mem::take(&mut *facts);
-        if facts.rules.is_empty() && facts.admission.policies.is_empty() {
+        if facts.files.is_empty() {
             return;
-        }
-        if facts.dropped > 0 {
-            self.note(format!(
-                "policies: CEL rules checked on the first {MAX_RESOURCES} custom resources; {} more not checked",
-                facts.dropped
-            ));
         }
         let env = cel_env::Env::new();
         // Compile every rule once (per CRD version), reporting what fails.
         let mut compiled: BTreeMap<(String, String), Vec<(CrdRule, cel_env::Compiled)>> =
             BTreeMap::new();
         let (mut transition, mut unsupported) = (0usize, BTreeMap::<String, usize>::new());
+        let mut lib_errors: Vec<String> = Vec::new();
+        let mut too_costly: Vec<String> = Vec::new();
         for (gvk, rules) in facts.rules {
             let mut ok = Vec::new();
             for r in rules {
@@ -410,9 +565,8 @@ impl PoliciesPack {
                     Ok(c) => ok.push((r, c)),
                     Err(cel_env::CompileError::TooCostly(why)) => {
                         out.push(
-                            Finding::new(
-                                COMPILE_ERROR,
-                                Severity::Warning,
+                            Finding::from_rule(
+                                &COMPILE_ERROR,
                                 &r.file,
                                 r.span,
                                 format!(
@@ -424,9 +578,8 @@ impl PoliciesPack {
                         );
                     }
                     Err(cel_env::CompileError::Syntax(msg)) => out.push(
-                        Finding::new(
-                            COMPILE_ERROR,
-                            Severity::Warning,
+                        Finding::from_rule(
+                            &COMPILE_ERROR,
                             &r.file,
                             r.span,
                             format!(
@@ -440,7 +593,99 @@ impl PoliciesPack {
             }
             compiled.insert(gvk, ok);
         }
-        for (api_version, kind, res) in &facts.resources {
+        // The embedded CRDs' rules, for the kinds of the run's custom
+        // resources that no CRD of the run defines (a CRD in the repository
+        // wins over the embedded one).
+        let (mut embedded_broken, mut embedded_kinds) = (0usize, 0usize);
+        let custom: std::collections::BTreeSet<&(String, String)> = facts
+            .files
+            .iter()
+            .flat_map(|d| d.kinds.iter())
+            .filter(|(v, _)| v.split('/').next().is_some_and(|g| g.contains('.')))
+            .collect();
+        for (api_version, kind) in custom {
+            let gvk = (api_version.clone(), kind.clone());
+            if compiled.contains_key(&gvk) || facts.plurals.contains_key(&gvk) {
+                continue;
+            }
+            let mut ok = Vec::new();
+            for r in embedded_rules(api_version, kind) {
+                match env.compile(&r.rule) {
+                    Ok(c) if c.uses_old_self => transition += 1,
+                    Ok(c) => ok.push((r, c)),
+                    Err(_) => embedded_broken += 1,
+                }
+            }
+            if !ok.is_empty() {
+                embedded_kinds += 1;
+            }
+            compiled.insert(gvk, ok);
+        }
+        if embedded_broken > 0 {
+            self.note(format!(
+                "policies: {} of the embedded CRDs ({embedded_kinds} kinds checked) not evaluated: this build cannot compile them",
+                crate::text::plural(embedded_broken, "validation rule")
+            ));
+        }
+        // The objects the rules and the policies can check, read again (see
+        // `Deferred`): parsed once more, only the files that hold them.
+        let wanted = admission::Wanted::new(&facts.admission);
+        let has_policies = !facts.admission.policies.is_empty();
+        let for_rules = |v: &str, k: &str| {
+            compiled
+                .get(&(v.to_string(), k.to_string()))
+                .is_some_and(|r| !r.is_empty())
+        };
+        let for_policies = |v: &str, k: &str| has_policies && wanted.wants(v, k, &facts.plurals);
+        let (mut resources, mut all, mut dropped) = (Vec::new(), Vec::new(), 0usize);
+        for d in &facts.files {
+            if !d
+                .kinds
+                .iter()
+                .any(|(v, k)| for_rules(v, k) || for_policies(v, k))
+            {
+                continue;
+            }
+            let bytes = match (&d.text, &d.disk) {
+                (Some(t), _) => match zstd::decode_all(t.as_slice()) {
+                    Ok(b) => b,
+                    Err(_) => continue,
+                },
+                (None, Some(p)) => match std::fs::read(p) {
+                    Ok(b) => b,
+                    Err(_) => continue,
+                },
+                (None, None) => continue,
+            };
+            let text = String::from_utf8(bytes)
+                .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+            let file = SourceFile::new(d.path.clone(), text);
+            for m in &crate::manifest::parse_file(&file, ctx.settings.limits).manifests {
+                let (r, p) = (
+                    for_rules(&m.api_version, &m.kind),
+                    for_policies(&m.api_version, &m.kind),
+                );
+                if !(r || p) {
+                    continue;
+                }
+                if resources.len() + all.len() >= 2 * MAX_RESOURCES {
+                    dropped += 1;
+                    continue;
+                }
+                if r {
+                    resources.push(resource(m));
+                }
+                if p {
+                    all.push(resource(m));
+                }
+            }
+        }
+        if dropped > 0 {
+            self.note(format!(
+                "policies: CEL rules and policies checked on the first {MAX_RESOURCES} objects; {dropped} more not checked"
+            ));
+        }
+        for (api_version, kind, res) in &resources {
             let Some(rules) = compiled.get(&(api_version.clone(), kind.clone())) else {
                 continue;
             };
@@ -448,16 +693,28 @@ impl PoliciesPack {
                 let mut nodes = Vec::new();
                 reach(&res.root, &r.path, String::new(), &mut nodes);
                 for (at, node) in nodes {
-                    match env.holds(program, &node.to_json()) {
+                    let mut json = node.to_json();
+                    if let Some(sub) = subschema(&r.schema, &r.path) {
+                        apply_defaults(sub, &mut json);
+                    }
+                    match env.holds(program, &json) {
                         cel_env::Verdict::Holds => {}
                         cel_env::Verdict::Unsupported(what) => {
                             *unsupported.entry(what).or_default() += 1;
                         }
+                        cel_env::Verdict::LibraryError(m) => {
+                            lib_errors.push(format!("{} ({m})", res.what));
+                        }
+                        cel_env::Verdict::TooCostly(cost) => too_costly.push(format!(
+                            "`{}` on {} (about {cost:.0})",
+                            crate::text::one_line(&r.rule, 80),
+                            res.what
+                        )),
                         cel_env::Verdict::Fails => {
                             let message = r
                                 .message_expression
                                 .as_deref()
-                                .and_then(|e| env.message(e, &node.to_json()))
+                                .and_then(|e| env.message(e, &json))
                                 .or_else(|| r.message.clone())
                                 .unwrap_or_else(|| format!("failed rule: {}", r.rule));
                             let target = r
@@ -471,15 +728,18 @@ impl PoliciesPack {
                                 at.clone()
                             };
                             out.push(
-                                Finding::new(
-                                    CRD_RULE,
-                                    Severity::Error,
+                                Finding::from_rule(
+                                    &CRD_RULE,
                                     &res.path,
                                     target.span,
                                     format!(
-                                        "{}: {} (its CRD's rule on {place}: `{}`)",
+                                        "{}: {} ({} rule on {place}: `{}`)",
                                         res.what,
                                         crate::text::one_line(&message, 200),
+                                        match r.embedded {
+                                            Some(p) => format!("the {p} CRD's (embedded)"),
+                                            None => "its CRD's".to_string(),
+                                        },
                                         crate::text::one_line(&r.rule, 120)
                                     ),
                                 )
@@ -491,26 +751,7 @@ impl PoliciesPack {
                 }
             }
         }
-        if !facts.admission.policies.is_empty() {
-            // Every object of the run, read again (see `Deferred`).
-            let mut all = Vec::new();
-            for d in &facts.files {
-                let text = match (&d.text, &d.disk) {
-                    (Some(t), _) => t.clone(),
-                    (None, Some(p)) => match std::fs::read(p) {
-                        Ok(b) => String::from_utf8_lossy(&b).into_owned(),
-                        Err(_) => continue,
-                    },
-                    (None, None) => continue,
-                };
-                let file = SourceFile::new(d.path.clone(), text);
-                for m in &crate::manifest::parse_file(&file, ctx.settings.limits).manifests {
-                    if all.len() >= MAX_RESOURCES {
-                        break;
-                    }
-                    all.push(resource(m));
-                }
-            }
+        if has_policies {
             let objects: Vec<admission::Object> = all
                 .iter()
                 .map(|(api_version, kind, r)| admission::Object {
@@ -523,7 +764,11 @@ impl PoliciesPack {
                     anchor: r.anchor,
                 })
                 .collect();
-            let mut unknown = admission::Unknowns::default();
+            let mut unknown = admission::Unknowns {
+                lib_errors: std::mem::take(&mut lib_errors),
+                too_costly: std::mem::take(&mut too_costly),
+                ..Default::default()
+            };
             admission::check(
                 &facts.admission,
                 &objects,
@@ -531,6 +776,8 @@ impl PoliciesPack {
                 out,
                 &mut unknown,
             );
+            lib_errors = std::mem::take(&mut unknown.lib_errors);
+            too_costly = std::mem::take(&mut unknown.too_costly);
             if !unknown.counts.is_empty() {
                 let parts: Vec<String> = unknown
                     .counts
@@ -542,6 +789,21 @@ impl PoliciesPack {
                     parts.join("; ")
                 ));
             }
+        }
+        if !lib_errors.is_empty() {
+            self.note(format!(
+                "policies: {} not settled: a Kubernetes CEL library function refused its argument (the API server would reject the object): {}",
+                crate::text::plural(lib_errors.len(), "expression evaluation"),
+                lib_errors.iter().take(3).cloned().collect::<Vec<_>>().join("; ")
+            ));
+        }
+        if !too_costly.is_empty() {
+            self.note(format!(
+                "policies: {} not evaluated: the estimated cost on the object is over the per-expression budget of {} units: {}",
+                crate::text::plural(too_costly.len(), "expression evaluation"),
+                cost::BUDGET,
+                too_costly.iter().take(3).cloned().collect::<Vec<_>>().join("; ")
+            ));
         }
         if transition > 0 {
             self.note(format!(
@@ -560,13 +822,13 @@ impl PoliciesPack {
     }
 }
 
-pub fn rules() -> Vec<Rule> {
-    vec![
-        Rule::new(CRD_RULE, Severity::Error, "A custom resource breaks a validation rule (x-kubernetes-validations) of its CRD: the API server would reject it.", r#"
+pub static CRD_RULE: Rule = Rule::new("policies/crd-rule", Severity::Error, "A custom resource breaks a validation rule (x-kubernetes-validations) of its CRD: the API server would reject it.", r#"
 ## What it finds
-A custom resource whose CRD (found in the scanned files) has an
-`x-kubernetes-validations` CEL rule that evaluates to false on it, for
-example `self.minReplicas <= self.maxReplicas`. The finding sits on the node
+A custom resource whose CRD (found in the scanned files, or else in the
+embedded catalog: Gateway API, cert-manager, Flux, Argo, Prometheus
+Operator, Istio …) has an `x-kubernetes-validations` CEL rule that evaluates
+to false on it, for example `self.minReplicas <= self.maxReplicas`, once the
+schema's defaults are applied. The finding sits on the node
 the rule is attached to (or on its `fieldPath`) and carries the rule's
 `message` or evaluated `messageExpression`.
 
@@ -579,8 +841,20 @@ in the pull request is cheaper.
 Change the resource so the rule holds; the message says what the CRD's
 authors expect. Transition rules (`oldSelf`) and rules that use functions
 this build does not provide are skipped with a note, never guessed.
-"#).tags(&["kubernetes", "correctness", "cel"]).precision("high"),
-        Rule::new(ADMISSION, Severity::Error, "An object fails a ValidatingAdmissionPolicy of the run: the API server would deny it (or warn, or audit).", r#"
+
+## CEL environment
+The `cel` crate's standard library and its strings, lists and math
+extensions, plus the Kubernetes libraries: lists (`isSorted`, `sum`, `min`,
+`max`, `indexOf`, `lastIndexOf`), regex `find`/`findAll`, `url()` and
+`isURL`, `ip()`/`cidr()` and `isIP`/`isCIDR`, `quantity()` and
+`isQuantity`, `cel.bind`. A library function refusing its argument (an
+invalid quantity string) is a note. Each expression's cost is estimated on
+the object before it runs (nested comprehensions multiply the actual list
+lengths; string functions cost the lengths they walk); over 1,000,000 units
+it is not evaluated, with a note.
+"#).tags(&["kubernetes", "correctness", "cel"]).precision("high");
+
+pub static ADMISSION: Rule = Rule::new("policies/admission", Severity::Error, "An object fails a ValidatingAdmissionPolicy of the run: the API server would deny it (or warn, or audit).", r#"
 ## What it finds
 An object that a `ValidatingAdmissionPolicy` in the scanned files, through a
 `ValidatingAdmissionPolicyBinding`, checks — matched by the policy's
@@ -589,6 +863,9 @@ the `Namespace` objects of the run, `objectSelector`), the binding's
 `matchResources`, `matchConditions` and `paramRef` (params found in the run) —
 and whose `validations` expression is false. The level follows the binding's
 `validationActions`: Deny is an error, Warn a warning, Audit a note.
+Expressions may use the Kubernetes CEL libraries (lists, regex, `url()`,
+`ip()`, `cidr()`, `quantity()`, `cel.bind`); each is evaluated only if its
+cost, estimated on the object, is within 1,000,000 units (else a note).
 
 ## Why it matters
 The cluster enforces the same policy at apply time: a Deny rejects the object
@@ -601,12 +878,16 @@ policy's `message` or evaluated `messageExpression`), or change the policy or
 its binding if the object is a justified exception. What a file cannot tell —
 `authorizer`, `request.userInfo`, params or namespaces not in the run — is
 counted in a note, never guessed.
-"#).tags(&["kubernetes", "policy", "cel"]).precision("high"),
-        Rule::new(COMPILE_ERROR, Severity::Warning, "A CEL expression of a CRD validation rule or an admission policy does not compile, or is too costly to evaluate offline.", r#"
+"#).tags(&["kubernetes", "policy", "cel"]).precision("high");
+
+pub static COMPILE_ERROR: Rule = Rule::new("policies/compile-error", Severity::Warning, "A CEL expression of a CRD validation rule or an admission policy does not compile, or is too costly to evaluate offline.", r#"
 ## What it finds
 An `x-kubernetes-validations` rule of a CRD, or an expression of a
 ValidatingAdmissionPolicy, in the scanned files that is not valid CEL, or whose static cost (length, nesting of `all`/`exists`/`map`/
-`filter` macros) is above the bound shiplint evaluates.
+`filter` macros) is above the bound shiplint evaluates. (An expression
+within that bound whose cost estimated on a given object is over the
+per-expression budget of 1,000,000 units is not evaluated on that object,
+and counted in a note.)
 
 ## Why it matters
 The API server refuses a CRD whose rules do not compile, so the CRD itself
@@ -616,8 +897,11 @@ or slows every write of that resource.
 ## How to fix
 Fix the expression (the message quotes the parser). Keep rules small, and
 bound lists with `maxItems` so their cost is known.
-"#).tags(&["kubernetes", "cel"]).precision("high"),
-    ]
+"#).tags(&["kubernetes", "cel"]).precision("high");
+
+/// The `policies/…` rules.
+pub fn rules() -> Vec<&'static Rule> {
+    vec![&CRD_RULE, &ADMISSION, &COMPILE_ERROR]
 }
 
 #[cfg(test)]
