@@ -9,7 +9,8 @@ use std::path::{Component, Path, PathBuf};
 
 const NAMES: &[&str] = &["kustomization.yaml", "kustomization.yml", "Kustomization"];
 
-fn normalize(p: &Path) -> PathBuf {
+/// `a/./b/../c` → `a/c`, lexically (a leading `..` stays).
+pub fn normalize(p: &Path) -> PathBuf {
     let mut out = PathBuf::new();
     for c in p.components() {
         match c {

@@ -11,11 +11,10 @@ use crate::manifest::{yaml, Limits};
 use crate::settings::{RenderOptions, Settings};
 use crate::source::Span;
 use anyhow::{bail, Context as _, Result};
-use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// The most `helm template` may print before the run is stopped.
 const MAX_OUTPUT: u64 = 32 * 1024 * 1024;
@@ -484,48 +483,18 @@ fn run_template(
         .env("HOME", &home)
         .env("HELM_CACHE_HOME", home.join("cache"))
         .env("HELM_CONFIG_HOME", home.join("config"))
-        .env("HELM_DATA_HOME", home.join("data"))
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    // Its own process group, so that a timeout stops what it started too.
-    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
-    let mut child = cmd.spawn().context("running helm")?;
-    let stdout = child.stdout.take();
-    let stderr = child.stderr.take();
-    let out_reader = std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        if let Some(s) = stdout {
-            let _ = s.take(MAX_OUTPUT + 1).read_to_end(&mut buf);
-        }
-        buf
-    });
-    let err_reader = std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        if let Some(s) = stderr {
-            let _ = s.take(MAX_STDERR).read_to_end(&mut buf);
-        }
-        buf
-    });
-    let deadline = Instant::now() + Duration::from_secs(opts.timeout_seconds);
-    let status = loop {
-        if let Some(s) = child.try_wait().context("waiting for helm")? {
-            break Some(s);
-        }
-        if Instant::now() >= deadline {
-            let _ = Command::new("kill")
-                .args(["-KILL", "--", &format!("-{}", child.id())])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status();
-            let _ = child.kill();
-            let _ = child.wait();
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    let out = out_reader.join().unwrap_or_default();
-    let err = err_reader.join().unwrap_or_default();
+        .env("HELM_DATA_HOME", home.join("data"));
+    let super::tool::Run {
+        status,
+        stdout: out,
+        stderr: err,
+    } = super::tool::run(
+        &mut cmd,
+        "helm",
+        Duration::from_secs(opts.timeout_seconds),
+        MAX_OUTPUT,
+        MAX_STDERR,
+    )?;
     let Some(status) = status else {
         bail!(
             "helm template did not finish within {} s",

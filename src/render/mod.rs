@@ -9,6 +9,7 @@
 
 pub mod helm;
 pub mod kustomize;
+mod tool;
 pub mod values_refs;
 
 use crate::finding::{Finding, Rule, Severity, Snippet};
@@ -299,32 +300,44 @@ pub fn map_back(findings: &mut [Finding], rendered: &str, origin: &Origin) {
                 template_lines.first().copied().unwrap_or("").to_string(),
             ),
         };
-        // A snippet the secrets pack redacted stays redacted.
-        let redacted = f
-            .snippet
-            .as_ref()
-            .is_some_and(|s| s.text.trim_end_matches('\r') != raw.trim_end_matches('\r'));
-        let text = text.trim_end_matches('\r').to_string();
-        let indent = text.len() - text.trim_start().len();
-        f.path = path;
-        f.span = Span {
-            line,
-            col: indent + 1,
-            end_line: line,
-            end_col: text.chars().count() + 1,
-        };
-        f.snippet = Some(Snippet {
-            line,
-            text: match (&f.snippet, redacted) {
-                (Some(s), true) => s.text.clone(),
-                _ => text,
-            },
-        });
-        f.set_property(
-            "rendered".into(),
-            serde_json::json!({"chart": origin.chart, "values": origin.values_label}),
-        );
+        let rendered = serde_json::json!({"chart": origin.chart, "values": origin.values_label});
+        move_to(f, raw, path, line, text, rendered);
     }
+}
+
+/// Moves a finding made on rendered line `raw` to `path:line`, whose text
+/// is `text`: span over the line's text, snippet from it (unless the
+/// secrets pack redacted the rendered line: that snippet stays), and a
+/// `rendered` property saying what it was rendered from.
+fn move_to(
+    f: &mut Finding,
+    raw: &str,
+    path: Arc<str>,
+    line: usize,
+    text: String,
+    rendered: serde_json::Value,
+) {
+    let redacted = f
+        .snippet
+        .as_ref()
+        .is_some_and(|s| s.text.trim_end_matches('\r') != raw.trim_end_matches('\r'));
+    let text = text.trim_end_matches('\r').to_string();
+    let indent = text.len() - text.trim_start().len();
+    f.path = path;
+    f.span = Span {
+        line,
+        col: indent + 1,
+        end_line: line,
+        end_col: text.chars().count() + 1,
+    };
+    f.snippet = Some(Snippet {
+        line,
+        text: match (&f.snippet, redacted) {
+            (Some(s), true) => s.text.clone(),
+            _ => text,
+        },
+    });
+    f.set_property("rendered".into(), rendered);
 }
 
 /// Kustomize: each finding to the origin of its line (the base, patch or
@@ -336,11 +349,6 @@ fn map_lines(findings: &mut [Finding], rendered: &str, map: &LineMap, origin: &O
             .get(f.span.line.wrapping_sub(1))
             .copied()
             .unwrap_or("");
-        // A snippet the secrets pack redacted stays redacted.
-        let redacted = f
-            .snippet
-            .as_ref()
-            .is_some_and(|s| s.text.trim_end_matches('\r') != raw.trim_end_matches('\r'));
         let pos = map
             .lines
             .get(f.span.line.wrapping_sub(1))
@@ -354,27 +362,9 @@ fn map_lines(findings: &mut [Finding], rendered: &str, map: &LineMap, origin: &O
             .get(&path)
             .and_then(|t| t.split('\n').nth(line - 1))
             .unwrap_or("")
-            .trim_end_matches('\r')
             .to_string();
-        let indent = text.len() - text.trim_start().len();
-        f.path = path;
-        f.span = Span {
-            line,
-            col: indent + 1,
-            end_line: line,
-            end_col: text.chars().count() + 1,
-        };
-        f.snippet = Some(Snippet {
-            line,
-            text: match (&f.snippet, redacted) {
-                (Some(s), true) => s.text.clone(),
-                _ => text,
-            },
-        });
-        f.set_property(
-            "rendered".into(),
-            serde_json::json!({"kustomization": origin.chart}),
-        );
+        let rendered = serde_json::json!({"kustomization": origin.chart});
+        move_to(f, raw, path, line, text, rendered);
     }
 }
 

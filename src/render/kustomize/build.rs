@@ -10,7 +10,7 @@ use crate::finding::Finding;
 use crate::manifest::{yaml, Limits};
 use crate::source::Span;
 use std::collections::HashMap;
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// Kustomization file names, in the order kustomize looks for them.
@@ -204,21 +204,7 @@ pub fn kustomization_file(dir: &Path) -> Option<PathBuf> {
 }
 
 /// `..` and `.` resolved without touching the disk.
-pub fn normalize(p: &Path) -> PathBuf {
-    let mut out = PathBuf::new();
-    for c in p.components() {
-        match c {
-            Component::ParentDir => {
-                if !out.pop() {
-                    out.push("..");
-                }
-            }
-            Component::CurDir => {}
-            other => out.push(other),
-        }
-    }
-    out
-}
+pub use crate::kustomize::normalize;
 
 /// A resource entry that names something remote (kustomize would fetch it).
 pub fn is_remote(entry: &str) -> bool {

@@ -22,11 +22,10 @@ use crate::manifest::{yaml, Limits};
 use crate::source::Span;
 use build::{Builder, Res, Stop};
 use std::collections::{HashMap, HashSet};
-use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// The most an external kustomize may print.
 const MAX_OUTPUT: u64 = 32 * 1024 * 1024;
@@ -409,47 +408,12 @@ pub fn run_external(tool: &Path, dir: &Path) -> anyhow::Result<String> {
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("HOME", &home)
-        .env("KUBECONFIG", home.join("none"))
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
-    let mut child = cmd.spawn().context("running kustomize")?;
-    let stdout = child.stdout.take();
-    let stderr = child.stderr.take();
-    let out_reader = std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        if let Some(s) = stdout {
-            let _ = s.take(MAX_OUTPUT + 1).read_to_end(&mut buf);
-        }
-        buf
-    });
-    let err_reader = std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        if let Some(s) = stderr {
-            let _ = s.take(64 * 1024).read_to_end(&mut buf);
-        }
-        buf
-    });
-    let deadline = Instant::now() + TIMEOUT;
-    let status = loop {
-        if let Some(s) = child.try_wait().context("waiting for kustomize")? {
-            break Some(s);
-        }
-        if Instant::now() >= deadline {
-            let _ = Command::new("kill")
-                .args(["-KILL", "--", &format!("-{}", child.id())])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status();
-            let _ = child.kill();
-            let _ = child.wait();
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    let out = out_reader.join().unwrap_or_default();
-    let err = err_reader.join().unwrap_or_default();
+        .env("KUBECONFIG", home.join("none"));
+    let super::tool::Run {
+        status,
+        stdout: out,
+        stderr: err,
+    } = super::tool::run(&mut cmd, "kustomize", TIMEOUT, MAX_OUTPUT, 64 * 1024)?;
     let Some(status) = status else {
         anyhow::bail!("timed out after {}s", TIMEOUT.as_secs());
     };
