@@ -448,8 +448,10 @@ pub fn run(req: ScanRequest) -> Result<ScanOutcome> {
     };
     // Helm charts in the tree: what they render to is scanned like any file,
     // and its findings are mapped back to the templates and values.
+    // Nothing outside this is read while rendering.
+    let render_root = crate::render::root_for(&req.paths, &req.base);
     let mut rendered = if settings.git_mode == GitMode::WorkingTree {
-        crate::render::helm::render_all(&found.inputs, settings, &req.base)
+        crate::render::helm::render_all(&found.inputs, settings, &render_root)
     } else {
         let mut r = crate::render::Rendered::default();
         if found.inputs.iter().any(|i| {
@@ -466,7 +468,7 @@ pub fn run(req: ScanRequest) -> Result<ScanOutcome> {
     // like any file, findings mapped to base, patch and kustomization lines.
     if settings.render.enabled {
         if settings.git_mode == GitMode::WorkingTree {
-            let k = crate::render::kustomize::build_all(&found.inputs, &req.base);
+            let k = crate::render::kustomize::build_all(&found.inputs, &render_root, &req.base);
             rendered.docs.extend(k.docs);
             rendered.findings.extend(k.findings);
             rendered.notes.extend(k.notes);

@@ -608,3 +608,59 @@ fn render_enabled_false_leaves_overlays_as_they_are() {
     assert_eq!(code, 0, "{stderr}");
     assert!(at(&v, "render/kustomize-error").is_empty(), "{v}");
 }
+
+/// A repository scanned by its path from a folder outside it builds the
+/// same overlays (paths shown as discovery shows them: absolute), and its
+/// load restrictor is that repository, not the current folder.
+#[test]
+fn a_repository_scanned_from_outside_builds_its_overlays() {
+    let (_t, repo) = escape_repo();
+    std::fs::create_dir_all(repo.join(".git")).unwrap();
+    copy_dir(&Path::new(DIR).join("app"), &repo.join("app"));
+    let inside = scan_in(&repo, None, &["app"]).0;
+    let cwd = tempfile::tempdir().unwrap();
+    let repo = repo.canonicalize().unwrap();
+    let app = repo.join("app");
+    let outside = scan_in(cwd.path(), None, &[app.to_str().unwrap()]).0;
+    let prefix = format!("{}/", repo.display());
+    let strip = |v: &Value| -> Vec<(String, u64, String)> {
+        let mut out: Vec<_> = findings(v)
+            .iter()
+            .map(|f| {
+                (
+                    f["path"]
+                        .as_str()
+                        .unwrap()
+                        .trim_start_matches(&prefix)
+                        .to_string(),
+                    f["span"]["line"].as_u64().unwrap(),
+                    f["rule"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+        out.sort();
+        out
+    };
+    assert!(strip(&inside)
+        .iter()
+        .any(|(p, _, r)| p == "app/overlays/prod/kustomization.yaml"
+            && r == "practices/image-latest-tag"));
+    assert_eq!(strip(&inside), strip(&outside));
+    assert_eq!(
+        inside["summary"]["resources"],
+        outside["summary"]["resources"]
+    );
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let dest = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &dest);
+        } else {
+            std::fs::copy(e.path(), dest).unwrap();
+        }
+    }
+}

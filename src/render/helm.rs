@@ -329,7 +329,7 @@ pub fn render_stream(
     if find_helm().is_none() {
         bail!("no helm on PATH: charts cannot be rendered (SHIPLINT_HELM names one)");
     }
-    let r = render_all(&found.inputs, settings, base);
+    let r = render_all(&found.inputs, settings, &super::root_for(paths, base));
     let mut out = String::new();
     for d in &r.docs {
         out.push_str("---\n# Source: ");

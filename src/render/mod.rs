@@ -405,6 +405,43 @@ pub fn dedupe(findings: &mut Vec<Finding>) {
     });
 }
 
+/// The folder nothing may be read outside of while rendering (charts,
+/// overlays, their bases): the current directory when every scanned path
+/// lies in it (a CI checkout); otherwise the git work tree holding the
+/// scanned paths, or the one scanned folder itself — so that
+/// `shiplint scan /elsewhere/repo` builds that repository's overlays
+/// without reaching above it. Canonical.
+pub fn root_for(paths: &[String], base: &std::path::Path) -> std::path::PathBuf {
+    let base = base.canonicalize().unwrap_or_else(|_| base.to_path_buf());
+    let scanned: Vec<std::path::PathBuf> = paths
+        .iter()
+        .filter(|p| p.as_str() != "-")
+        .filter_map(|p| base.join(p).canonicalize().ok())
+        .map(|p| {
+            if p.is_dir() {
+                p
+            } else {
+                p.parent().map_or(p.clone(), |d| d.to_path_buf())
+            }
+        })
+        .collect();
+    if scanned.is_empty() || scanned.iter().all(|p| p.starts_with(&base)) {
+        return base;
+    }
+    let work_tree = |p: &std::path::Path| {
+        p.ancestors()
+            .find(|a| a.join(".git").exists())
+            .map(std::path::Path::to_path_buf)
+    };
+    let first = work_tree(&scanned[0]).unwrap_or_else(|| scanned[0].clone());
+    if scanned.iter().all(|p| p.starts_with(&first)) {
+        first
+    } else {
+        // Scanned folders in several places: only the current directory.
+        base
+    }
+}
+
 /// `shiplint render PATH…`: what the charts and overlays under the paths
 /// render to, one YAML stream with `# Source:` comments, with the
 /// rendering's error findings and notes.
@@ -415,7 +452,7 @@ pub fn render_stream(
 ) -> anyhow::Result<(String, Vec<Finding>, Vec<String>)> {
     let found =
         crate::discover::discover(paths, base, &settings.exclude, settings.follow_symlinks)?;
-    let root = base.canonicalize().unwrap_or_else(|_| base.to_path_buf());
+    let root = root_for(paths, base);
     let has_overlays = !kustomize::roots(&found.inputs, &root).is_empty();
     let has_charts = !helm::charts(&found.inputs).is_empty();
     if !has_overlays && !has_charts {
@@ -434,7 +471,7 @@ pub fn render_stream(
         notes.extend(n);
     }
     if has_overlays {
-        let r = kustomize::build_all(&found.inputs, base);
+        let r = kustomize::build_all(&found.inputs, &root, base);
         out.push_str(&kustomize::stream(&r));
         findings.extend(r.findings);
         notes.extend(r.notes);

@@ -151,6 +151,8 @@ pub enum Stop {
 pub struct Builder {
     /// The scanned root (canonical): nothing outside it is read.
     pub root: PathBuf,
+    /// What paths are shown relative to (the current directory, canonical).
+    pub display_base: PathBuf,
     /// Non-fatal findings: patches without a target, patches that fail.
     pub findings: Vec<Finding>,
     pub notes: Vec<String>,
@@ -218,9 +220,10 @@ pub fn is_remote(entry: &str) -> bool {
 }
 
 impl Builder {
-    pub fn new(root: PathBuf) -> Builder {
+    pub fn new(root: PathBuf, display_base: PathBuf) -> Builder {
         Builder {
             root,
+            display_base,
             findings: Vec::new(),
             notes: Vec::new(),
             texts: HashMap::new(),
@@ -229,7 +232,7 @@ impl Builder {
     }
 
     fn display(&self, p: &Path) -> Arc<str> {
-        crate::discover::display_path(p, &self.root).into()
+        crate::discover::display_path(p, &self.display_base).into()
     }
 
     /// Reads a file the build needs; `dir` is the kustomization's folder

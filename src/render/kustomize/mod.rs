@@ -149,9 +149,12 @@ fn is_executable(p: &Path) -> bool {
     std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }
 
-/// Builds every root kustomization among the inputs (working tree only).
-pub fn build_all(inputs: &[Input], root: &Path) -> Rendered {
+/// Builds every root kustomization among the inputs (working tree only):
+/// nothing outside `root` is read (`render::root_for`); paths are shown
+/// relative to `base`, as discovery shows the scanned files.
+pub fn build_all(inputs: &[Input], root: &Path, base: &Path) -> Rendered {
     let root = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
+    let base = base.canonicalize().unwrap_or_else(|_| base.to_path_buf());
     let dirs = roots(inputs, &root);
     if dirs.is_empty() {
         return Rendered::default();
@@ -160,7 +163,7 @@ pub fn build_all(inputs: &[Input], root: &Path) -> Rendered {
     let results: Vec<Rendered> = {
         use rayon::prelude::*;
         dirs.par_iter()
-            .map(|d| build_one(d, &root, external.as_deref()))
+            .map(|d| build_one(d, &root, &base, external.as_deref()))
             .collect()
     };
     let mut out = Rendered::default();
@@ -178,16 +181,16 @@ fn display(p: &Path, root: &Path) -> String {
 
 /// Builds one overlay: in Rust, or with the external tool for what the
 /// Rust build does not do.
-pub fn build_one(dir: &Path, root: &Path, external: Option<&Path>) -> Rendered {
+pub fn build_one(dir: &Path, root: &Path, base: &Path, external: Option<&Path>) -> Rendered {
     let mut out = Rendered::default();
-    let dir_display = display(dir, root);
-    let mut b = Builder::new(root.to_path_buf());
+    let dir_display = display(dir, base);
+    let mut b = Builder::new(root.to_path_buf(), base.to_path_buf());
     let mut acc: Vec<Res> = Vec::new();
     let result = b.build(dir, &mut acc);
     let Some(file) = build::kustomization_file(dir) else {
         return out;
     };
-    let file_display: Arc<str> = display(&file, root).into();
+    let file_display: Arc<str> = display(&file, base).into();
     let text: Arc<str> = b
         .texts
         .get(&file_display)
