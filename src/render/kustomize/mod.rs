@@ -476,7 +476,7 @@ mod tests {
             "namespace: prod\nresources:\n  - ../base\nimages:\n  - name: nginx\n    newTag: latest\n",
         )
         .unwrap();
-        let r = build_one(&root.join("prod"), &root, None);
+        let r = build_one(&root.join("prod"), &root, &root, None);
         assert!(r.findings.is_empty(), "{:?}", r.findings);
         let doc = &r.docs[0];
         let map = doc.origin.lines.as_ref().unwrap();
