@@ -309,7 +309,7 @@ impl Finding {
 /// Each rule is one `static` item beside its check, built in const context:
 ///
 /// ```
-/// use shiplint::finding::{Rule, Severity};
+/// use shiplint_core::finding::{Rule, Severity};
 /// pub static HOST_PID: Rule = Rule::new(
 ///     "practices/host-pid",
 ///     Severity::Error,
