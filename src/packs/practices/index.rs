@@ -471,7 +471,12 @@ pub fn check(settings: &Settings, f: &Facts, all: &mut Vec<Finding>) {
         {
             let p = &f.pods[i];
             if !p.no_readiness.is_empty() && selects(s, sel, p) {
-                selected_by.entry(i).or_insert(s.name.as_str());
+                // Several Services may select it: name the first by name,
+                // whatever order the files were read in.
+                selected_by
+                    .entry(i)
+                    .and_modify(|cur| *cur = (*cur).min(s.name.as_str()))
+                    .or_insert(s.name.as_str());
             }
         }
     }

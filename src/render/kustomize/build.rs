@@ -159,7 +159,13 @@ pub struct Builder {
     /// Every file read (display path → text), for snippets.
     pub texts: HashMap<Arc<str>, Arc<str>>,
     stack: Vec<PathBuf>,
+    /// Resource files already read into objects, shared by the overlays of
+    /// one run: a base that twenty overlays use is parsed once.
+    cache: Arc<ObjectCache>,
 }
+
+/// Resource files' objects (or why they cannot be read), by display path.
+pub type ObjectCache = std::sync::Mutex<HashMap<Arc<str>, Result<Vec<Res>, String>>>;
 
 /// A kustomization read: its folder, file, display path, text and tree.
 pub(super) struct Kust {
@@ -228,7 +234,26 @@ impl Builder {
             notes: Vec::new(),
             texts: HashMap::new(),
             stack: Vec::new(),
+            cache: Arc::default(),
         }
+    }
+
+    /// Shares `cache` with the other overlays of the run.
+    pub fn with_cache(mut self, cache: Arc<ObjectCache>) -> Builder {
+        self.cache = cache;
+        self
+    }
+
+    /// `objects` of a resource file, read once per run.
+    fn cached_objects(&self, display: &Arc<str>, text: &str) -> Result<Vec<Res>, String> {
+        if let Some(hit) = self.cache.lock().ok().and_then(|c| c.get(display).cloned()) {
+            return hit;
+        }
+        let got = objects(display, text);
+        if let Ok(mut c) = self.cache.lock() {
+            c.insert(display.clone(), got.clone());
+        }
+        got
     }
 
     fn display(&self, p: &Path) -> Arc<str> {
@@ -485,7 +510,9 @@ impl Builder {
                         ));
                     }
                     let (display, text) = self.load(k, entry, item.span.line)?;
-                    got = objects(&display, &text).map_err(|m| k.fail(item.span.line, m))?;
+                    got = self
+                        .cached_objects(&display, &text)
+                        .map_err(|m| k.fail(item.span.line, m))?;
                 }
                 for r in got {
                     if let Some(dup) = acc.iter().find(|o| o.id() == r.id()) {

@@ -160,10 +160,11 @@ pub fn build_all(inputs: &[Input], root: &Path, base: &Path) -> Rendered {
         return Rendered::default();
     }
     let external = find_external();
+    let cache = Arc::new(build::ObjectCache::default());
     let results: Vec<Rendered> = {
         use rayon::prelude::*;
         dirs.par_iter()
-            .map(|d| build_one(d, &root, &base, external.as_deref()))
+            .map(|d| build_with(d, &root, &base, external.as_deref(), &cache))
             .collect()
     };
     let mut out = Rendered::default();
@@ -182,9 +183,20 @@ fn display(p: &Path, root: &Path) -> String {
 /// Builds one overlay: in Rust, or with the external tool for what the
 /// Rust build does not do.
 pub fn build_one(dir: &Path, root: &Path, base: &Path, external: Option<&Path>) -> Rendered {
+    build_with(dir, root, base, external, &Arc::default())
+}
+
+/// `build_one`, with the run's cache of resource files' objects.
+fn build_with(
+    dir: &Path,
+    root: &Path,
+    base: &Path,
+    external: Option<&Path>,
+    cache: &Arc<build::ObjectCache>,
+) -> Rendered {
     let mut out = Rendered::default();
     let dir_display = display(dir, base);
-    let mut b = Builder::new(root.to_path_buf(), base.to_path_buf());
+    let mut b = Builder::new(root.to_path_buf(), base.to_path_buf()).with_cache(cache.clone());
     let mut acc: Vec<Res> = Vec::new();
     let result = b.build(dir, &mut acc);
     let Some(file) = build::kustomization_file(dir) else {
@@ -425,9 +437,27 @@ pub fn run_external(tool: &Path, dir: &Path) -> anyhow::Result<String> {
     }
     if !status.success() {
         let msg = String::from_utf8_lossy(&err);
-        anyhow::bail!("{}", msg.trim().trim_start_matches("error: "));
+        let msg: Vec<&str> = msg.lines().map(strip_klog_header).collect();
+        anyhow::bail!("{}", msg.join("\n").trim().trim_start_matches("error: "));
     }
     Ok(String::from_utf8_lossy(&out).into_owned())
+}
+
+/// A log line without kubectl's klog header (`E1129 13:12:53.281439 11817
+/// run.go:72] `): its time and process id would make the same error read
+/// differently in every run (and move its fingerprint).
+fn strip_klog_header(line: &str) -> &str {
+    let b = line.as_bytes();
+    let header = b.len() > 22
+        && matches!(b[0], b'I' | b'W' | b'E' | b'F')
+        && b[1..5].iter().all(u8::is_ascii_digit)
+        && b[5] == b' '
+        && b[8] == b':'
+        && b[11] == b':';
+    match (header, line.find("] ")) {
+        (true, Some(i)) => &line[i + 2..],
+        _ => line,
+    }
 }
 
 /// What `shiplint render` prints for the overlays under the inputs: one
@@ -455,6 +485,20 @@ mod tests {
 
     /// Every printed line knows where it came from: the namespace line of
     /// the overlay, the newTag line, the base line.
+    #[test]
+    fn klog_headers_are_dropped() {
+        assert_eq!(
+            strip_klog_header(
+                "E1129 13:12:53.281439 11817 run.go:72] \"command failed\" err=\"x\""
+            ),
+            "\"command failed\" err=\"x\""
+        );
+        assert_eq!(
+            strip_klog_header("error: no such file"),
+            "error: no such file"
+        );
+    }
+
     #[test]
     fn each_built_line_has_its_origin() {
         let t = tempfile::tempdir().unwrap();
