@@ -219,8 +219,13 @@ fn values_files(chart: &Chart, opts: &RenderOptions) -> Vec<String> {
 }
 
 fn read_text(p: &Path) -> Option<String> {
+    read_regular(p, MAX_OUTPUT)
+}
+
+/// A regular file's text, not through a symbolic link, at most `max` bytes.
+pub(super) fn read_regular(p: &Path, max: u64) -> Option<String> {
     let meta = std::fs::symlink_metadata(p).ok()?;
-    if !meta.is_file() || meta.len() > MAX_OUTPUT {
+    if !meta.is_file() || meta.len() > max {
         return None;
     }
     std::fs::read_to_string(p).ok()

@@ -12,7 +12,7 @@
 //! `{{ .Values.tls.secretName }}`). `.Values.global` (set by a parent
 //! chart) and subcharts (rendered with their parent's values) are left out.
 
-use super::helm::Chart;
+use super::helm::{read_regular, Chart};
 use super::VALUES_UNDEFINED;
 use crate::finding::{Finding, Snippet};
 use crate::manifest::{yaml, Limits};
@@ -72,8 +72,8 @@ struct Ref {
 
 /// The `render/values-undefined` findings of one chart.
 pub fn check(chart: &Chart) -> Vec<Finding> {
-    let values_text = read_regular(&chart.dir.join("values.yaml"));
-    let schema_text = read_regular(&chart.dir.join("values.schema.json"));
+    let values_text = read_regular(&chart.dir.join("values.yaml"), MAX_TEMPLATE_BYTES);
+    let schema_text = read_regular(&chart.dir.join("values.schema.json"), MAX_TEMPLATE_BYTES);
     if values_text.is_none() && schema_text.is_none() {
         // No defaults and no schema at all: every value comes from the
         // user, by design; there is nothing to hold the references to.
@@ -139,15 +139,6 @@ pub fn check(chart: &Chart) -> Vec<Finding> {
         }
     }
     out
-}
-
-/// A regular file's text (not through a symbolic link), bounded.
-fn read_regular(p: &Path) -> Option<String> {
-    let m = std::fs::symlink_metadata(p).ok()?;
-    if !m.is_file() || m.len() > MAX_TEMPLATE_BYTES {
-        return None;
-    }
-    std::fs::read_to_string(p).ok()
 }
 
 /// Template files under `dir` (display `rel`): no symbolic links, bounded.

@@ -323,31 +323,13 @@ impl Builder {
     ) -> Result<Kust, Stop> {
         let Some(file) = kustomization_file(dir) else {
             let msg = format!("no kustomization.yaml in {:?}", self.display(dir).as_ref());
-            return Err(match from {
-                Some((k, line)) => k.fail(line, msg),
-                None => Stop::Fail {
-                    message: msg,
-                    pos: Pos {
-                        file: self.display(dir),
-                        line: 1,
-                    },
-                },
-            });
+            return Err(fail_from(from, self.display(dir), msg));
         };
         let display = self.display(&file);
         if !file.canonicalize().is_ok_and(|f| f.starts_with(&self.root)) {
             let msg =
                 format!("{display} is a symbolic link out of the scanned repository (not read)");
-            return Err(match from {
-                Some((k, line)) => k.fail(line, msg),
-                None => Stop::Fail {
-                    message: msg,
-                    pos: Pos {
-                        file: display,
-                        line: 1,
-                    },
-                },
-            });
+            return Err(fail_from(from, display, msg));
         }
         let pos = Pos {
             file: display.clone(),
@@ -413,29 +395,11 @@ impl Builder {
     ) -> Result<(), Stop> {
         if self.stack.iter().any(|d| d == dir) {
             let msg = format!("cycle: {:?} includes itself", self.display(dir).as_ref());
-            return Err(match from {
-                Some((k, line)) => k.fail(line, msg),
-                None => Stop::Fail {
-                    message: msg,
-                    pos: Pos {
-                        file: self.display(dir),
-                        line: 1,
-                    },
-                },
-            });
+            return Err(fail_from(from, self.display(dir), msg));
         }
         if self.stack.len() >= MAX_DEPTH {
             let msg = format!("kustomizations nest deeper than {MAX_DEPTH}");
-            return Err(match from {
-                Some((k, line)) => k.fail(line, msg),
-                None => Stop::Fail {
-                    message: msg,
-                    pos: Pos {
-                        file: self.display(dir),
-                        line: 1,
-                    },
-                },
-            });
+            return Err(fail_from(from, self.display(dir), msg));
         }
         let k = self.read_kustomization(dir, from)?;
         let kind = k
@@ -893,6 +857,18 @@ fn matches_selector(sel: &[(String, Option<String>, bool)], map: Option<&P>) -> 
             (None, false) => got.is_none(),
         }
     })
+}
+
+/// A build stop, on the entry that included `dir` (`from`), or on the
+/// first line of `file` for the kustomization the run started from.
+fn fail_from(from: Option<(&Kust, usize)>, file: Arc<str>, msg: String) -> Stop {
+    match from {
+        Some((k, line)) => k.fail(line, msg),
+        None => Stop::Fail {
+            message: msg,
+            pos: Pos { file, line: 1 },
+        },
+    }
 }
 
 /// The objects of a resource file (`List`s expanded).
