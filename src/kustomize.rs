@@ -36,6 +36,28 @@ pub struct KustomizeFacts {
     pub selector_filled: HashSet<String>,
 }
 
+impl KustomizeFacts {
+    /// Whether the file is checked as a whole resource, with no field left
+    /// to kustomize: not a patch (by use or by name), and not a resource
+    /// whose selector a kustomization fills.
+    pub fn whole(&self, path: &str) -> bool {
+        !(self.patches.contains(path)
+            || self.selector_filled.contains(path)
+            || named_like_patch(path))
+    }
+}
+
+/// A file named like a patch (`manager_auth_proxy_patch.yaml`,
+/// `patch-replicas.yaml`) or in a `patches/` folder.
+pub fn named_like_patch(path: &str) -> bool {
+    let mut parts = path.rsplit(['/', '\\']);
+    let file = parts.next().unwrap_or_default().to_ascii_lowercase();
+    let stem = file.rsplit_once('.').map_or(file.as_str(), |(s, _)| s);
+    stem.split(['_', '-', '.'])
+        .any(|w| w == "patch" || w == "patches")
+        || parts.any(|d| d == "patches")
+}
+
 /// Facts, keyed by display path (as discovery made them), from every
 /// kustomization among `inputs`.
 pub fn facts(inputs: &[Input]) -> KustomizeFacts {

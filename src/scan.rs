@@ -165,11 +165,26 @@ fn read_input(
     }
 }
 
+/// What the run already holds for a file: stdin's text, and the parse
+/// of each resource file the overlays read (taken once, by display path).
+struct Held<'a> {
+    stdin: Option<&'a String>,
+    parsed: std::sync::Mutex<crate::render::ParsedFiles>,
+}
+
+impl Held<'_> {
+    /// The overlays' parse of `file`, when it was made from the same text.
+    fn take_parsed(&self, file: &SourceFile) -> Option<crate::manifest::yaml::Stream> {
+        let (text, stream) = self.parsed.lock().ok()?.remove(&file.path)?;
+        (*text == *file.text).then_some(stream)
+    }
+}
+
 fn scan_one(
     input: &Input,
     packs: &[Box<dyn Pack>],
     ctx: &Context,
-    stdin: Option<&String>,
+    held: &Held,
     reports: bool,
     levels: &Levels,
     origin: Option<&crate::render::Origin>,
@@ -192,7 +207,7 @@ fn scan_one(
         r.kind = FileKind::OutOfShard;
         return r;
     }
-    let file = match read_input(input, ctx.settings, stdin) {
+    let file = match read_input(input, ctx.settings, held.stdin) {
         Ok(Ok((f, bad_line))) => {
             r.invalid_utf8 = bad_line;
             f
@@ -223,7 +238,10 @@ fn scan_one(
         // Rendered by Helm: YAML, even where it holds `{{ }}` (alert rules).
         Some(manifest::parse_file(&file, ctx.settings.limits))
     } else if has_manifest_extension(&file.path) {
-        let parsed = manifest::parse_unless_template(&file, ctx.settings.limits);
+        let parsed = manifest::parse_unless_template_with(&file, || {
+            held.take_parsed(&file)
+                .unwrap_or_else(|| manifest::yaml::parse_stream(&file.text, ctx.settings.limits))
+        });
         if parsed.is_none() {
             r.kind = FileKind::Template;
         }
@@ -450,6 +468,7 @@ pub fn run(req: ScanRequest) -> Result<ScanOutcome> {
     // and its findings are mapped back to the templates and values.
     // Nothing outside this is read while rendering.
     let render_root = crate::render::root_for(&req.paths, &req.base);
+    let kustomize = crate::kustomize::facts(&found.inputs);
     let mut rendered = if settings.git_mode == GitMode::WorkingTree {
         crate::render::helm::render_all(&found.inputs, settings, &render_root)
     } else {
@@ -468,10 +487,26 @@ pub fn run(req: ScanRequest) -> Result<ScanOutcome> {
     // like any file, findings mapped to base, patch and kustomization lines.
     if settings.render.enabled {
         if settings.git_mode == GitMode::WorkingTree {
-            let k = crate::render::kustomize::build_all(&found.inputs, &render_root, &req.base);
+            let whole: HashSet<&str> = found
+                .inputs
+                .iter()
+                .filter_map(|i| match i {
+                    Input::File { display, .. } if kustomize.whole(display) => {
+                        Some(display.as_str())
+                    }
+                    _ => None,
+                })
+                .collect();
+            let k =
+                crate::render::kustomize::build_all(&found.inputs, &render_root, &req.base, &|p| {
+                    whole.contains(p)
+                });
             rendered.docs.extend(k.docs);
             rendered.findings.extend(k.findings);
             rendered.notes.extend(k.notes);
+            if settings.limits == crate::manifest::Limits::default() {
+                rendered.parsed = k.parsed;
+            }
         } else if found.inputs.iter().any(|i| {
             let p = input_path(i);
             crate::render::kustomize::build::NAMES
@@ -521,9 +556,19 @@ pub fn run(req: ScanRequest) -> Result<ScanOutcome> {
             _ => None,
         })
         .collect();
+    let origin_of = |path: &str, line: usize| {
+        let i = *rendered_paths.get(path)?;
+        match (found.inputs.get(i), origins.get(i)) {
+            (Some(Input::Blob { text, .. }), Some(Some(origin))) => {
+                Some(crate::render::origin_line(text, origin, line))
+            }
+            _ => None,
+        }
+    };
     let ctx = Context {
         settings,
-        kustomize: crate::kustomize::facts(&found.inputs),
+        kustomize,
+        origin_of: Some(&origin_of),
     };
     // Built ready: each pack loads its data and reads its options here,
     // before any file is checked.
@@ -535,21 +580,17 @@ pub fn run(req: ScanRequest) -> Result<ScanOutcome> {
         |path: &str| req.shard.is_none_or(|s| s.contains(path)) && !context.contains(path);
     let progress = progress_bar(found.inputs.len());
     let levels = Levels::new();
+    let held = Held {
+        stdin: stdin.as_ref(),
+        parsed: std::sync::Mutex::new(std::mem::take(&mut rendered.parsed)),
+    };
     let results: Vec<FileResult> = found
         .inputs
         .par_iter()
         .zip(origins.par_iter())
         .map(|(i, origin)| {
             let reports = reports(input_path(i));
-            let r = scan_one(
-                i,
-                &packs,
-                &ctx,
-                stdin.as_ref(),
-                reports,
-                &levels,
-                origin.as_deref(),
-            );
+            let r = scan_one(i, &packs, &ctx, &held, reports, &levels, origin.as_deref());
             progress.inc(1);
             r
         })

@@ -6,16 +6,18 @@ use crate::finding::Finding;
 use crate::manifest::Manifest;
 
 pub const ANNOTATION: &str = "shiplint.dev/ignore";
+/// The marker of an ignore comment.
+pub const COMMENT: &str = "shiplint:ignore";
 
 /// Rule ids (or `all`) silenced by a comment on this line.
 fn comment_ignores(line: &str) -> Option<Vec<&str>> {
-    let idx = line.find("shiplint:ignore")?;
+    let idx = line.find(COMMENT)?;
     // Only inside a comment: a `#` (YAML, shell) or `//` before it.
     let before = &line[..idx];
     if !(before.contains('#') || before.contains("//")) {
         return None;
     }
-    let rest = line[idx + "shiplint:ignore".len()..].trim_start();
+    let rest = line[idx + COMMENT.len()..].trim_start();
     let ids: Vec<&str> = rest
         .split(|c: char| c == ',' || c.is_whitespace())
         .take_while(|s| !s.is_empty())

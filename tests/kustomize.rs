@@ -652,6 +652,86 @@ fn a_repository_scanned_from_outside_builds_its_overlays() {
     );
 }
 
+/// A base holding a Secret with a plain-text `stringData` key and an
+/// unknown custom resource, and overlays: `same` takes the base as it is,
+/// `ns` moves it to another namespace.
+fn unchanged_repo() -> tempfile::TempDir {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path();
+    for (path, text) in [
+        (
+            "base/kustomization.yaml",
+            "resources:\n  - secret.yaml\n  - widget.yaml\n",
+        ),
+        (
+            "base/secret.yaml",
+            "apiVersion: v1\nkind: Secret\nmetadata:\n  name: app-config\nstringData:\n  config.ini: |\n    [server]\n    port = 8080\n",
+        ),
+        (
+            "base/widget.yaml",
+            "apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: w\nspec:\n  size: 1\n",
+        ),
+        ("same/kustomization.yaml", "resources:\n  - ../base\n"),
+        (
+            "ns/kustomization.yaml",
+            "namespace: other\nresources:\n  - ../base\n",
+        ),
+    ] {
+        let p = d.join(path);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    }
+    t
+}
+
+/// An object an overlay leaves as its file holds it is that file's object:
+/// one finding, on the file's own line (not a second one from the build),
+/// and still reported when only the overlay is scanned.
+#[test]
+fn an_object_an_overlay_leaves_unchanged_is_reported_once() {
+    let t = unchanged_repo();
+    let (v, _) = scan_in(t.path(), None, &["--packs", "secrets", "base", "same"]);
+    assert_eq!(
+        at(&v, "secrets/k8s-secret-committed"),
+        one("base/secret.yaml", 7),
+        "{v}"
+    );
+    // The base is not scanned: the overlay's build is the only look at it
+    // (a built value keeps its key's line).
+    let (v, _) = scan_in(t.path(), None, &["--packs", "secrets", "same"]);
+    assert_eq!(
+        at(&v, "secrets/k8s-secret-committed"),
+        one("base/secret.yaml", 6),
+        "{v}"
+    );
+}
+
+/// `missing-schema` names every place of an unknown kind by the line a
+/// person edits: an overlay's copy by its base line, never by the scan's
+/// internal path of the built document.
+#[test]
+fn missing_schema_places_are_files_a_person_can_open() {
+    let t = unchanged_repo();
+    let (v, _) = scan_in(t.path(), None, &["--packs", "schema", "."]);
+    let f: Vec<&Value> = findings(&v)
+        .iter()
+        .filter(|f| f["rule"] == "schema/missing-schema")
+        .collect();
+    assert_eq!(f.len(), 1, "{v}");
+    let message = f[0]["message"].as_str().unwrap();
+    assert!(!message.contains("#rendered"), "{message}");
+    let places: Vec<(&str, u64)> = f[0]["properties"]["locations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| (l["path"].as_str().unwrap(), l["line"].as_u64().unwrap()))
+        .collect();
+    // The base's own Widget and the `ns` overlay's (moved to another
+    // namespace: the same base lines); `same` adds none.
+    assert_eq!(places, vec![("base/widget.yaml", 1)], "{message}");
+    assert_eq!(f[0]["path"], "base/widget.yaml");
+}
+
 fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for e in std::fs::read_dir(from).unwrap() {

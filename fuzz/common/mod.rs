@@ -82,6 +82,7 @@ pub fn schema_validate(data: &[u8]) {
     let ctx = Context {
         settings: fix.settings,
         kustomize: shiplint::kustomize::facts(&[]),
+        origin_of: None,
     };
     let f = file(data, true);
     let parsed = manifest::parse_file(&f, limits());

@@ -23,9 +23,24 @@ pub struct Context<'a> {
     /// What kustomizations in the run say about other files (patches are
     /// partial resources; some resources get their selectors from kustomize).
     pub kustomize: crate::kustomize::KustomizeFacts,
+    /// Where a line of a rendered document (a chart's or an overlay's
+    /// output, scanned under a path of its own) came from: the template,
+    /// base or patch line a person edits. None for a file's own lines.
+    pub origin_of: Option<&'a OriginOf<'a>>,
 }
 
+/// `(path, line)` of a rendered document → the file and line it came from.
+pub type OriginOf<'a> = dyn Fn(&str, usize) -> Option<(std::sync::Arc<str>, usize)> + Sync + 'a;
+
 impl Context<'_> {
+    /// Where `path:line` points a person: its origin for a rendered
+    /// document, itself otherwise.
+    pub fn place(&self, path: &std::sync::Arc<str>, line: usize) -> (std::sync::Arc<str>, usize) {
+        self.origin_of
+            .and_then(|o| o(path, line))
+            .unwrap_or_else(|| (path.clone(), line))
+    }
+
     pub fn is_patch(&self, path: &str) -> bool {
         self.kustomize.patches.contains(path)
     }

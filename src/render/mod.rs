@@ -219,7 +219,14 @@ pub struct Rendered {
     /// Charts (display paths) that rendered with at least one set of values:
     /// their templates' line-by-line findings would repeat the rendered ones.
     pub rendered_charts: Vec<String>,
+    /// The resource files the overlays read, parsed (display path → text
+    /// and parse, with the default limits): the scan takes a parse instead
+    /// of parsing the same text again.
+    pub parsed: ParsedFiles,
 }
+
+/// Files' parses by display path, each beside the text it was made from.
+pub type ParsedFiles = std::collections::HashMap<Arc<str>, (Arc<str>, yaml::Stream)>;
 
 impl Rendered {
     /// Whether `path` is a template of a chart that rendered.
@@ -342,6 +349,27 @@ fn move_to(
 
 /// Kustomize: each finding to the origin of its line (the base, patch or
 /// kustomization line).
+/// The origin of line `line` of a built overlay's document.
+fn map_line(map: &LineMap, origin: &Origin, line: usize) -> (Arc<str>, usize) {
+    match map.lines.get(line.wrapping_sub(1)).or(map.lines.first()) {
+        Some(p) => (p.file.clone(), p.line),
+        None => (origin.template.as_str().into(), 1),
+    }
+}
+
+/// Where line `line` of a rendered document came from, as `map_back`
+/// moves a finding there (the template line for a chart: a values line
+/// is only told apart for a finding's key).
+pub fn origin_line(rendered: &str, origin: &Origin, line: usize) -> (Arc<str>, usize) {
+    if let Some(map) = &origin.lines {
+        return map_line(map, origin, line);
+    }
+    let rendered_lines: Vec<&str> = rendered.split('\n').collect();
+    let template_lines: Vec<&str> = origin.template_text.split('\n').collect();
+    let t = locate(&rendered_lines, line, &template_lines).map_or(1, |t| t + 1);
+    (origin.template.as_str().into(), t)
+}
+
 fn map_lines(findings: &mut [Finding], rendered: &str, map: &LineMap, origin: &Origin) {
     let rendered_lines: Vec<&str> = rendered.split('\n').collect();
     for f in findings.iter_mut() {
@@ -349,14 +377,7 @@ fn map_lines(findings: &mut [Finding], rendered: &str, map: &LineMap, origin: &O
             .get(f.span.line.wrapping_sub(1))
             .copied()
             .unwrap_or("");
-        let pos = map
-            .lines
-            .get(f.span.line.wrapping_sub(1))
-            .or(map.lines.first());
-        let (path, line): (Arc<str>, usize) = match pos {
-            Some(p) => (p.file.clone(), p.line),
-            None => (origin.template.as_str().into(), 1),
-        };
+        let (path, line) = map_line(map, origin, f.span.line);
         let text = map
             .texts
             .get(&path)
@@ -471,7 +492,8 @@ pub fn render_stream(
         notes.extend(n);
     }
     if has_overlays {
-        let r = kustomize::build_all(&found.inputs, &root, base);
+        // Every object is printed: this is what the overlays build to.
+        let r = kustomize::build_all(&found.inputs, &root, base, &|_| false);
         out.push_str(&kustomize::stream(&r));
         findings.extend(r.findings);
         notes.extend(r.notes);

@@ -276,6 +276,7 @@ pub(crate) mod testutil {
         let ctx = Context {
             settings: &settings,
             kustomize: Default::default(),
+            origin_of: None,
         };
         let file = SourceFile::new("t.yaml", text.to_string());
         let parsed = parse_file(&file, Limits::default());

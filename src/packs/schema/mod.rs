@@ -84,19 +84,20 @@ pub struct SchemaPack {
     /// kept, once per group/version/kind, so memory does not grow with
     /// repeated CRDs).
     crds: std::sync::Mutex<Option<CrdSchemas>>,
-    /// Files holding resources whose schema may come from a CRD seen later.
-    /// They are read and parsed again in the index phase instead of being
-    /// kept parsed, so memory does not grow with the number of such files.
+    /// The resources whose schema may come from a CRD seen later, per
+    /// file: only they are kept parsed (not the rest of their files), so
+    /// the index phase neither reads nor parses a file a second time.
     deferred: std::sync::Mutex<Vec<Deferred>>,
 }
 
-/// A file to validate again once every CRD of the run is known.
+/// A file's custom resources, validated once every CRD of the run is known.
 struct Deferred {
-    path: std::sync::Arc<str>,
-    /// Re-read from here; files without one (stdin, git blobs) keep `text`.
-    disk: Option<std::path::PathBuf>,
-    text: Option<String>,
-    explicit: bool,
+    resources: Vec<(Manifest, Partial)>,
+    /// The file's ignore annotations, which may cover these resources.
+    ignores: Vec<crate::suppress::DocIgnore>,
+    /// The file's lines that hold an ignore comment, by 1-based number
+    /// (few or none: only they can silence a finding by comment).
+    ignore_lines: Vec<(usize, String)>,
 }
 
 impl SchemaPack {
@@ -164,25 +165,29 @@ impl Pack for SchemaPack {
             out.push(problem_finding(file, p));
         }
         let s = ctx.settings;
-        let mut needs_crds = false;
+        let mut resources = Vec::new();
         for m in &parsed.manifests {
             if skipped(s, m) || !self.resolve(s, m).is_ok_and(|v| v.is_none()) {
                 continue;
             }
-            needs_crds = true;
             // The catalog compiles a kind once, for every resource of it.
             if let Some(c) = &self.loaded().catalog {
                 c.note(&m.api_version, &m.kind, &m.root);
             }
+            resources.push((m.clone(), Partial::of(ctx, m)));
         }
-        if needs_crds {
+        if !resources.is_empty() {
+            let deferred = Deferred {
+                resources,
+                ignores: parsed
+                    .manifests
+                    .iter()
+                    .filter_map(crate::suppress::doc_ignore)
+                    .collect(),
+                ignore_lines: ignore_comment_lines(&file.text),
+            };
             if let Ok(mut d) = self.deferred.lock() {
-                d.push(Deferred {
-                    path: file.path.clone(),
-                    disk: file.disk_path.clone(),
-                    text: file.disk_path.is_none().then(|| file.text.clone()),
-                    explicit: file.explicit,
-                });
+                d.push(deferred);
             }
         }
         self.gather_file_facts(ctx, file, Some(parsed));
@@ -233,16 +238,13 @@ impl Pack for SchemaPack {
             .unwrap_or_default();
         // Files are independent here: validated in parallel, in order.
         use rayon::prelude::*;
-        let per_file: Vec<(Vec<Finding>, Vec<Finding>)> = deferred
+        let found: Vec<Finding> = deferred
             .into_par_iter()
-            .map(|d| self.check_deferred(ctx, &crds, d))
+            .flat_map_iter(|d| self.check_deferred(ctx, &crds, d))
             .collect();
-        let mut found = Vec::new();
-        for (errors, f) in per_file {
-            out.extend(errors);
-            found.extend(f);
-        }
-        out.extend(merge_missing_schemas(found));
+        out.extend(merge_missing_schemas(found, |f| {
+            ctx.place(&f.path, f.span.line)
+        }));
     }
 }
 
@@ -276,15 +278,20 @@ impl Partial {
 /// a file in a `patches/` folder. Its unknown fields are still reported;
 /// only the required fields a patch leaves to its target are not.
 fn looks_like_patch(m: &Manifest) -> bool {
-    if m.root.get("$patch").is_some() {
-        return true;
+    m.root.get("$patch").is_some() || crate::kustomize::named_like_patch(&m.path)
+}
+
+/// The lines of `text` that hold an ignore comment, with their numbers.
+fn ignore_comment_lines(text: &str) -> Vec<(usize, String)> {
+    use crate::suppress::COMMENT;
+    if !text.contains(COMMENT) {
+        return Vec::new();
     }
-    let mut parts = m.path.rsplit(['/', '\\']);
-    let file = parts.next().unwrap_or_default().to_ascii_lowercase();
-    let stem = file.rsplit_once('.').map_or(file.as_str(), |(s, _)| s);
-    stem.split(['_', '-', '.'])
-        .any(|w| w == "patch" || w == "patches")
-        || parts.any(|d| d == "patches")
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| l.contains(COMMENT))
+        .map(|(i, l)| (i + 1, l.to_string()))
+        .collect()
 }
 
 fn skipped(s: &Settings, m: &Manifest) -> bool {
@@ -294,58 +301,26 @@ fn skipped(s: &Settings, m: &Manifest) -> bool {
 
 impl SchemaPack {
     /// Validates the custom resources of one deferred file against the
-    /// run's CRDs and the catalog: (errors reading it, its findings).
-    fn check_deferred(
-        &self,
-        ctx: &Context,
-        crds: &CrdSchemas,
-        d: Deferred,
-    ) -> (Vec<Finding>, Vec<Finding>) {
+    /// run's CRDs and the catalog.
+    fn check_deferred(&self, ctx: &Context, crds: &CrdSchemas, d: Deferred) -> Vec<Finding> {
         let s = ctx.settings;
-        let text = match (d.text, &d.disk) {
-            (Some(t), _) => t,
-            (None, Some(disk)) => match std::fs::read(disk) {
-                Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
-                Err(e) => {
-                    let f = Finding::from_rule(
-                        &SCHEMA_ERROR,
-                        &d.path,
-                        Span::line(1),
-                        format!(
-                            "could not read {} again to validate its custom resources: {e}",
-                            d.path
-                        ),
-                    );
-                    return (vec![f], Vec::new());
-                }
-            },
-            (None, None) => return (Vec::new(), Vec::new()),
-        };
-        let mut file = SourceFile::new(d.path.clone(), text);
-        file.explicit = d.explicit;
-        let parsed = crate::manifest::parse_file(&file, s.limits);
         let mut found = Vec::new();
-        for m in &parsed.manifests {
-            if skipped(s, m) || self.resolve(s, m).is_ok_and(|c| c.is_some()) {
-                continue;
-            }
-            self.check_manifest(s, m, Some(crds), Partial::of(ctx, m), &mut found);
+        for (m, partial) in &d.resources {
+            self.check_manifest(s, m, Some(crds), *partial, &mut found);
         }
         // Merged per kind later, so a place silenced by its comment or
         // annotation must leave before it could silence the others.
-        let ignores: Vec<_> = parsed
-            .manifests
-            .iter()
-            .filter_map(crate::suppress::doc_ignore)
-            .collect();
         found.retain(|f| {
             !(&*f.rule == MISSING_SCHEMA.id
-                && (crate::suppress::suppressed_by_annotation(f, &ignores)
+                && (crate::suppress::suppressed_by_annotation(f, &d.ignores)
                     || crate::suppress::suppressed_by_comment(f, |l| {
-                        file.text.lines().nth(l - 1).map(String::from)
+                        d.ignore_lines
+                            .iter()
+                            .find(|(n, _)| *n == l)
+                            .map(|(_, t)| t.clone())
                     })))
         });
-        (Vec::new(), found)
+        found
     }
 
     /// The schema for a manifest from the configured locations, or None.
@@ -699,7 +674,12 @@ const MISSING_PLACES_SHOWN: usize = 3;
 
 /// One `missing-schema` per apiVersion/kind, at its first place (by path and
 /// line), naming the first few places; all of them in `properties.locations`.
-fn merge_missing_schemas(found: Vec<Finding>) -> Vec<Finding> {
+/// `place(f)`: where a person finds `f`'s resource (a rendered document's
+/// origin), for the list of places.
+fn merge_missing_schemas(
+    found: Vec<Finding>,
+    place: impl Fn(&Finding) -> (std::sync::Arc<str>, usize),
+) -> Vec<Finding> {
     let (missing, mut out): (Vec<Finding>, Vec<Finding>) = found
         .into_iter()
         .partition(|f| &*f.rule == MISSING_SCHEMA.id && f.properties.is_some());
@@ -707,17 +687,29 @@ fn merge_missing_schemas(found: Vec<Finding>) -> Vec<Finding> {
     for f in missing {
         by_kind.entry(f.key.clone()).or_default().push(f);
     }
-    for (gvk, mut all) in by_kind {
-        all.sort_by(|a, b| {
-            (&*a.path, a.span.line, a.span.col).cmp(&(&*b.path, b.span.line, b.span.col))
+    for (gvk, all) in by_kind {
+        // A resource an overlay changed is the one its file holds: one place.
+        let mut placed: Vec<((std::sync::Arc<str>, usize), Finding)> =
+            all.into_iter().map(|f| (place(&f), f)).collect();
+        // The file's own resource first where an overlay's maps to it.
+        placed.sort_by(|(a, fa), (b, fb)| {
+            (a, fa.path != a.0, &*fa.path, fa.span.col).cmp(&(
+                b,
+                fb.path != b.0,
+                &*fb.path,
+                fb.span.col,
+            ))
         });
-        let place = |f: &Finding| format!("{}:{}", f.path, f.span.line);
-        let locations: Vec<serde_json::Value> = all
+        placed.dedup_by(|(a, _), (b, _)| a == b);
+        let all: Vec<&Finding> = placed.iter().map(|(_, f)| f).collect();
+        let place =
+            |((path, line), _): &((std::sync::Arc<str>, usize), Finding)| format!("{path}:{line}");
+        let locations: Vec<serde_json::Value> = placed
             .iter()
-            .map(|f| {
+            .map(|((path, line), f)| {
                 serde_json::json!({
-                    "path": &*f.path,
-                    "line": f.span.line,
+                    "path": &**path,
+                    "line": line,
                     "resource": f.properties.as_ref().and_then(|p| p.get("resource")).cloned(),
                 })
             })
@@ -733,7 +725,11 @@ fn merge_missing_schemas(found: Vec<Finding>) -> Vec<Finding> {
         let what = if n == 1 {
             format!("{resource}: ")
         } else {
-            let shown: Vec<String> = all.iter().take(MISSING_PLACES_SHOWN).map(place).collect();
+            let shown: Vec<String> = placed
+                .iter()
+                .take(MISSING_PLACES_SHOWN)
+                .map(place)
+                .collect();
             let more = n.saturating_sub(MISSING_PLACES_SHOWN);
             format!(
                 "{n} resources ({}{}): ",

@@ -77,6 +77,9 @@ pub struct Res {
     pub namespaces: Vec<String>,
     /// Generated, and named with a hash of its content at the end.
     pub hash: bool,
+    /// The object as its resource file holds it (None when generated): an
+    /// overlay that leaves it unchanged adds nothing to the file's own scan.
+    pub source: Option<Arc<P>>,
 }
 
 pub(super) fn text_of(p: Option<&P>) -> &str {
@@ -84,6 +87,12 @@ pub(super) fn text_of(p: Option<&P>) -> &str {
 }
 
 impl Res {
+    /// As its resource file holds it (every value; `$patch` objects aside).
+    pub fn unchanged(&self) -> bool {
+        self.source
+            .as_deref()
+            .is_some_and(|s| *s == self.obj && s.get("$patch").is_none())
+    }
     pub fn kind(&self) -> &str {
         text_of(self.obj.get("kind"))
     }
@@ -164,8 +173,24 @@ pub struct Builder {
     cache: Arc<ObjectCache>,
 }
 
+/// A resource file's objects, or why they cannot be read.
+type Objects = Result<Vec<Res>, String>;
+
 /// Resource files' objects (or why they cannot be read), by display path.
-pub type ObjectCache = std::sync::Mutex<HashMap<Arc<str>, Result<Vec<Res>, String>>>;
+#[derive(Default)]
+pub struct ObjectCache {
+    objects: std::sync::Mutex<HashMap<Arc<str>, Objects>>,
+    /// Each file's parse, beside the text it was made from.
+    parsed: std::sync::Mutex<crate::render::ParsedFiles>,
+}
+
+impl ObjectCache {
+    /// The parses of the resource files read (by display path, with their
+    /// texts): the scan takes them instead of parsing the files again.
+    pub fn into_parsed(self) -> crate::render::ParsedFiles {
+        self.parsed.into_inner().unwrap_or_default()
+    }
+}
 
 /// A kustomization read: its folder, file, display path, text and tree.
 pub(super) struct Kust {
@@ -245,13 +270,23 @@ impl Builder {
     }
 
     /// `objects` of a resource file, read once per run.
-    fn cached_objects(&self, display: &Arc<str>, text: &str) -> Result<Vec<Res>, String> {
-        if let Some(hit) = self.cache.lock().ok().and_then(|c| c.get(display).cloned()) {
+    fn cached_objects(&self, display: &Arc<str>, text: &Arc<str>) -> Result<Vec<Res>, String> {
+        let hit = self
+            .cache
+            .objects
+            .lock()
+            .ok()
+            .and_then(|c| c.get(display).cloned());
+        if let Some(hit) = hit {
             return hit;
         }
-        let got = objects(display, text);
-        if let Ok(mut c) = self.cache.lock() {
+        let stream = yaml::parse_stream(text, Limits::default());
+        let got = objects_of(display, text, &stream);
+        if let Ok(mut c) = self.cache.objects.lock() {
             c.insert(display.clone(), got.clone());
+        }
+        if let Ok(mut p) = self.cache.parsed.lock() {
+            p.insert(display.clone(), (text.clone(), stream));
         }
         got
     }
@@ -873,8 +908,12 @@ fn fail_from(from: Option<(&Kust, usize)>, file: Arc<str>, msg: String) -> Stop 
 
 /// The objects of a resource file (`List`s expanded).
 pub fn objects(display: &Arc<str>, text: &str) -> Result<Vec<Res>, String> {
-    let stream = yaml::parse_stream(text, Limits::default());
-    if let Some(e) = stream.error {
+    objects_of(display, text, &yaml::parse_stream(text, Limits::default()))
+}
+
+/// `objects`, from the text's parse.
+fn objects_of(display: &Arc<str>, text: &str, stream: &yaml::Stream) -> Result<Vec<Res>, String> {
+    if let Some(e) = &stream.error {
         return Err(format!(
             "{display}: not valid YAML at line {}: {}",
             e.line,
@@ -883,11 +922,11 @@ pub fn objects(display: &Arc<str>, text: &str) -> Result<Vec<Res>, String> {
     }
     let mut out = Vec::new();
     let last = stream.documents.len().saturating_sub(1);
-    for (i, d) in stream.documents.into_iter().enumerate() {
+    let trees = P::from_nodes(stream.documents.iter().map(|d| &d.root), display, text);
+    for (i, (d, mut p)) in stream.documents.iter().zip(trees).enumerate() {
         if d.root.is_null() {
             continue;
         }
-        let mut p = P::from_node(&d.root, display, text);
         if i == last && !text.ends_with('\n') {
             unclip_last(&mut p, text);
         }
@@ -909,6 +948,7 @@ pub fn objects(display: &Arc<str>, text: &str) -> Result<Vec<Res>, String> {
             }
             let ns = text_of(obj.path(&["metadata", "namespace"])).to_string();
             out.push(Res {
+                source: Some(Arc::new(obj.clone())),
                 obj,
                 names: vec![name],
                 namespaces: vec![ns],

@@ -267,6 +267,7 @@ impl Builder {
                     names: vec![name.clone()],
                     namespaces: vec![ns.clone().unwrap_or_default()],
                     hash: !no_hash,
+                    source: None,
                 };
                 if let Some(dup) = acc.iter().find(|o| o.id() == r.id()) {
                     return Err(k.fail(

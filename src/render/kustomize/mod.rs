@@ -152,7 +152,15 @@ fn is_executable(p: &Path) -> bool {
 /// Builds every root kustomization among the inputs (working tree only):
 /// nothing outside `root` is read (`render::root_for`); paths are shown
 /// relative to `base`, as discovery shows the scanned files.
-pub fn build_all(inputs: &[Input], root: &Path, base: &Path) -> Rendered {
+/// `scanned_whole(path)`: the scan checks that file as it is, as a whole
+/// resource; an object an overlay leaves as that file holds it is then not
+/// printed again (its findings would be the file's own).
+pub fn build_all(
+    inputs: &[Input],
+    root: &Path,
+    base: &Path,
+    scanned_whole: &(dyn Fn(&str) -> bool + Sync),
+) -> Rendered {
     let root = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
     let base = base.canonicalize().unwrap_or_else(|_| base.to_path_buf());
     let dirs = roots(inputs, &root);
@@ -164,7 +172,7 @@ pub fn build_all(inputs: &[Input], root: &Path, base: &Path) -> Rendered {
     let results: Vec<Rendered> = {
         use rayon::prelude::*;
         dirs.par_iter()
-            .map(|d| build_with(d, &root, &base, external.as_deref(), &cache))
+            .map(|d| build_with(d, &root, &base, external.as_deref(), &cache, scanned_whole))
             .collect()
     };
     let mut out = Rendered::default();
@@ -172,6 +180,10 @@ pub fn build_all(inputs: &[Input], root: &Path, base: &Path) -> Rendered {
         out.docs.extend(r.docs);
         out.findings.extend(r.findings);
         out.notes.extend(r.notes);
+    }
+    // The builders are gone: the cache is this function's alone.
+    if let Ok(cache) = Arc::try_unwrap(cache) {
+        out.parsed = cache.into_parsed();
     }
     out
 }
@@ -183,7 +195,7 @@ fn display(p: &Path, root: &Path) -> String {
 /// Builds one overlay: in Rust, or with the external tool for what the
 /// Rust build does not do.
 pub fn build_one(dir: &Path, root: &Path, base: &Path, external: Option<&Path>) -> Rendered {
-    build_with(dir, root, base, external, &Arc::default())
+    build_with(dir, root, base, external, &Arc::default(), &|_| false)
 }
 
 /// `build_one`, with the run's cache of resource files' objects.
@@ -193,6 +205,7 @@ fn build_with(
     base: &Path,
     external: Option<&Path>,
     cache: &Arc<build::ObjectCache>,
+    scanned_whole: &(dyn Fn(&str) -> bool + Sync),
 ) -> Rendered {
     let mut out = Rendered::default();
     let dir_display = display(dir, base);
@@ -226,7 +239,10 @@ fn build_with(
             names::fix_name_references(&mut acc);
             names::sort(&mut acc);
             let texts = Arc::new(std::mem::take(&mut b.texts));
-            for r in &acc {
+            for r in acc
+                .iter()
+                .filter(|r| !r.unchanged() || !scanned_whole(&r.obj.pos.file))
+            {
                 let mut e = tree::Emitter::default();
                 e.object(&r.obj);
                 out.docs.push(RenderedDoc {
@@ -323,7 +339,7 @@ fn build_with(
                         },
                         format!(
                             "kustomization {dir_display} does not build: {}",
-                            inert_message(&format!("{e:#}"), 400)
+                            inert_message(&relative_to(&format!("{e:#}"), base), 400)
                         ),
                     )
                     .with_key(format!("kustomize-error:{dir_display}")),
@@ -436,11 +452,63 @@ pub fn run_external(tool: &Path, dir: &Path) -> anyhow::Result<String> {
         anyhow::bail!("printed more than {MAX_OUTPUT} bytes");
     }
     if !status.success() {
-        let msg = String::from_utf8_lossy(&err);
-        let msg: Vec<&str> = msg.lines().map(strip_klog_header).collect();
-        anyhow::bail!("{}", msg.join("\n").trim().trim_start_matches("error: "));
+        anyhow::bail!("{}", external_error(&String::from_utf8_lossy(&err)));
     }
     Ok(String::from_utf8_lossy(&out).into_owned())
+}
+
+/// `msg` with the absolute paths under `base` written as display paths
+/// (kustomize names every file by its absolute path).
+fn relative_to(msg: &str, base: &Path) -> String {
+    match base.to_str() {
+        Some(b) if !b.is_empty() && b != "/" => {
+            msg.replace(&format!("{}/", b.trim_end_matches('/')), "")
+        }
+        _ => msg.to_string(),
+    }
+}
+
+/// What a failed kustomize printed, told as its cause: kustomize's
+/// deprecation warnings go (they are not why it failed), so does kubectl's
+/// log framing, and a failure deep in a base reads as that base's error
+/// followed by the chain of resources that led there, not as kustomize's
+/// nested `accumulation err='…'` text, whose cause comes last and is cut.
+fn external_error(stderr: &str) -> String {
+    let lines: Vec<&str> = stderr
+        .lines()
+        .map(strip_klog_header)
+        .filter(|l| !l.trim_start().starts_with("# Warning:"))
+        .collect();
+    let msg = lines.join("\n");
+    let msg = msg.trim().trim_start_matches("error: ");
+    let msg = match msg.split_once("\"command failed\" err=\"") {
+        Some((_, inner)) => inner
+            .strip_suffix('"')
+            .unwrap_or(inner)
+            .replace("\\\"", "\""),
+        None => msg.to_string(),
+    };
+    const FROM: &str = "accumulating resources from '";
+    let via: Vec<&str> = msg
+        .match_indices(FROM)
+        .filter_map(|(i, _)| msg[i + FROM.len()..].split('\'').next())
+        .collect();
+    if via.is_empty() {
+        return msg;
+    }
+    // The innermost failure: after the last step into a resource.
+    let recursed = msg.rfind("recursed accumulation of path '").and_then(|i| {
+        let rest = &msg[i..];
+        rest.find("': ").map(|j| i + j + 3)
+    });
+    let not_file = msg
+        .rfind("must resolve to a file': ")
+        .map(|i| i + "must resolve to a file': ".len());
+    let cause = match recursed.max(not_file) {
+        Some(start) => &msg[start..],
+        None => return msg,
+    };
+    format!("{cause} (through {})", via.join(" → "))
 }
 
 /// A log line without kubectl's klog header (`E1129 13:12:53.281439 11817
@@ -483,8 +551,6 @@ pub fn stream(r: &Rendered) -> String {
 mod tests {
     use super::*;
 
-    /// Every printed line knows where it came from: the namespace line of
-    /// the overlay, the newTag line, the base line.
     #[test]
     fn klog_headers_are_dropped() {
         assert_eq!(
@@ -499,6 +565,33 @@ mod tests {
         );
     }
 
+    /// kubectl's stderr for an overlay whose base's base has no
+    /// kustomization (real text, kubeflow's profiles/pss, paths shortened).
+    #[test]
+    fn a_failure_deep_in_a_base_reads_as_its_cause() {
+        let stderr = "# Warning: 'commonLabels' is deprecated. Please use 'labels' instead. Run 'kustomize edit fix' to update your Kustomization automatically.\n\
+            # Warning: 'vars' is deprecated. Please use 'replacements' instead. [EXPERIMENTAL] Run 'kustomize edit fix' to update your Kustomization automatically.\n\
+            E1129 14:35:16.200496   20273 run.go:72] \"command failed\" err=\"accumulating resources: accumulation err='accumulating resources from '../upstream/overlays/kubeflow': '/r/upstream/overlays/kubeflow' must resolve to a file': recursed accumulation of path '/r/upstream/overlays/kubeflow': accumulating resources: accumulation err='accumulating resources from '../../base': '/r/upstream/base' must resolve to a file': recursed accumulation of path '/r/upstream/base': accumulating resources: accumulation err='accumulating resources from '../default': '/r/upstream/default' must resolve to a file': couldn't make target for path '/r/upstream/default': unable to find one of 'kustomization.yaml', 'kustomization.yml' or 'Kustomization' in directory '/r/upstream/default'\"\n";
+        assert_eq!(
+            external_error(stderr),
+            "couldn't make target for path '/r/upstream/default': unable to find one of 'kustomization.yaml', 'kustomization.yml' or 'Kustomization' in directory '/r/upstream/default' (through ../upstream/overlays/kubeflow → ../../base → ../default)"
+        );
+        // A base whose own file is missing: the last step's error.
+        let stderr = "E1129 14:35:16.200496   20273 run.go:72] \"command failed\" err=\"accumulating resources: accumulation err='accumulating resources from '../../base': '/r/base' must resolve to a file': recursed accumulation of path '/r/base': loading KV pairs: file sources: [oauth2_proxy.cfg]: evalsymlink failure on '/r/base/oauth2_proxy.cfg' : lstat /r/base/oauth2_proxy.cfg: no such file or directory\"";
+        assert_eq!(
+            external_error(stderr),
+            "loading KV pairs: file sources: [oauth2_proxy.cfg]: evalsymlink failure on '/r/base/oauth2_proxy.cfg' : lstat /r/base/oauth2_proxy.cfg: no such file or directory (through ../../base)"
+        );
+        // No chain: the message as kustomize gave it, unframed.
+        assert_eq!(
+            external_error("E1129 14:35:16.200496   20273 run.go:72] \"command failed\" err=\"loading KV pairs: env source files: [params.env]: no such file\""),
+            "loading KV pairs: env source files: [params.env]: no such file"
+        );
+        assert_eq!(external_error("error: no such file\n"), "no such file");
+    }
+
+    /// Every printed line knows where it came from: the namespace line of
+    /// the overlay, the newTag line, the base line.
     #[test]
     fn each_built_line_has_its_origin() {
         let t = tempfile::tempdir().unwrap();

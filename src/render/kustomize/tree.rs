@@ -81,6 +81,24 @@ impl P {
         src.node(n, n.span.line)
     }
 
+    /// `from_node` for every document root of one text (its lines are
+    /// split once, not once per document).
+    pub fn from_nodes<'n>(
+        roots: impl IntoIterator<Item = &'n yaml::Node>,
+        file: &Arc<str>,
+        text: &str,
+    ) -> Vec<P> {
+        let src = Src {
+            file,
+            lines: text.split('\n').collect(),
+            offset: 0,
+        };
+        roots
+            .into_iter()
+            .map(|n| src.node(n, n.span.line))
+            .collect()
+    }
+
     /// As `from_node`, with every line moved by `offset` (a patch written
     /// inline in a block scalar of the kustomization).
     pub fn from_node_at(n: &yaml::Node, file: &Arc<str>, text: &str, offset: usize) -> P {

@@ -119,11 +119,20 @@ fn template_stream(stream: &yaml::Stream) -> bool {
 /// The file's manifests, or `None` when it is a template that needs
 /// rendering first ([`needs_rendering`]); the text is parsed once either way.
 pub fn parse_unless_template(file: &SourceFile, limits: Limits) -> Option<ParsedFile> {
+    parse_unless_template_with(file, || yaml::parse_stream(&file.text, limits))
+}
+
+/// `parse_unless_template`, with `stream` giving the file's parse (one the
+/// run already made of the same text, or a fresh one).
+pub fn parse_unless_template_with(
+    file: &SourceFile,
+    stream: impl FnOnce() -> yaml::Stream,
+) -> Option<ParsedFile> {
     let braces = is_template(&file.text);
     if braces && in_chart_templates(&file.path) {
         return None;
     }
-    let stream = yaml::parse_stream(&file.text, limits);
+    let stream = stream();
     if braces && template_stream(&stream) {
         return None;
     }

@@ -8,7 +8,7 @@ use yaml_rust2::scanner::{Marker, TScalarStyle};
 
 /// Hard limits that keep hostile input (alias bombs, absurd nesting) from
 /// eating the machine. Exceeding one is a parse error, not a crash.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
     /// Nodes that alias expansion may add to one document.
     pub max_alias_nodes: usize,
