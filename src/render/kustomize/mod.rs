@@ -488,6 +488,7 @@ fn external_error(stderr: &str) -> String {
             .replace("\\\"", "\""),
         None => msg.to_string(),
     };
+    let msg = said_missing(&msg);
     const FROM: &str = "accumulating resources from '";
     let via: Vec<&str> = msg
         .match_indices(FROM)
@@ -509,6 +510,32 @@ fn external_error(stderr: &str) -> String {
         None => return msg,
     };
     format!("{cause} (through {})", via.join(" → "))
+}
+
+/// Go's way of saying a file is missing (`evalsymlink failure on 'P' :
+/// lstat P: no such file or directory`), said as the Rust build says it.
+fn said_missing(msg: &str) -> String {
+    const START: &str = "evalsymlink failure on '";
+    const END: &str = ": no such file or directory";
+    let mut out = String::new();
+    let mut rest = msg;
+    while let Some(i) = rest.find(START) {
+        let after = &rest[i + START.len()..];
+        let Some((path, tail)) = after.split_once('\'') else {
+            break;
+        };
+        let lstat = format!(" : lstat {path}{END}");
+        let Some(tail) = tail.strip_prefix(lstat.as_str()) else {
+            out.push_str(&rest[..i + START.len()]);
+            rest = after;
+            continue;
+        };
+        out.push_str(&rest[..i]);
+        out.push_str(&format!("\"{path}\" does not exist"));
+        rest = tail;
+    }
+    out.push_str(rest);
+    out
 }
 
 /// A log line without kubectl's klog header (`E1129 13:12:53.281439 11817
@@ -580,7 +607,7 @@ mod tests {
         let stderr = "E1129 14:35:16.200496   20273 run.go:72] \"command failed\" err=\"accumulating resources: accumulation err='accumulating resources from '../../base': '/r/base' must resolve to a file': recursed accumulation of path '/r/base': loading KV pairs: file sources: [oauth2_proxy.cfg]: evalsymlink failure on '/r/base/oauth2_proxy.cfg' : lstat /r/base/oauth2_proxy.cfg: no such file or directory\"";
         assert_eq!(
             external_error(stderr),
-            "loading KV pairs: file sources: [oauth2_proxy.cfg]: evalsymlink failure on '/r/base/oauth2_proxy.cfg' : lstat /r/base/oauth2_proxy.cfg: no such file or directory (through ../../base)"
+            "loading KV pairs: file sources: [oauth2_proxy.cfg]: \"/r/base/oauth2_proxy.cfg\" does not exist (through ../../base)"
         );
         // No chain: the message as kustomize gave it, unframed.
         assert_eq!(

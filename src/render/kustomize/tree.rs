@@ -254,7 +254,15 @@ impl Src<'_> {
 /// `line`: up to a comment, a flow indicator or the end of the line. Only
 /// for scalars the parser typed as not strings (no `,` `]` `}` in them).
 pub fn plain_token(line: &str, col: usize) -> Option<String> {
-    let rest: String = line.chars().skip(col.checked_sub(1)?).collect();
+    let skip = col.checked_sub(1)?;
+    // Columns count characters; on an ASCII prefix they are byte offsets
+    // (no walk over a long line, such as a one-line JSON file, per scalar).
+    let start = if line.as_bytes().get(..skip).is_some_and(<[u8]>::is_ascii) {
+        skip
+    } else {
+        line.char_indices().nth(skip).map_or(line.len(), |(i, _)| i)
+    };
+    let rest = line.get(start..)?;
     let end = rest.find([',', ']', '}']).unwrap_or(rest.len());
     let mut t = &rest[..end];
     if let Some(i) = t.find(" #") {
@@ -505,6 +513,15 @@ impl Emitter {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn plain_tokens_are_found_by_character_column() {
+        assert_eq!(plain_token("a: 1, b: 2", 4).as_deref(), Some("1"));
+        assert_eq!(plain_token("{a: 1}", 5).as_deref(), Some("1"));
+        assert_eq!(plain_token("é: 12 # note", 4).as_deref(), Some("12"));
+        assert_eq!(plain_token("x: 1", 9), None);
+        assert_eq!(plain_token("x: \"1\"", 4), None);
+    }
+
     use super::*;
 
     #[test]
