@@ -34,6 +34,11 @@ pub struct KustomizeFacts {
     /// Resources of a kustomization with `commonLabels` (or `labels` with
     /// `includeSelectors`): kustomize writes their selectors.
     pub selector_filled: HashSet<String>,
+    /// Resources of a kustomization that sets `namespace:` and extends the
+    /// namespace transformer with its own field specs (`configurations:`,
+    /// kubebuilder's `webhooks/clientConfig/service/namespace` with
+    /// `create: true`): kustomize writes namespaces the file leaves out.
+    pub namespace_filled: HashSet<String>,
 }
 
 impl KustomizeFacts {
@@ -43,6 +48,7 @@ impl KustomizeFacts {
     pub fn whole(&self, path: &str) -> bool {
         !(self.patches.contains(path)
             || self.selector_filled.contains(path)
+            || self.namespace_filled.contains(path)
             || named_like_patch(path))
     }
 }
@@ -117,8 +123,55 @@ pub fn facts(inputs: &[Input]) -> KustomizeFacts {
                 &mut HashSet::new(),
             );
         }
+        if fills_namespaces(dir, root, inputs) {
+            mark_resources(
+                dir,
+                root,
+                &by_dir,
+                &mut out.namespace_filled,
+                &mut HashSet::new(),
+            );
+        }
     }
     out
+}
+
+/// A kustomization with `namespace:` whose `configurations:` may add
+/// namespace field specs: a listed file among the inputs must have a
+/// `namespace:` section; one that is not (not scanned, or not copied)
+/// may have one.
+fn fills_namespaces(dir: &str, root: &Node, inputs: &[Input]) -> bool {
+    if root
+        .get("namespace")
+        .and_then(Node::as_str)
+        .is_none_or(str::is_empty)
+    {
+        return false;
+    }
+    let configs: Vec<String> = root
+        .get("configurations")
+        .map(Node::as_seq)
+        .unwrap_or(&[])
+        .iter()
+        .filter_map(Node::as_str)
+        .map(|rel| join(dir, rel))
+        .collect();
+    configs.iter().any(|path| {
+        let text = inputs.iter().find_map(|i| match i {
+            Input::File { display, disk, .. } if display == path => {
+                std::fs::read_to_string(disk).ok()
+            }
+            Input::Blob { display, text, .. } if display == path => Some(text.to_string()),
+            _ => None,
+        });
+        match text {
+            None => true,
+            Some(t) => yaml::parse_stream(&t, Limits::default())
+                .documents
+                .first()
+                .is_some_and(|d| d.root.get("namespace").is_some()),
+        }
+    })
 }
 
 fn join(dir: &str, rel: &str) -> String {

@@ -344,3 +344,103 @@ fn patches_without_their_kustomization_are_read_as_patches() {
         "{paths:#?}"
     );
 }
+
+/// `schema` findings of `scan` over a folder holding `files`, as
+/// `path:line message`.
+fn schema_findings(files: &[(&str, &str)]) -> Vec<String> {
+    let t = tempfile::tempdir().unwrap();
+    for (path, text) in files {
+        let p = t.path().join(path);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    }
+    let (_, json) = common::json_output(
+        common::shiplint(t.path())
+            .args(common::SCAN_SCHEMA_JSON)
+            .args(["--fail-on", "never", "."]),
+    );
+    common::findings(&json)
+        .iter()
+        .map(|f| {
+            format!(
+                "{}:{} {}",
+                f["path"].as_str().unwrap(),
+                f["span"]["line"],
+                f["message"].as_str().unwrap()
+            )
+        })
+        .collect()
+}
+
+/// A workload with neither a selector nor pod labels is a partial object
+/// (argo-cd's `replicas: 0` StatefulSet, a patch listed from elsewhere):
+/// its required fields are left to what completes it, its unknown fields
+/// are still errors. One with pod labels and no selector is still whole.
+#[test]
+fn a_workload_without_selector_or_pod_labels_is_read_as_partial() {
+    let got = schema_findings(&[
+        (
+            "statefulset.yaml",
+            "apiVersion: apps/v1\nkind: StatefulSet\nmetadata:\n  name: controller\nspec:\n  replicas: 0\n  template:\n    spec:\n      containers:\n      - name: c\n        argz: [x]\n",
+        ),
+        (
+            "whole.yaml",
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  template:\n    metadata:\n      labels: {app: web}\n    spec:\n      containers:\n      - name: web\n        image: nginx:1.27\n",
+        ),
+    ]);
+    assert_eq!(got.len(), 2, "{got:#?}");
+    assert!(
+        got[0].starts_with("statefulset.yaml:11 ") && got[0].contains("'argz'"),
+        "{got:#?}"
+    );
+    assert!(
+        got[1].starts_with("whole.yaml:5 ") && got[1].contains("\"selector\""),
+        "{got:#?}"
+    );
+}
+
+/// kubebuilder's webhook `kustomizeconfig.yaml` (a `configurations:` file)
+/// makes kustomize's `namespace:` write the webhook's service namespace:
+/// the base file without it is not an error. Without such a field spec the
+/// namespace stays missing after the build (`kubectl kustomize` agrees), so
+/// the error stays.
+#[test]
+fn namespaces_written_by_kustomize_field_specs_are_not_missing() {
+    const WEBHOOK: &str = "apiVersion: admissionregistration.k8s.io/v1\nkind: MutatingWebhookConfiguration\nmetadata:\n  name: m\nwebhooks:\n- name: a.example.com\n  clientConfig:\n    service:\n      name: svc\n      path: /apply\n  admissionReviewVersions: [v1]\n  sideEffects: None\n";
+    const SPEC: &str = "namespace:\n- kind: MutatingWebhookConfiguration\n  group: admissionregistration.k8s.io\n  path: webhooks/clientConfig/service/namespace\n  create: true\n";
+    let filled = schema_findings(&[
+        (
+            "kustomization.yaml",
+            "namespace: system\nresources:\n- webhook.yaml\nconfigurations:\n- kustomizeconfig.yaml\n",
+        ),
+        ("kustomizeconfig.yaml", SPEC),
+        ("webhook.yaml", WEBHOOK),
+    ]);
+    assert!(
+        !filled.iter().any(|f| f.starts_with("webhook.yaml:")),
+        "{filled:#?}"
+    );
+    let missing = "webhook.yaml:8 MutatingWebhookConfiguration/m: webhooks[0].clientConfig.service is missing required field \"namespace\"";
+    // No field spec for namespaces in the configurations file.
+    let got = schema_findings(&[
+        (
+            "kustomization.yaml",
+            "namespace: system\nresources:\n- webhook.yaml\nconfigurations:\n- kustomizeconfig.yaml\n",
+        ),
+        (
+            "kustomizeconfig.yaml",
+            "nameReference:\n- kind: Service\n  fieldSpecs:\n  - kind: MutatingWebhookConfiguration\n    path: webhooks/clientConfig/service/name\n",
+        ),
+        ("webhook.yaml", WEBHOOK),
+    ]);
+    assert!(got.iter().any(|f| f == missing), "{got:#?}");
+    // No configurations at all.
+    let got = schema_findings(&[
+        (
+            "kustomization.yaml",
+            "namespace: system\nresources:\n- webhook.yaml\n",
+        ),
+        ("webhook.yaml", WEBHOOK),
+    ]);
+    assert!(got.iter().any(|f| f == missing), "{got:#?}");
+}

@@ -254,19 +254,40 @@ enum Partial {
     Whole,
     /// A kustomize patch: required fields may be absent, `$patch` allowed.
     Patch,
-    /// A resource of a kustomization with commonLabels: kustomize writes the selector.
-    SelectorFilled,
+    /// A resource of a kustomization that writes some of its fields: the
+    /// selector (commonLabels), namespaces (namespace field specs).
+    Filled {
+        selector: bool,
+        namespace: bool,
+    },
 }
 
 impl Partial {
     fn of(ctx: &Context, m: &Manifest) -> Self {
         let path = &*m.path;
+        let selector = ctx.kustomize.selector_filled.contains(path);
+        let namespace = ctx.kustomize.namespace_filled.contains(path);
         if ctx.is_patch(path) || looks_like_patch(m) {
             Partial::Patch
-        } else if ctx.kustomize.selector_filled.contains(path) {
-            Partial::SelectorFilled
+        } else if selector || namespace {
+            Partial::Filled {
+                selector,
+                namespace,
+            }
         } else {
             Partial::Whole
+        }
+    }
+
+    /// Whether kustomize writes a required field named `property`.
+    fn fills(self, property: &str) -> bool {
+        match self {
+            Partial::Patch => true,
+            Partial::Filled {
+                selector,
+                namespace,
+            } => (selector && property == "selector") || (namespace && property == "namespace"),
+            Partial::Whole => false,
         }
     }
 }
@@ -278,7 +299,34 @@ impl Partial {
 /// a file in a `patches/` folder. Its unknown fields are still reported;
 /// only the required fields a patch leaves to its target are not.
 fn looks_like_patch(m: &Manifest) -> bool {
-    m.root.get("$patch").is_some() || crate::kustomize::named_like_patch(&m.path)
+    m.root.get("$patch").is_some()
+        || crate::kustomize::named_like_patch(&m.path)
+        || unlabelled_workload(m)
+}
+
+/// A workload with neither a selector nor pod labels: no one can create it
+/// (the API server requires a selector that matches the pods' labels), so
+/// it is the partial object a kustomize patch, or `kubectl apply` over the
+/// installed one, completes (argo-cd's `replicas: 0` StatefulSet, patches
+/// whose kustomization lists them from elsewhere).
+fn unlabelled_workload(m: &Manifest) -> bool {
+    if m.api_version != "apps/v1"
+        || !matches!(
+            m.kind.as_str(),
+            "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet"
+        )
+    {
+        return false;
+    }
+    let Some(spec) = m.root.get("spec") else {
+        return false;
+    };
+    spec.get("selector").is_none()
+        && spec
+            .get("template")
+            .and_then(|t| t.get("metadata"))
+            .and_then(|md| md.get("labels"))
+            .is_none_or(|l| l.entries().is_empty())
 }
 
 /// The lines of `text` that hold an ignore comment, with their numbers.
@@ -456,8 +504,7 @@ impl SchemaPack {
                 // A kustomize patch is a partial resource with merge directives.
                 ValidationErrorKind::Required { .. } if patch => {}
                 ValidationErrorKind::Required { property }
-                    if partial == Partial::SelectorFilled
-                        && property.as_str() == Some("selector") => {}
+                    if property.as_str().is_some_and(|p| partial.fills(p)) => {}
                 // The API server prunes a null it was not told to keep from a
                 // custom resource before it validates.
                 ValidationErrorKind::Type { .. } if custom && err.instance().is_null() => {}

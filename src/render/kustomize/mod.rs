@@ -524,8 +524,12 @@ fn said_missing(msg: &str) -> String {
         let Some((path, tail)) = after.split_once('\'') else {
             break;
         };
-        let lstat = format!(" : lstat {path}{END}");
-        let Some(tail) = tail.strip_prefix(lstat.as_str()) else {
+        // `lstat` names the first missing part of the path (a folder, say).
+        let missing = tail.strip_prefix(" : lstat ").and_then(|t| {
+            let (q, tail) = t.split_once(END)?;
+            (!q.contains(": ") && !q.contains('\'')).then_some(tail)
+        });
+        let Some(tail) = missing else {
             out.push_str(&rest[..i + START.len()]);
             rest = after;
             continue;
@@ -608,6 +612,11 @@ mod tests {
         assert_eq!(
             external_error(stderr),
             "loading KV pairs: file sources: [oauth2_proxy.cfg]: \"/r/base/oauth2_proxy.cfg\" does not exist (through ../../base)"
+        );
+        // A missing folder on the way to the file.
+        assert_eq!(
+            said_missing("loading: evalsymlink failure on '/r/cfg/kind.yaml' : lstat /r/cfg: no such file or directory"),
+            "loading: \"/r/cfg/kind.yaml\" does not exist"
         );
         // No chain: the message as kustomize gave it, unframed.
         assert_eq!(
