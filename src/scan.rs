@@ -487,20 +487,29 @@ pub fn run(req: ScanRequest) -> Result<ScanOutcome> {
     // like any file, findings mapped to base, patch and kustomization lines.
     if settings.render.enabled {
         if settings.git_mode == GitMode::WorkingTree {
-            let whole: HashSet<&str> = found
+            // Files the scan reads as they are, as whole resources (not
+            // over its size limit: those it names and skips).
+            let whole: HashMap<&str, &PathBuf> = found
                 .inputs
                 .iter()
                 .filter_map(|i| match i {
-                    Input::File { display, .. } if kustomize.whole(display) => {
-                        Some(display.as_str())
+                    Input::File { display, disk, .. } if kustomize.whole(display) => {
+                        Some((display.as_str(), disk))
                     }
                     _ => None,
                 })
                 .collect();
-            let k =
-                crate::render::kustomize::build_all(&found.inputs, &render_root, &req.base, &|p| {
-                    whole.contains(p)
-                });
+            let scanned_whole = |p: &str| {
+                whole.get(p).is_some_and(|disk| {
+                    std::fs::metadata(disk).is_ok_and(|m| m.len() <= settings.max_file_size)
+                })
+            };
+            let k = crate::render::kustomize::build_all(
+                &found.inputs,
+                &render_root,
+                &req.base,
+                &scanned_whole,
+            );
             rendered.docs.extend(k.docs);
             rendered.findings.extend(k.findings);
             rendered.notes.extend(k.notes);
@@ -617,7 +626,12 @@ pub fn run(req: ScanRequest) -> Result<ScanOutcome> {
             } else {
                 &mut binary
             };
-            names.push(input_path(input).to_string());
+            // A rendered document by what rendered it, not by its
+            // internal path.
+            names.push(match origin {
+                Some(o) => format!("{} (a document it renders)", o.template),
+                None => input_path(input).to_string(),
+            });
         }
         match r.kind {
             // A rendered document is counted by its resources, not as a file.

@@ -314,17 +314,7 @@ fn patches_without_their_kustomization_are_read_as_patches() {
             .arg("."),
     );
     let got = common::rule_lines(&json);
-    let paths: Vec<String> = common::findings(&json)
-        .iter()
-        .map(|f| {
-            format!(
-                "{}:{} {}",
-                f["path"].as_str().unwrap(),
-                f["span"]["line"],
-                f["message"].as_str().unwrap()
-            )
-        })
-        .collect();
+    let paths = placed(&json);
     assert_eq!(code, 1, "{paths:#?}");
     assert_eq!(
         got,
@@ -359,7 +349,12 @@ fn schema_findings(files: &[(&str, &str)]) -> Vec<String> {
             .args(common::SCAN_SCHEMA_JSON)
             .args(["--fail-on", "never", "."]),
     );
-    common::findings(&json)
+    placed(&json)
+}
+
+/// Every finding as `path:line message`.
+fn placed(json: &serde_json::Value) -> Vec<String> {
+    common::findings(json)
         .iter()
         .map(|f| {
             format!(

@@ -706,6 +706,41 @@ fn an_object_an_overlay_leaves_unchanged_is_reported_once() {
     );
 }
 
+/// A file the scan skips as over `--max-file-size` is not "scanned as it
+/// is": what an overlay builds from it is still checked.
+#[test]
+fn an_unchanged_object_of_a_file_too_large_to_scan_is_checked_in_the_build() {
+    let t = unchanged_repo();
+    // Over the limit as committed (a long comment), under it as built.
+    let secret = t.path().join("base/secret.yaml");
+    let text = std::fs::read_to_string(&secret).unwrap();
+    std::fs::write(&secret, format!("# {}\n{text}", "x".repeat(200))).unwrap();
+    let args = |limit| {
+        [
+            "--packs",
+            "secrets",
+            "--max-file-size",
+            limit,
+            "base",
+            "same",
+        ]
+    };
+    let (v, _) = scan_in(t.path(), None, &args("150"));
+    assert_eq!(
+        at(&v, "secrets/k8s-secret-committed"),
+        one("base/secret.yaml", 7),
+        "{v}"
+    );
+    // A built document over the limit is named by what built it.
+    let (v, _) = scan_in(t.path(), None, &args("60"));
+    let skipped = v["summary"]["skipped"]["files"].to_string();
+    assert!(
+        skipped.contains("same/kustomization.yaml (a document it renders)")
+            && !skipped.contains("#rendered"),
+        "{skipped}"
+    );
+}
+
 /// `missing-schema` names every place of an unknown kind by the line a
 /// person edits: an overlay's copy by its base line, never by the scan's
 /// internal path of the built document.
