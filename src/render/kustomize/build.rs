@@ -281,7 +281,7 @@ impl Builder {
             return hit;
         }
         let stream = yaml::parse_stream(text, Limits::default());
-        let got = objects_of(display, text, &stream);
+        let got = objects(display, text, &stream);
         if let Ok(mut c) = self.cache.objects.lock() {
             c.insert(display.clone(), got.clone());
         }
@@ -906,13 +906,9 @@ fn fail_from(from: Option<(&Kust, usize)>, file: Arc<str>, msg: String) -> Stop 
     }
 }
 
-/// The objects of a resource file (`List`s expanded).
-pub fn objects(display: &Arc<str>, text: &str) -> Result<Vec<Res>, String> {
-    objects_of(display, text, &yaml::parse_stream(text, Limits::default()))
-}
-
-/// `objects`, from the text's parse.
-fn objects_of(display: &Arc<str>, text: &str, stream: &yaml::Stream) -> Result<Vec<Res>, String> {
+/// The objects of a resource file (`List`s expanded), from its text and
+/// the text's parse.
+fn objects(display: &Arc<str>, text: &str, stream: &yaml::Stream) -> Result<Vec<Res>, String> {
     if let Some(e) = &stream.error {
         return Err(format!(
             "{display}: not valid YAML at line {}: {}",

@@ -58,20 +58,7 @@ pub fn roots(inputs: &[Input], root: &Path) -> Vec<PathBuf> {
     let mut components: HashSet<PathBuf> = HashSet::new();
     let mut not_kustomize: HashSet<PathBuf> = HashSet::new();
     for d in &dirs {
-        let Some(file) = build::kustomization_file(d) else {
-            continue;
-        };
-        if !file.canonicalize().is_ok_and(|f| f.starts_with(root)) {
-            continue;
-        }
-        let Ok(text) = std::fs::read_to_string(&file) else {
-            continue;
-        };
-        let Some(doc) = yaml::parse_stream(&text, Limits::default())
-            .documents
-            .into_iter()
-            .next()
-        else {
+        let Ok(Some(doc)) = read_kustomization(d, root) else {
             continue;
         };
         // A file named like a kustomization that is something else (a Flux
@@ -350,6 +337,27 @@ fn build_with(
     out
 }
 
+/// A kustomization file that resolves outside the repository.
+struct LinksOut;
+
+/// The first document of `dir`'s kustomization: None when there is none or
+/// it cannot be read; never read when its file resolves outside `root`.
+fn read_kustomization(dir: &Path, root: &Path) -> Result<Option<yaml::Document>, LinksOut> {
+    let Some(file) = build::kustomization_file(dir) else {
+        return Ok(None);
+    };
+    if !file.canonicalize().is_ok_and(|f| f.starts_with(root)) {
+        return Err(LinksOut);
+    }
+    let Ok(text) = std::fs::read_to_string(&file) else {
+        return Ok(None);
+    };
+    Ok(yaml::parse_stream(&text, Limits::default())
+        .documents
+        .into_iter()
+        .next())
+}
+
 /// Why the kustomization in `dir`, or one it includes, may make kustomize
 /// reach the network or leave the repository: a remote entry, or an entry
 /// that is not a file or folder here (kustomize then tries it as a URL).
@@ -360,21 +368,12 @@ fn not_local(dir: &Path, root: &Path) -> Option<String> {
         if depth > 40 || !seen.insert(d.clone()) {
             continue;
         }
-        let Some(file) = build::kustomization_file(&d) else {
-            continue;
-        };
-        if !file.canonicalize().is_ok_and(|f| f.starts_with(root)) {
-            return Some("a kustomization file links out of the repository".into());
-        }
-        let Ok(text) = std::fs::read_to_string(&file) else {
-            continue;
-        };
-        let Some(doc) = yaml::parse_stream(&text, Limits::default())
-            .documents
-            .into_iter()
-            .next()
-        else {
-            continue;
+        let doc = match read_kustomization(&d, root) {
+            Ok(Some(doc)) => doc,
+            Ok(None) => continue,
+            Err(LinksOut) => {
+                return Some("a kustomization file links out of the repository".into())
+            }
         };
         for key in ["resources", "bases", "components"] {
             for item in doc.root.get(key).map(yaml::Node::as_seq).unwrap_or(&[]) {
